@@ -1,0 +1,22 @@
+# segstore: PGXS build.  `make`, `make install`; tests: scripts/test.sh
+
+EXTENSION = segstore
+MODULE_big = segstore
+DATA = segstore--0.1.sql
+SRCS = $(wildcard src/*.c)
+OBJS = $(SRCS:.c=.o)
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=segstore
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src
+# PostgreSQL's own headers trip these three under -Wextra.
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers $(SANITIZE_FLAGS)
+SHLIB_LINK = -lzstd $(SANITIZE_FLAGS)
+
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out log output_iso
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The demo: the user's tutorial story (shared/seeds) told in SQL against a
+# throwaway PostgreSQL cluster.  Builds and installs segstore first.
+#
+#   scripts/demo.sh              100,000 entities, as in the story
+#   ROWS=20000 scripts/demo.sh   a smaller run
+#
+# Sourced (as test/bench/storage_bench.sh does), it only defines the helper
+# functions: segstore_install, cluster_start, cluster_stop, cluster_psql.
+set -euo pipefail
+
+PGBIN=/usr/lib/postgresql/15/bin
+SEGSTORE_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# PostgreSQL refuses to run as root: as root, the cluster belongs to postgres.
+if [ "$(id -u)" -eq 0 ]; then
+	CLUSTER_AS=(runuser -u postgres --)
+	SUDO=()
+else
+	CLUSTER_AS=()
+	SUDO=(sudo)
+fi
+
+# Installs the packages, then builds segstore in a copy of the tree (keeping
+# object files out of the repository) and installs it.
+segstore_install() {
+	local build
+	"$SEGSTORE_SRC/scripts/setup.sh"
+	build=$(mktemp -d /tmp/segstore-build.XXXXXX)
+	tar -C "$SEGSTORE_SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' \
+		--exclude='*.bc' -cf - . | tar -C "$build" -xf -
+	if ! make -C "$build" -s -j"$(nproc)" >"$build/make.log" 2>&1; then
+		cat "$build/make.log"
+		rm -rf "$build"
+		return 1
+	fi
+	"${SUDO[@]}" make -C "$build" -s install >/dev/null
+	rm -rf "$build"
+}
+
+# Starts a cluster in a new temporary directory, with segstore preloaded.
+# It listens only on a Unix socket in that directory, so its port can never
+# clash with another server's.  Extra postgresql.conf lines may be given as
+# arguments.  Sets CLUSTER_DIR, PGDATA, PGHOST, PGPORT.
+cluster_start() {
+	local line
+	CLUSTER_DIR=$(mktemp -d /tmp/segstore-cluster.XXXXXX)
+	PGDATA=$CLUSTER_DIR/data
+	PGHOST=$CLUSTER_DIR
+	PGPORT=5432
+	export PGHOST PGPORT
+	[ ${#CLUSTER_AS[@]} -eq 0 ] || chown postgres: "$CLUSTER_DIR"
+	"${CLUSTER_AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres \
+		--locale=C.UTF-8 -E UTF8 >"$CLUSTER_DIR/initdb.log"
+	{
+		echo "shared_preload_libraries = 'segstore'"
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$CLUSTER_DIR'"
+		echo "port = $PGPORT"
+		for line in "$@"; do echo "$line"; done
+	} | "${CLUSTER_AS[@]}" tee -a "$PGDATA/postgresql.conf" >/dev/null
+	"${CLUSTER_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
+}
+
+# Stops and removes the cluster cluster_start made, if any.
+cluster_stop() {
+	[ -n "${CLUSTER_DIR:-}" ] || return 0
+	if [ -f "$PGDATA/postmaster.pid" ]; then
+		"${CLUSTER_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null || true
+	fi
+	rm -rf "$CLUSTER_DIR"
+	CLUSTER_DIR=""
+}
+
+# psql on the cluster's postgres database; stops at the first error.
+cluster_psql() {
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -P pager=off -U postgres -d postgres "$@"
+}
+
+demo_main() {
+	local rows=${ROWS:-100000}
+
+	echo "=== Building and installing segstore"
+	segstore_install
+	trap cluster_stop EXIT
+	cluster_start "max_wal_size = '2GB'"
+	echo "Started a throwaway cluster in $CLUSTER_DIR"
+	echo
+
+	cluster_psql -v rows="$rows" <<'SQL'
+SELECT (:rows / 2)::bigint AS half \gset
+CREATE EXTENSION segstore;
+
+\echo '=== 1. Create the collection'
+SELECT segstore.create_collection('compaction_test',
+	'id int8 PRIMARY KEY, vector float4[128], text varchar(500)',
+	'Compaction test') AS collection_id;
+SELECT name, owner, dim, fields FROM segstore.collections;
+
+\echo
+\echo '=== 2. Insert' :rows 'entities, then flush'
+-- Random components in [0, 1): multiples of 2^-24 below 1 are exact float4.
+CREATE TEMP TABLE demo_rows AS
+SELECT i::int8 AS id,
+	   ARRAY(SELECT (floor(random() * 16777216) / 16777216)::float4
+			 FROM generate_series(1, 128) WHERE i >= 0) AS vector,
+	   'document ' || i AS text
+FROM generate_series(0, :rows - 1) i;
+CREATE TEMP TABLE demo_input AS
+SELECT array_agg(id ORDER BY id) AS ids, array_agg(vector ORDER BY id) AS vectors,
+	   array_agg(text ORDER BY id) AS texts
+FROM demo_rows;
+\echo 'Input prepared:' :rows 'ids, a' :rows 'x 128 float4[][] and' :rows 'texts.'
+
+SELECT clock_timestamp() AS t0 \gset
+SELECT segstore.insert('compaction_test', ids, vectors, texts) AS inserted
+FROM demo_input \gset
+SELECT clock_timestamp() AS t1 \gset
+SELECT segstore.flush('compaction_test');
+SELECT clock_timestamp() AS t2 \gset
+SELECT :inserted AS inserted,
+	   round(extract(epoch FROM :'t1'::timestamptz - :'t0'::timestamptz)::numeric, 3) AS insert_s,
+	   round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric, 3) AS flush_s,
+	   round(:inserted / extract(epoch FROM :'t2'::timestamptz - :'t0'::timestamptz)::numeric)
+		   AS rows_per_s,
+	   segstore.num_entities('compaction_test') AS num_entities;
+
+\echo
+\echo '=== 3. Delete 50% with the expression "id <' :half '", then flush'
+SELECT clock_timestamp() AS t0 \gset
+SELECT segstore.delete('compaction_test', 'id < ' || :half) AS deleted \gset
+SELECT segstore.flush('compaction_test');
+SELECT :deleted AS deleted,
+	   round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 3)
+		   AS delete_and_flush_s,
+	   segstore.num_entities('compaction_test') AS num_entities;
+
+\echo
+\echo '=== 4. The segments (before compaction)'
+SELECT count(*) AS segments, sum(num_rows) AS total_rows,
+	   sum(deleted_rows) AS deleted_rows, sum(live_rows) AS live_rows,
+	   pg_size_pretty(sum(size_bytes)) AS size
+FROM segstore.segments('compaction_test')
+WHERE state IN ('growing', 'flushed') AND num_rows > 0;
+SELECT segment_id, state, num_rows, deleted_rows, live_rows, insert_binlogs,
+	   delta_binlogs, pg_size_pretty(size_bytes) AS size, index_state
+FROM segstore.segments('compaction_test') ORDER BY segment_id;
+
+\echo 'Files (binlogs) by kind:'
+SELECT kind, count(*) AS files, sum(rows) AS rows,
+	   pg_size_pretty(sum(size_bytes)) AS size, pg_size_pretty(sum(raw_bytes)) AS raw,
+	   round(sum(raw_bytes)::numeric / nullif(sum(size_bytes), 0), 2) AS compression_ratio
+FROM segstore.binlogs('compaction_test') GROUP BY kind ORDER BY kind;
+
+\echo 'Collection statistics:'
+\x on
+SELECT * FROM segstore.collection_stats('compaction_test');
+\x off
+
+\echo
+\echo '=== Report'
+SELECT format('%s entities inserted and flushed in %s s; %s deleted; %s live.',
+			  :inserted,
+			  round(extract(epoch FROM :'t2'::timestamptz - :'t0'::timestamptz)::numeric, 2),
+			  :deleted, segstore.num_entities('compaction_test')) AS report
+UNION ALL
+SELECT format('%s segments, %s rows stored (%s of them deleted), %s on disk '
+			  'for %s of raw data.',
+			  st.flushed_segments + st.growing_segments, st.rows, st.deleted_rows,
+			  pg_size_pretty(st.disk_bytes),
+			  pg_size_pretty((SELECT sum(raw_bytes) FROM segstore.binlogs('compaction_test'))))
+FROM segstore.collection_stats('compaction_test') st;
+
+\echo
+\echo '=== 5-8. Compaction, search before/after, scheduled compaction'
+\echo 'Not implemented yet: segstore.compact(), compaction_state(), create_index()'
+\echo 'and search() are still to come; the demo will show them then.'
+SQL
+	echo
+	echo "Demo finished; removing the cluster."
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	demo_main
+fi

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The test command: builds and installs segstore, runs every test suite and
+# ends with one line "N passed, M failed".
+#
+#   scripts/test.sh                      all suites
+#   SUITES="regress tap" scripts/test.sh pick suites: regress, isolation, tap
+#   TAP_TESTS="001" scripts/test.sh      only TAP files whose name contains 001
+#   SANITIZE=1 scripts/test.sh           build with ASan+UBSan, run the servers
+#                                        under them; a report in a log fails
+#   SEGSTORE_KEEP_TMP=1 scripts/test.sh  keep the work directory (logs, diffs)
+#
+# Counting: one pg_regress test file, one isolation spec, one TAP file each
+# count as one result (a TAP file passes when prove says all of its
+# assertions passed), plus one failure for a build that fails, a suite that
+# could not run, or a sanitizer report.
+#
+# The build and the tests run in a copy of the tree under /tmp, so no object
+# file, results/ or tmp_check/ lands in the repository.  PostgreSQL refuses
+# to run as root, so as root the copy is handed to the postgres user.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=/usr/lib/postgresql/15/bin
+PGXS_TEST=/usr/lib/postgresql/15/lib/pgxs/src/test
+SUITES=${SUITES:-regress isolation tap}
+
+passed=0
+failed=0
+finished=0
+WORK=""
+
+finish() {
+	local rc=$?
+	if [ "$finished" -ne 1 ]; then
+		echo "test.sh: stopped early (exit status $rc)"
+		failed=$((failed + 1))
+	fi
+	if [ -n "$WORK" ]; then
+		if [ "${SEGSTORE_KEEP_TMP:-}" = 1 ]; then
+			echo "test.sh: work directory kept: $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	echo "$passed passed, $failed failed"
+	if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+trap finish EXIT
+
+"$SRC/scripts/setup.sh"
+
+if [ "$(id -u)" -eq 0 ]; then
+	AS_USER=(runuser -u postgres --)
+	SUDO=()
+else
+	AS_USER=()
+	SUDO=(sudo)
+fi
+
+MAKE_ARGS=()
+# What every test process gets; runuser resets parts of the environment, so
+# it is passed explicitly.  PATH puts PostgreSQL 15 first: the TAP modules
+# call initdb, pg_ctl and psql by name.  The locale is fixed so that every
+# machine's clusters are UTF8 with the same collation.
+TEST_ENV=(PATH="$PGBIN:$PATH" LANG=C.UTF-8 LC_ALL=C.UTF-8)
+if [ "${SANITIZE:-}" = 1 ]; then
+	MAKE_ARGS+=("SANITIZE_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
+	# The server binaries are not instrumented, so the ASan runtime must be
+	# loaded first into every process that may load segstore.so; pg_regress
+	# and PostgreSQL::Test::Cluster start postmasters with the environment
+	# they inherit, so setting it for the whole run reaches them.  Leak
+	# detection is off: PostgreSQL frees memory contexts wholesale at exit.
+	TEST_ENV+=(
+		LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	)
+fi
+
+as_user() {
+	"${AS_USER[@]}" env "${TEST_ENV[@]}" "$@"
+}
+
+WORK=$(mktemp -d /tmp/segstore-test.XXXXXX)
+tar -C "$SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+	--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=./output_iso \
+	--exclude='./regression.*' -cf - . | tar -C "$WORK" -xf -
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R postgres: "$WORK"
+fi
+cd "$WORK"
+
+# Settings every server of the pg_regress and isolation suites starts with.
+cat >"$WORK/test.conf" <<'EOF'
+shared_preload_libraries = 'segstore'
+EOF
+
+echo "=== build${SANITIZE:+ (sanitizers)}"
+if ! as_user make -j"$(nproc)" "${MAKE_ARGS[@]}"; then
+	echo "test.sh: build failed"
+	failed=$((failed + 1))
+	finished=1
+	exit 1
+fi
+"${SUDO[@]}" make install "${MAKE_ARGS[@]}" >/dev/null
+
+# Counts the result lines of pg_regress or pg_isolation_regress output in
+# $1; sets counted to how many there were.
+count_regress_output() {
+	local ok bad
+	ok=$(grep -cE '^(test| ) +[^ ]+ +\.\.\. ok' "$1" || true)
+	bad=$(grep -cE '^(test| ) +[^ ]+ +\.\.\. (FAILED|failed)' "$1" || true)
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	counted=$((ok + bad))
+}
+
+# Fails the run for each sanitizer report in the given log files.
+check_sanitizer_logs() {
+	local f n
+	[ "${SANITIZE:-}" = 1 ] || return 0
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		n=$(grep -cE 'ERROR: AddressSanitizer|runtime error:' "$f" || true)
+		if [ "$n" -gt 0 ]; then
+			echo "--- sanitizer reports in $f:"
+			grep -n -A30 -E 'ERROR: AddressSanitizer|runtime error:' "$f" | head -200
+			failed=$((failed + n))
+		fi
+	done
+}
+
+run_regress() {
+	local tests=() f rc=0
+	for f in sql/*.sql; do
+		[ -e "$f" ] || continue
+		f=${f#sql/}
+		tests+=("${f%.sql}")
+	done
+	echo "=== pg_regress: ${#tests[@]} tests"
+	[ ${#tests[@]} -gt 0 ] || return 0
+	as_user "$PGXS_TEST/regress/pg_regress" \
+		--temp-instance="$WORK/tmp_check_regress" --temp-config="$WORK/test.conf" \
+		--load-extension=segstore --inputdir=. --outputdir=. --bindir="$PGBIN" \
+		"${tests[@]}" | tee "$WORK/regress.out" || rc=$?
+	count_regress_output "$WORK/regress.out"
+	if [ "$rc" -ne 0 ]; then
+		[ -f regression.diffs ] && cat regression.diffs
+		if [ "$counted" -eq 0 ]; then
+			echo "pg_regress could not run the tests (exit status $rc)"
+			tail -n 50 log/initdb.log log/postmaster.log 2>/dev/null || true
+			failed=$((failed + 1))
+		fi
+	fi
+	check_sanitizer_logs log/postmaster.log
+}
+
+run_isolation() {
+	local specs=() f rc=0
+	for f in test/isolation/specs/*.spec; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		specs+=("${f%.spec}")
+	done
+	echo "=== isolation: ${#specs[@]} specs"
+	[ ${#specs[@]} -gt 0 ] || return 0
+	as_user "$PGXS_TEST/isolation/pg_isolation_regress" \
+		--temp-instance="$WORK/tmp_check_iso" --temp-config="$WORK/test.conf" \
+		--load-extension=segstore --inputdir=test/isolation --outputdir=output_iso \
+		--bindir="$PGBIN" "${specs[@]}" | tee "$WORK/isolation.out" || rc=$?
+	count_regress_output "$WORK/isolation.out"
+	if [ "$rc" -ne 0 ]; then
+		[ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
+		if [ "$counted" -eq 0 ]; then
+			echo "pg_isolation_regress could not run the specs (exit status $rc)"
+			tail -n 50 output_iso/log/initdb.log output_iso/log/postmaster.log 2>/dev/null || true
+			failed=$((failed + 1))
+		fi
+	fi
+	check_sanitizer_logs output_iso/log/postmaster.log
+}
+
+run_tap() {
+	local files=() f name logs
+	for f in test/t/*.pl; do
+		[ -e "$f" ] || continue
+		[[ "$f" == *"${TAP_TESTS:-}"* ]] && files+=("$f")
+	done
+	echo "=== TAP: ${#files[@]} files"
+	for f in "${files[@]}"; do
+		name=$(basename "$f" .pl)
+		# The variables PostgreSQL's own Makefiles set for prove_installcheck.
+		if as_user TESTDIR="$WORK" PG_REGRESS="$PGXS_TEST/regress/pg_regress" \
+			PERL5LIB="$PGXS_TEST/perl" \
+			prove --timer "$f"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+			echo "--- $f failed; end of its logs:"
+			for logs in tmp_check/log/regress_log_"$name" tmp_check/log/"$name"_*.log; do
+				[ -f "$logs" ] || continue
+				echo "--- $logs"
+				tail -n 60 "$logs"
+			done
+		fi
+	done
+	check_sanitizer_logs tmp_check/log/*.log
+}
+
+for suite in $SUITES; do
+	case "$suite" in
+	regress) run_regress ;;
+	isolation) run_isolation ;;
+	tap) run_tap ;;
+	*)
+		echo "test.sh: unknown suite '$suite' (regress, isolation, tap)"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+finished=1

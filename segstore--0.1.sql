@@ -1,0 +1,169 @@
+/* segstore--0.1.sql */
+
+\echo Use "CREATE EXTENSION segstore" to load this file. \quit
+
+-- Growing segments of all collections live here, one heap table each,
+-- named after its collection; GRANT on that table grants on the collection.
+CREATE SCHEMA segstore_data;
+
+CREATE SEQUENCE segstore.collection_id_seq;
+CREATE SEQUENCE segstore.segment_id_seq;
+CREATE SEQUENCE segstore.file_id_seq;
+
+CREATE TABLE segstore.collection (
+	collection_id bigint PRIMARY KEY,
+	name text NOT NULL UNIQUE,
+	relid oid NOT NULL,				-- the growing heap table
+	description text,
+	dim int NOT NULL,
+	growing_segment_id bigint NOT NULL,
+	growing_bytes bigint NOT NULL DEFAULT 0,
+	last_write_at timestamptz NOT NULL DEFAULT now(),
+	auto_compaction boolean NOT NULL DEFAULT true,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE segstore.field (
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	fieldno int NOT NULL,
+	name text NOT NULL,
+	type text NOT NULL,
+	typmod int NOT NULL,
+	is_primary boolean NOT NULL,
+	PRIMARY KEY (collection_id, fieldno)
+);
+
+CREATE TABLE segstore.segment (
+	segment_id bigint PRIMARY KEY,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	state text NOT NULL CHECK (state IN ('flushed', 'compacted', 'dropped')),
+	num_rows bigint NOT NULL,
+	pk_min bigint NOT NULL,
+	pk_max bigint NOT NULL,
+	ts_min timestamptz NOT NULL,
+	ts_max timestamptz NOT NULL,
+	compacted_from bigint[],
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON segstore.segment (collection_id, state);
+
+CREATE TABLE segstore.binlog (
+	file_id bigint PRIMARY KEY,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	segment_id bigint NOT NULL REFERENCES segstore.segment ON DELETE CASCADE,
+	kind text NOT NULL CHECK (kind IN ('insert', 'delta', 'stats')),
+	path text NOT NULL,
+	rows bigint NOT NULL,
+	size_bytes bigint NOT NULL,
+	raw_bytes bigint NOT NULL,
+	ts_min timestamptz,
+	ts_max timestamptz,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON segstore.binlog (segment_id);
+CREATE INDEX ON segstore.binlog (collection_id);
+
+-- Deletes of keys that live in sealed segments, until flush writes them out
+-- as delta binlogs.
+CREATE TABLE segstore.pending_delete (
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	segment_id bigint NOT NULL REFERENCES segstore.segment ON DELETE CASCADE,
+	pk bigint NOT NULL,
+	ts timestamptz NOT NULL,
+	PRIMARY KEY (segment_id, pk)
+);
+CREATE INDEX ON segstore.pending_delete (collection_id);
+
+REVOKE ALL ON ALL TABLES IN SCHEMA segstore FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA segstore FROM PUBLIC;
+
+-- Collections
+
+CREATE FUNCTION segstore.create_collection(name text, fields text, description text DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_create_collection' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.drop_collection(name text, if_exists boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_collection' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.has_collection(name text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'segstore_has_collection' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.alter_collection(name text, auto_compaction boolean DEFAULT NULL,
+										  description text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_alter_collection' LANGUAGE C VOLATILE;
+
+CREATE VIEW segstore.collections AS
+SELECT c.collection_id, c.name, pg_get_userbyid(r.relowner) AS owner,
+	   c.dim, f.fields, c.description, c.relid::regclass AS growing_table,
+	   c.auto_compaction, c.created_at
+FROM segstore.collection c
+JOIN pg_catalog.pg_class r ON r.oid = c.relid
+CROSS JOIN LATERAL (
+	SELECT string_agg(quote_ident(f.name) || ' ' ||
+					  CASE f.type WHEN 'varchar' THEN 'varchar(' || f.typmod || ')'
+								  WHEN 'vector' THEN 'float4[' || f.typmod || ']'
+								  ELSE f.type END ||
+					  CASE WHEN f.is_primary THEN ' PRIMARY KEY' ELSE '' END,
+					  ', ' ORDER BY f.fieldno) AS fields
+	FROM segstore.field f WHERE f.collection_id = c.collection_id) f
+WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+GRANT SELECT ON segstore.collections TO PUBLIC;
+
+-- Data
+
+CREATE FUNCTION segstore.insert(collection text, VARIADIC columns "any")
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.upsert(collection text, VARIADIC columns "any")
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_upsert' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.delete(collection text, expr text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_delete_expr' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.delete(collection text, ids bigint[])
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_delete_ids' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.flush(collection text)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_flush' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.num_entities(collection text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_num_entities' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.query(collection text, expr text, output_fields text[] DEFAULT NULL,
+							   lim int DEFAULT NULL)
+RETURNS SETOF jsonb AS 'MODULE_PATHNAME', 'segstore_query' LANGUAGE C STABLE;
+
+-- Inspection
+
+CREATE FUNCTION segstore.segments(collection text,
+	OUT segment_id bigint, OUT state text, OUT num_rows bigint, OUT deleted_rows bigint,
+	OUT live_rows bigint, OUT insert_binlogs int, OUT delta_binlogs int,
+	OUT size_bytes bigint, OUT index_state text, OUT compacted_from bigint[],
+	OUT created_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_segments' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.binlogs(collection text,
+	OUT segment_id bigint, OUT kind text, OUT path text, OUT rows bigint,
+	OUT size_bytes bigint, OUT raw_bytes bigint, OUT ts_min timestamptz,
+	OUT ts_max timestamptz, OUT created_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_binlogs' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.collection_stats(collection text,
+	OUT rows bigint, OUT live_rows bigint, OUT deleted_rows bigint,
+	OUT pending_deletes bigint, OUT growing_rows bigint,
+	OUT growing_segments int, OUT flushed_segments int,
+	OUT compacted_segments int, OUT dropped_segments int,
+	OUT binlog_files int, OUT disk_bytes bigint, OUT growing_bytes bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'segstore_collection_stats' LANGUAGE C STABLE STRICT;
+
+-- Maintenance
+
+CREATE FUNCTION segstore.gc(OUT removed_files int, OUT removed_bytes bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'segstore_gc' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION segstore.gc() FROM PUBLIC;
+
+-- Removes the database's segstore files once DROP EXTENSION commits.
+CREATE FUNCTION segstore.on_drop_extension()
+RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_drop_extension' LANGUAGE C;
+CREATE EVENT TRIGGER segstore_drop_extension ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION segstore.on_drop_extension();

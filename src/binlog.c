@@ -1,0 +1,1331 @@
+/*-------------------------------------------------------------------------
+ *
+ * binlog.c
+ *	  Writing and reading segstore container files ("binlogs").
+ *
+ * A binlog holds nrows rows in ncolumns columns.  It is written once, in
+ * full, under a temporary name, made durable and renamed into place, and
+ * never modified afterwards.  Every byte of it is covered by a checksum or
+ * by a consistency check, so damage is reported rather than returned as
+ * data.
+ *
+ * FILE LAYOUT (format version 1)
+ *
+ * All integers are unsigned, little-endian and unaligned.  Column values
+ * are stored in their in-memory representation, which is why a
+ * little-endian host is required (see the #error below).  Offsets count
+ * from the start of the file.
+ *
+ *	 +--------------------+  0
+ *	 | header             |
+ *	 +--------------------+  40
+ *	 | block 0 of col 0   |  compressed blocks: column by column, each
+ *	 | block 1 of col 0   |  column's blocks in row order, back to back
+ *	 | ...                |  without gaps
+ *	 | block 0 of col 1   |
+ *	 | ...                |
+ *	 +--------------------+  footer offset
+ *	 | footer             |
+ *	 +--------------------+  file size - 20
+ *	 | trailer            |
+ *	 +--------------------+  file size
+ *
+ * Header (40 bytes):
+ *	   0  4  magic "SSBL"
+ *	   4  2  format version (1)
+ *	   6  2  file kind: 1 insert, 2 delta, 3 stats (4 is reserved for index)
+ *	   8  8  writer transaction id (a FullTransactionId value)
+ *	  16  8  file id
+ *	  24  8  number of rows (at most 2^63 - 1)
+ *	  32  4  number of columns
+ *	  36  4  CRC32C of bytes 0-35
+ *
+ * Block: one zstd frame, with its content size recorded in the frame
+ * header, holding the block's raw payload.  The CRC32C of the compressed
+ * bytes is kept in the footer.  Every block holds at least one row, so a
+ * column without rows has no blocks.  The raw payload of a block of n rows:
+ *
+ *	  INT4, FLOAT4	   n x 4 bytes, byte-shuffled with element width 4
+ *	  INT8, FLOAT8	   n x 8 bytes, byte-shuffled with element width 8
+ *	  VECTOR		   n x dim x 4 bytes, byte-shuffled with element width 4
+ *	  BOOL			   n x 1 byte (0 or 1), as is
+ *	  VAR			   n x 4-byte row lengths, byte-shuffled with element
+ *					   width 4, then the rows' bytes back to back
+ *
+ * Byte-shuffling m elements of width w puts byte b of element i at position
+ * b * m + i.  Bytes of equal significance (float exponents, the high bytes
+ * of small integers) then sit next to each other and compress far better
+ * than the interleaved original.
+ *
+ * Writers cut blocks at about 1 MiB of raw payload, and give a VAR row that
+ * would push a block past that size a block of its own; readers accept any
+ * block size.
+ *
+ * Footer (length given in the trailer):
+ *	  for each column, 12 bytes:
+ *		   0  4  column type (SsColType)
+ *		   4  4  dim: 1 or more for VECTOR, otherwise 0
+ *		   8  4  number of blocks
+ *		  followed by, for each of its blocks, 44 bytes:
+ *		   0  8  file offset of the block
+ *		   8  8  compressed size
+ *		  16  8  raw (uncompressed) size
+ *		  24  8  first row
+ *		  32  8  row count
+ *		  40  4  CRC32C of the compressed bytes
+ *	  then 4 bytes: CRC32C of all the preceding footer bytes
+ *
+ * Trailer (20 bytes, the end of the file):
+ *	   0  8  footer offset
+ *	   8  8  footer length, including its CRC
+ *	  16  4  magic "SSBE"
+ *
+ * The trailer needs no checksum of its own: readers require the footer to
+ * end exactly where the trailer begins and to begin exactly where the last
+ * block ends.  Readers also require blocks to be contiguous, to cover the
+ * rows of their column exactly once and in order, and to have the raw size
+ * their row count implies.  There is no padding anywhere.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "binlog.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "port/pg_crc32c.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#ifdef WORDS_BIGENDIAN
+#error "the segstore file format stores values little-endian and needs a little-endian host"
+#endif
+
+#define BINLOG_MAGIC		"SSBL"
+#define BINLOG_END_MAGIC	"SSBE"
+#define BINLOG_VERSION		1
+#define BINLOG_MAX_KIND		SS_BINLOG_STATS
+
+#define BINLOG_HEADER_SIZE	40
+#define BINLOG_TRAILER_SIZE 20
+#define BINLOG_COLUMN_ENTRY_SIZE 12
+#define BINLOG_BLOCK_ENTRY_SIZE 44
+#define BINLOG_CRC_SIZE		4
+
+/* Raw payload size at which writers cut blocks. */
+#define BINLOG_BLOCK_TARGET ((Size) 1024 * 1024)
+
+/* Largest vector dimension: one row must fit in an ordinary allocation. */
+#define BINLOG_MAX_DIM		((uint32) (MaxAllocSize / sizeof(float4)))
+
+/* Report a damaged file; the detail says what exactly is wrong. */
+#define binlog_corrupt(path, ...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_DATA_CORRUPTED), \
+			 errmsg("segstore file \"%s\" is corrupt", (path)), \
+			 errdetail(__VA_ARGS__)))
+
+/* Decoded header. */
+typedef struct BinlogHeader
+{
+	uint16		version;
+	uint16		kind;
+	uint64		writer_xid;
+	uint64		file_id;
+	uint64		nrows;
+	uint32		ncols;
+} BinlogHeader;
+
+/* Footer entry of one block, validated. */
+typedef struct BinlogBlock
+{
+	uint64		offset;
+	uint64		csize;
+	uint64		rawsize;
+	int64		first_row;
+	int64		nrows;
+	pg_crc32c	crc;
+} BinlogBlock;
+
+/* Footer entry of one column, validated. */
+typedef struct BinlogColumn
+{
+	SsColType	type;
+	int32		dim;
+	uint32		nblocks;
+	BinlogBlock *blocks;
+} BinlogColumn;
+
+struct SsBinlogReader
+{
+	char	   *path;
+	int			fd;
+	BinlogHeader header;
+	BinlogColumn *cols;
+};
+
+/* A reusable buffer that only grows. */
+typedef struct Scratch
+{
+	char	   *buf;
+	Size		cap;
+} Scratch;
+
+/* State of SsBinlogWrite. */
+typedef struct BinlogWriter
+{
+	const char *path;			/* the temporary file, for messages */
+	int			fd;
+	uint64		offset;			/* bytes written so far */
+	int			level;
+	uint64		raw_bytes;
+	uint32		nblocks;		/* blocks of the current column */
+	Scratch		raw;
+	Scratch		comp;
+	StringInfoData footer;
+} BinlogWriter;
+
+/* Store a 16-bit integer little-endian. */
+static inline void
+put_u16(char *p, uint16 v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Store a 32-bit integer little-endian. */
+static inline void
+put_u32(char *p, uint32 v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Store a 64-bit integer little-endian. */
+static inline void
+put_u64(char *p, uint64 v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Load a little-endian 16-bit integer. */
+static inline uint16
+get_u16(const char *p)
+{
+	uint16		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Load a little-endian 32-bit integer. */
+static inline uint32
+get_u32(const char *p)
+{
+	uint32		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Load a little-endian 64-bit integer. */
+static inline uint64
+get_u64(const char *p)
+{
+	uint64		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* CRC32C of a buffer. */
+static pg_crc32c
+crc_of(const void *data, Size len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/* Make sure a scratch buffer holds at least size bytes; contents are lost. */
+static void
+scratch_reserve(Scratch *s, Size size)
+{
+	if (s->cap >= size && s->buf != NULL)
+		return;
+	if (s->buf != NULL)
+		pfree(s->buf);
+	s->buf = MemoryContextAllocHuge(CurrentMemoryContext, Max(size, 1));
+	s->cap = size;
+}
+
+/* Release a scratch buffer. */
+static void
+scratch_free(Scratch *s)
+{
+	if (s->buf != NULL)
+		pfree(s->buf);
+	s->buf = NULL;
+	s->cap = 0;
+}
+
+/*
+ * Size of the elements a column type is made of: the unit of the byte
+ * shuffle, 1 for bool (not shuffled) and 0 for variable-length columns.
+ */
+static int
+elem_width(SsColType type)
+{
+	switch (type)
+	{
+		case SS_COL_INT4:
+		case SS_COL_FLOAT4:
+		case SS_COL_VECTOR:
+			return 4;
+		case SS_COL_INT8:
+		case SS_COL_FLOAT8:
+			return 8;
+		case SS_COL_BOOL:
+			return 1;
+		case SS_COL_VAR:
+			return 0;
+	}
+	return 0;
+}
+
+/* Bytes per row of a fixed-width column. */
+static Size
+row_width(SsColType type, int32 dim)
+{
+	if (type == SS_COL_VECTOR)
+		return (Size) dim * sizeof(float4);
+	return (Size) elem_width(type);
+}
+
+/* Whether a type and dimension, as stored in a footer, make a valid column. */
+static bool
+column_shape_valid(uint32 type, uint32 dim)
+{
+	if (type < SS_COL_INT4 || type > SS_COL_VECTOR)
+		return false;
+	if (type == SS_COL_VECTOR)
+		return dim >= 1 && dim <= BINLOG_MAX_DIM;
+	return dim == 0;
+}
+
+/*
+ * Byte-shuffle n elements of the given width from src into dst.  Inlined
+ * with a constant width so that the inner loop is unrolled.
+ */
+static pg_attribute_always_inline void
+shuffle_width(char *pg_restrict dst, const char *pg_restrict src, Size n,
+			  int width)
+{
+	for (Size i = 0; i < n; i++)
+		for (int b = 0; b < width; b++)
+			dst[b * n + i] = src[i * width + b];
+}
+
+/* Byte-shuffle n elements of width 4 or 8. */
+static void
+shuffle(char *dst, const char *src, Size n, int width)
+{
+	if (width == 4)
+		shuffle_width(dst, src, n, 4);
+	else
+		shuffle_width(dst, src, n, 8);
+}
+
+/*
+ * Undo the byte shuffle of a block of total elements for elements
+ * [first, first + n) only, writing them to dst.
+ */
+static pg_attribute_always_inline void
+unshuffle_width(char *pg_restrict dst, const char *pg_restrict src,
+				Size total, Size first, Size n, int width)
+{
+	for (Size i = 0; i < n; i++)
+		for (int b = 0; b < width; b++)
+			dst[i * width + b] = src[b * total + first + i];
+}
+
+/* Undo the byte shuffle for some elements of width 4 or 8. */
+static void
+unshuffle(char *dst, const char *src, Size total, Size first, Size n,
+		  int width)
+{
+	if (width == 4)
+		unshuffle_width(dst, src, total, first, n, 4);
+	else
+		unshuffle_width(dst, src, total, first, n, 8);
+}
+
+/* Serialize a header, computing its CRC. */
+static void
+header_encode(char *buf, const BinlogHeader *h)
+{
+	memcpy(buf, BINLOG_MAGIC, 4);
+	put_u16(buf + 4, h->version);
+	put_u16(buf + 6, h->kind);
+	put_u64(buf + 8, h->writer_xid);
+	put_u64(buf + 16, h->file_id);
+	put_u64(buf + 24, h->nrows);
+	put_u32(buf + 32, h->ncols);
+	put_u32(buf + 36, crc_of(buf, 36));
+}
+
+/*
+ * Decode and validate a header.  On a problem, report it as corruption of
+ * path if report is true, else return false.
+ */
+static bool
+header_decode(const char *buf, const char *path, bool report, BinlogHeader *h)
+{
+	if (memcmp(buf, BINLOG_MAGIC, 4) != 0)
+	{
+		if (report)
+			binlog_corrupt(path, "Bad magic number.");
+		return false;
+	}
+
+	/* Check the version before the CRC: other versions may lay out more. */
+	h->version = get_u16(buf + 4);
+	if (h->version != BINLOG_VERSION)
+	{
+		if (report)
+			binlog_corrupt(path, "Unsupported format version %u.",
+						   (unsigned) h->version);
+		return false;
+	}
+	if (get_u32(buf + 36) != crc_of(buf, 36))
+	{
+		if (report)
+			binlog_corrupt(path, "Header checksum mismatch.");
+		return false;
+	}
+
+	h->kind = get_u16(buf + 6);
+	h->writer_xid = get_u64(buf + 8);
+	h->file_id = get_u64(buf + 16);
+	h->nrows = get_u64(buf + 24);
+	h->ncols = get_u32(buf + 32);
+	if (h->kind < 1 || h->kind > BINLOG_MAX_KIND)
+	{
+		if (report)
+			binlog_corrupt(path, "Unknown file kind %u.", (unsigned) h->kind);
+		return false;
+	}
+	if (h->nrows > (uint64) PG_INT64_MAX)
+	{
+		if (report)
+			binlog_corrupt(path, "Row count %llu is out of range.",
+						   (unsigned long long) h->nrows);
+		return false;
+	}
+	if (h->ncols > (uint32) PG_INT32_MAX)
+	{
+		if (report)
+			binlog_corrupt(path, "Column count %u is out of range.",
+						   h->ncols);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Read up to len bytes at offset, retrying short reads.  Returns the number
+ * of bytes read, which is less than len only at end of file.
+ */
+static Size
+read_at(int fd, const char *path, char *buf, Size len, uint64 offset)
+{
+	Size		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n;
+
+		/* Linux transfers at most about 2 GB per call anyway. */
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
+		n = pg_pread(fd, buf + done, Min(len - done, (Size) 1 << 30),
+					 (off_t) (offset + done));
+		pgstat_report_wait_end();
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read segstore file \"%s\": %m",
+							path)));
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/* Append len bytes to the file being written. */
+static void
+write_all(BinlogWriter *w, const char *buf, Size len)
+{
+	while (len > 0)
+	{
+		ssize_t		n;
+
+		errno = 0;
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
+		n = write(w->fd, buf, Min(len, (Size) 1 << 30));
+		pgstat_report_wait_end();
+		if (n <= 0)
+		{
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* A write that makes no progress means the disk is full. */
+			if (errno == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write to segstore file \"%s\": %m",
+							w->path)));
+		}
+		buf += n;
+		len -= n;
+		w->offset += n;
+	}
+}
+
+/*
+ * Compress one block of raw payload, write it and record it in the footer.
+ */
+static void
+write_block(BinlogWriter *w, const char *raw, Size rawsize, int64 first_row,
+			int64 nrows)
+{
+	Size		bound = ZSTD_compressBound(rawsize);
+	Size		csize;
+	char		entry[BINLOG_BLOCK_ENTRY_SIZE];
+
+	if (ZSTD_isError(bound))
+		elog(ERROR, "segstore block of %zu bytes is too large to compress",
+			 rawsize);
+	scratch_reserve(&w->comp, bound);
+	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
+	if (ZSTD_isError(csize))
+		ereport(ERROR,
+				(errmsg("could not compress data for segstore file \"%s\": %s",
+						w->path, ZSTD_getErrorName(csize))));
+
+	put_u64(entry, w->offset);
+	put_u64(entry + 8, csize);
+	put_u64(entry + 16, rawsize);
+	put_u64(entry + 24, (uint64) first_row);
+	put_u64(entry + 32, (uint64) nrows);
+	put_u32(entry + 40, crc_of(w->comp.buf, csize));
+	appendBinaryStringInfo(&w->footer, entry, sizeof(entry));
+
+	write_all(w, w->comp.buf, csize);
+	w->raw_bytes += rawsize;
+	w->nblocks++;
+}
+
+/* Write the blocks of a fixed-width column. */
+static void
+write_fixed_column(BinlogWriter *w, const SsColumn *col)
+{
+	int			ew = elem_width(col->type);
+	Size		rw = row_width(col->type, col->dim);
+	int64		per_block = Max(1, (int64) (BINLOG_BLOCK_TARGET / rw));
+	int64		nrows = col->nrows;
+
+	for (int64 row = 0; row < nrows;)
+	{
+		int64		n = Min(per_block, nrows - row);
+		Size		rawsize = (Size) n * rw;
+		const char *src = col->values + (Size) row * rw;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ew > 1)
+		{
+			scratch_reserve(&w->raw, rawsize);
+			shuffle(w->raw.buf, src, rawsize / ew, ew);
+			src = w->raw.buf;
+		}
+		write_block(w, src, rawsize, row, n);
+		row += n;
+	}
+}
+
+/*
+ * Length of row of a variable-length column being written, checking that
+ * the caller's offsets make sense.
+ */
+static uint32
+var_row_length(const SsColumn *col, int colno, int64 row)
+{
+	uint64		start = col->offsets[row];
+	uint64		end = col->offsets[row + 1];
+
+	if (end < start)
+		elog(ERROR, "segstore column %d has decreasing offsets at row " INT64_FORMAT,
+			 colno, row);
+	if (end - start > PG_UINT32_MAX)
+		elog(ERROR, "segstore column %d row " INT64_FORMAT " is too long",
+			 colno, row);
+	return (uint32) (end - start);
+}
+
+/* Write the blocks of a variable-length column. */
+static void
+write_var_column(BinlogWriter *w, const SsColumn *col, int colno)
+{
+	int64		nrows = col->nrows;
+
+	for (int64 row = 0; row < nrows;)
+	{
+		int64		start = row;
+		Size		bytes = 0;
+		Size		n;
+		Size		rawsize;
+		char	   *raw;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Take rows while the block stays within the target size, but at
+		 * least one: a long row gets a block of its own, so that reading a
+		 * neighbouring short row never requires decompressing it.
+		 */
+		do
+		{
+			uint32		len = var_row_length(col, colno, row);
+
+			if (row > start &&
+				(Size) (row - start + 1) * 4 + bytes + len > BINLOG_BLOCK_TARGET)
+				break;
+			bytes += len;
+			row++;
+		} while (row < nrows);
+
+		n = (Size) (row - start);
+		rawsize = n * 4 + bytes;
+		scratch_reserve(&w->raw, rawsize);
+		raw = w->raw.buf;
+
+		/* The lengths, shuffled on the fly, then the bytes. */
+		for (Size j = 0; j < n; j++)
+		{
+			uint32		len = (uint32) (col->offsets[start + j + 1] -
+										col->offsets[start + j]);
+
+			raw[j] = (char) (len & 0xFF);
+			raw[n + j] = (char) ((len >> 8) & 0xFF);
+			raw[2 * n + j] = (char) ((len >> 16) & 0xFF);
+			raw[3 * n + j] = (char) ((len >> 24) & 0xFF);
+		}
+		if (bytes > 0)
+			memcpy(raw + n * 4, col->data + col->offsets[start], bytes);
+
+		write_block(w, raw, rawsize, start, (int64) n);
+	}
+}
+
+/* Write header, blocks, footer and trailer to the open temporary file. */
+static void
+write_contents(BinlogWriter *w, uint16 kind, uint64 file_id,
+			   uint64 writer_xid, const SsColumn *cols, int ncols,
+			   int64 nrows)
+{
+	BinlogHeader h;
+	char		hbuf[BINLOG_HEADER_SIZE];
+	char		tbuf[BINLOG_TRAILER_SIZE];
+	char		crcbuf[BINLOG_CRC_SIZE];
+	uint64		footer_offset;
+	int			rc;
+
+	h.version = BINLOG_VERSION;
+	h.kind = kind;
+	h.writer_xid = writer_xid;
+	h.file_id = file_id;
+	h.nrows = (uint64) nrows;
+	h.ncols = (uint32) ncols;
+	header_encode(hbuf, &h);
+	write_all(w, hbuf, sizeof(hbuf));
+
+	for (int c = 0; c < ncols; c++)
+	{
+		const SsColumn *col = &cols[c];
+		char		entry[BINLOG_COLUMN_ENTRY_SIZE];
+		int			entry_pos = w->footer.len;
+
+		put_u32(entry, (uint32) col->type);
+		put_u32(entry + 4, col->type == SS_COL_VECTOR ? (uint32) col->dim : 0);
+		put_u32(entry + 8, 0);	/* block count, set below */
+		appendBinaryStringInfo(&w->footer, entry, sizeof(entry));
+
+		w->nblocks = 0;
+		if (col->type == SS_COL_VAR)
+			write_var_column(w, col, c);
+		else
+			write_fixed_column(w, col);
+		put_u32(w->footer.data + entry_pos + 8, w->nblocks);
+	}
+
+	put_u32(crcbuf, crc_of(w->footer.data, w->footer.len));
+	appendBinaryStringInfo(&w->footer, crcbuf, sizeof(crcbuf));
+	footer_offset = w->offset;
+	write_all(w, w->footer.data, w->footer.len);
+
+	put_u64(tbuf, footer_offset);
+	put_u64(tbuf + 8, (uint64) w->footer.len);
+	memcpy(tbuf + 16, BINLOG_END_MAGIC, 4);
+	write_all(w, tbuf, sizeof(tbuf));
+
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_SYNC);
+	rc = pg_fsync(w->fd);
+	pgstat_report_wait_end();
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync segstore file \"%s\": %m", w->path)));
+}
+
+/* Check the caller's arguments to SsBinlogWrite; errors are caller bugs. */
+static void
+check_write_args(uint16 kind, const SsColumn *cols, int ncols, int64 nrows)
+{
+	if (kind < 1 || kind > BINLOG_MAX_KIND)
+		elog(ERROR, "invalid segstore file kind %u", (unsigned) kind);
+	if (ncols < 0 || nrows < 0)
+		elog(ERROR, "invalid segstore file shape: %d columns, " INT64_FORMAT " rows",
+			 ncols, nrows);
+	for (int c = 0; c < ncols; c++)
+	{
+		const SsColumn *col = &cols[c];
+		uint32		dim = col->type == SS_COL_VECTOR ? (uint32) col->dim : 0;
+
+		if (!column_shape_valid((uint32) col->type, dim))
+			elog(ERROR, "invalid segstore column %d: type %d, dim %d",
+				 c, (int) col->type, col->dim);
+		if (col->nrows != nrows)
+			elog(ERROR, "segstore column %d has " INT64_FORMAT " rows, expected " INT64_FORMAT,
+				 c, col->nrows, nrows);
+	}
+}
+
+/*
+ * Write a complete file durably: write to tmp_path, fsync it, rename to
+ * path, fsync the directory.  Any error removes the temporary file first.
+ */
+void
+SsBinlogWrite(const char *path, const char *tmp_path, uint16 kind,
+			  uint64 file_id, uint64 writer_xid,
+			  const SsColumn *cols, int ncols, int64 nrows,
+			  int level, SsBinlogInfo *info)
+{
+	BinlogWriter w;
+	int			fd;
+	char	   *dir;
+
+	check_write_args(kind, cols, ncols, nrows);
+
+	fd = OpenTransientFile(tmp_path, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create segstore file \"%s\": %m",
+						tmp_path)));
+
+	memset(&w, 0, sizeof(w));
+	w.path = tmp_path;
+	w.fd = fd;
+	w.level = level;
+	initStringInfo(&w.footer);
+
+	PG_TRY();
+	{
+		write_contents(&w, kind, file_id, writer_xid, cols, ncols, nrows);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(fd);
+		unlink(tmp_path);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	scratch_free(&w.raw);
+	scratch_free(&w.comp);
+	pfree(w.footer.data);
+
+	if (CloseTransientFile(fd) != 0)
+	{
+		int			save_errno = errno;
+
+		unlink(tmp_path);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close segstore file \"%s\": %m",
+						tmp_path)));
+	}
+	if (rename(tmp_path, path) != 0)
+	{
+		int			save_errno = errno;
+
+		unlink(tmp_path);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
+						tmp_path, path)));
+	}
+
+	/* Make the rename itself durable. */
+	dir = pstrdup(path);
+	get_parent_directory(dir);
+	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+	pfree(dir);
+
+	if (info != NULL)
+	{
+		info->size_bytes = w.offset;
+		info->raw_bytes = w.raw_bytes;
+	}
+}
+
+/*
+ * Whether rawsize is the raw size of a block of nrows rows of the column;
+ * also bounds it so that the block can be decompressed into memory.
+ */
+static bool
+raw_size_valid(const BinlogColumn *col, uint64 nrows, uint64 rawsize)
+{
+	if (rawsize > MaxAllocHugeSize)
+		return false;
+	if (col->type == SS_COL_VAR)
+		return nrows <= rawsize / 4;
+	else
+	{
+		Size		rw = row_width(col->type, col->dim);
+
+		return nrows <= MaxAllocHugeSize / rw && rawsize == nrows * rw;
+	}
+}
+
+/*
+ * Parse and validate the footer of r, whose blocks must end at footer_offset.
+ * The footer's CRC has already been checked.
+ */
+static void
+parse_footer(SsBinlogReader *r, const char *footer, Size len,
+			 uint64 footer_offset)
+{
+	const char *path = r->path;
+	const char *p = footer;
+	const char *end = footer + len - BINLOG_CRC_SIZE;
+	uint64		nrows = r->header.nrows;
+	uint32		ncols = r->header.ncols;
+	uint64		expect_offset = BINLOG_HEADER_SIZE;
+
+	if (ncols > (len - BINLOG_CRC_SIZE) / BINLOG_COLUMN_ENTRY_SIZE)
+		binlog_corrupt(path, "Footer is too short for %u columns.", ncols);
+	r->cols = palloc0(sizeof(BinlogColumn) * Max(ncols, 1));
+
+	for (int c = 0; c < (int) ncols; c++)
+	{
+		BinlogColumn *col = &r->cols[c];
+		uint32		type;
+		uint32		dim;
+		uint64		next_row = 0;
+
+		if (end - p < BINLOG_COLUMN_ENTRY_SIZE)
+			binlog_corrupt(path, "Footer is too short for column %d.", c);
+		type = get_u32(p);
+		dim = get_u32(p + 4);
+		col->nblocks = get_u32(p + 8);
+		p += BINLOG_COLUMN_ENTRY_SIZE;
+
+		if (!column_shape_valid(type, dim))
+			binlog_corrupt(path, "Column %d has invalid type %u or dimension %u.",
+						   c, type, dim);
+		col->type = (SsColType) type;
+		col->dim = (int32) dim;
+		if (col->nblocks > (Size) (end - p) / BINLOG_BLOCK_ENTRY_SIZE)
+			binlog_corrupt(path, "Footer is too short for the %u blocks of column %d.",
+						   col->nblocks, c);
+		col->blocks = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(BinlogBlock) * Max(col->nblocks, 1));
+
+		for (uint32 b = 0; b < col->nblocks; b++)
+		{
+			BinlogBlock *blk = &col->blocks[b];
+			uint64		first_row;
+			uint64		count;
+
+			blk->offset = get_u64(p);
+			blk->csize = get_u64(p + 8);
+			blk->rawsize = get_u64(p + 16);
+			first_row = get_u64(p + 24);
+			count = get_u64(p + 32);
+			blk->crc = get_u32(p + 40);
+			p += BINLOG_BLOCK_ENTRY_SIZE;
+
+			if (blk->offset != expect_offset)
+				binlog_corrupt(path, "Block %u of column %d is at offset %llu, expected %llu.",
+							   b, c, (unsigned long long) blk->offset,
+							   (unsigned long long) expect_offset);
+			if (blk->csize == 0 || blk->csize > footer_offset - blk->offset ||
+				blk->csize > MaxAllocHugeSize)
+				binlog_corrupt(path, "Block %u of column %d has invalid compressed size %llu.",
+							   b, c, (unsigned long long) blk->csize);
+			if (first_row != next_row)
+				binlog_corrupt(path, "Block %u of column %d starts at row %llu, expected %llu.",
+							   b, c, (unsigned long long) first_row,
+							   (unsigned long long) next_row);
+			if (count == 0 || count > nrows - next_row)
+				binlog_corrupt(path, "Block %u of column %d has invalid row count %llu.",
+							   b, c, (unsigned long long) count);
+			if (!raw_size_valid(col, count, blk->rawsize))
+				binlog_corrupt(path, "Block %u of column %d has invalid raw size %llu for %llu rows.",
+							   b, c, (unsigned long long) blk->rawsize,
+							   (unsigned long long) count);
+
+			blk->first_row = (int64) first_row;
+			blk->nrows = (int64) count;
+			expect_offset += blk->csize;
+			next_row += count;
+		}
+		if (next_row != nrows)
+			binlog_corrupt(path, "Column %d has %llu rows, expected %llu.",
+						   c, (unsigned long long) next_row,
+						   (unsigned long long) nrows);
+	}
+
+	if (p != end)
+		binlog_corrupt(path, "Footer has %zu bytes beyond its last column.",
+					   (Size) (end - p));
+	if (expect_offset != footer_offset)
+		binlog_corrupt(path, "Blocks end at offset %llu, but the footer starts at %llu.",
+					   (unsigned long long) expect_offset,
+					   (unsigned long long) footer_offset);
+}
+
+/* Read and validate everything but the blocks of the file open in r. */
+static void
+load_metadata(SsBinlogReader *r)
+{
+	const char *path = r->path;
+	struct stat st;
+	uint64		size;
+	char		hbuf[BINLOG_HEADER_SIZE];
+	char		tbuf[BINLOG_TRAILER_SIZE];
+	uint64		footer_offset;
+	uint64		footer_len;
+	char	   *footer;
+
+	if (fstat(r->fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat segstore file \"%s\": %m", path)));
+	size = (uint64) st.st_size;
+	if (size < BINLOG_HEADER_SIZE + BINLOG_TRAILER_SIZE + BINLOG_CRC_SIZE)
+		binlog_corrupt(path, "File is too short (%llu bytes).",
+					   (unsigned long long) size);
+
+	if (read_at(r->fd, path, hbuf, sizeof(hbuf), 0) != sizeof(hbuf))
+		binlog_corrupt(path, "Unexpected end of file in header.");
+	header_decode(hbuf, path, true, &r->header);
+
+	if (read_at(r->fd, path, tbuf, sizeof(tbuf), size - sizeof(tbuf)) != sizeof(tbuf))
+		binlog_corrupt(path, "Unexpected end of file in trailer.");
+	if (memcmp(tbuf + 16, BINLOG_END_MAGIC, 4) != 0)
+		binlog_corrupt(path, "Bad magic number at end of file.");
+	footer_offset = get_u64(tbuf);
+	footer_len = get_u64(tbuf + 8);
+	if (footer_offset < BINLOG_HEADER_SIZE ||
+		footer_offset > size - BINLOG_TRAILER_SIZE ||
+		footer_len != size - BINLOG_TRAILER_SIZE - footer_offset ||
+		footer_len < BINLOG_CRC_SIZE)
+		binlog_corrupt(path, "Footer offset %llu and length %llu do not fit file size %llu.",
+					   (unsigned long long) footer_offset,
+					   (unsigned long long) footer_len,
+					   (unsigned long long) size);
+	if (footer_len > MaxAllocSize)
+		binlog_corrupt(path, "Footer length %llu is too large.",
+					   (unsigned long long) footer_len);
+
+	footer = palloc(footer_len);
+	if (read_at(r->fd, path, footer, footer_len, footer_offset) != footer_len)
+		binlog_corrupt(path, "Unexpected end of file in footer.");
+	if (get_u32(footer + footer_len - BINLOG_CRC_SIZE) !=
+		crc_of(footer, footer_len - BINLOG_CRC_SIZE))
+		binlog_corrupt(path, "Footer checksum mismatch.");
+	parse_footer(r, footer, footer_len, footer_offset);
+	pfree(footer);
+}
+
+/*
+ * Open a file and validate its header, trailer and footer.  Blocks are
+ * checked as they are read.
+ */
+SsBinlogReader *
+SsBinlogOpen(const char *path)
+{
+	SsBinlogReader *r;
+	int			fd;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open segstore file \"%s\": %m", path)));
+
+	r = palloc0(sizeof(SsBinlogReader));
+	r->path = pstrdup(path);
+	r->fd = fd;
+
+	/* Don't leak the descriptor to callers that catch the error. */
+	PG_TRY();
+	{
+		load_metadata(r);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(fd);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	return r;
+}
+
+/* File kind from the header. */
+uint16
+SsBinlogKind(SsBinlogReader *r)
+{
+	return r->header.kind;
+}
+
+/* Number of rows of every column. */
+int64
+SsBinlogNumRows(SsBinlogReader *r)
+{
+	return (int64) r->header.nrows;
+}
+
+/* Number of columns. */
+int
+SsBinlogNumColumns(SsBinlogReader *r)
+{
+	return (int) r->header.ncols;
+}
+
+/* Transaction id of the writer, from the header. */
+uint64
+SsBinlogWriterXid(SsBinlogReader *r)
+{
+	return r->header.writer_xid;
+}
+
+/* File id from the header. */
+uint64
+SsBinlogFileId(SsBinlogReader *r)
+{
+	return r->header.file_id;
+}
+
+/*
+ * Read block b of column c, check it and decompress it into dst, which has
+ * room for its raw size.  comp is scratch space for the compressed bytes.
+ */
+static void
+read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, char *dst)
+{
+	const BinlogBlock *blk = &r->cols[c].blocks[b];
+	unsigned long long content_size;
+	Size		n;
+
+	scratch_reserve(comp, blk->csize);
+	if (read_at(r->fd, r->path, comp->buf, blk->csize, blk->offset) != blk->csize)
+		binlog_corrupt(r->path, "Unexpected end of file in block %u of column %d.",
+					   b, c);
+	if (crc_of(comp->buf, blk->csize) != blk->crc)
+		binlog_corrupt(r->path, "Checksum mismatch in block %u of column %d.",
+					   b, c);
+
+	content_size = ZSTD_getFrameContentSize(comp->buf, blk->csize);
+	if (content_size != blk->rawsize)
+		binlog_corrupt(r->path, "Block %u of column %d has an invalid compressed frame header.",
+					   b, c);
+	n = ZSTD_decompress(dst, blk->rawsize, comp->buf, blk->csize);
+	if (ZSTD_isError(n))
+		binlog_corrupt(r->path, "Could not decompress block %u of column %d: %s.",
+					   b, c, ZSTD_getErrorName(n));
+	if (n != blk->rawsize)
+		binlog_corrupt(r->path, "Block %u of column %d decompressed to %zu bytes, expected %llu.",
+					   b, c, n, (unsigned long long) blk->rawsize);
+}
+
+/* Index of the block of column col holding row. */
+static uint32
+find_block(const BinlogColumn *col, int64 row)
+{
+	uint32		lo = 0;
+	uint32		hi = col->nblocks - 1;
+
+	while (lo < hi)
+	{
+		uint32		mid = lo + (hi - lo + 1) / 2;
+
+		if (col->blocks[mid].first_row <= row)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* Allocate n items of size bytes, failing cleanly if that is too much. */
+static void *
+alloc_array(Size n, Size size, const char *path)
+{
+	if (size != 0 && n > MaxAllocHugeSize / size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("segstore file \"%s\" has a column too large to read into memory",
+						path)));
+	return MemoryContextAllocHuge(CurrentMemoryContext, Max(n * size, 1));
+}
+
+/* Read rows [first, first + count) of a fixed-width column into out. */
+static void
+read_fixed_range(SsBinlogReader *r, int c, int64 first, int64 count,
+				 SsColumn *out)
+{
+	const BinlogColumn *col = &r->cols[c];
+	int			ew = elem_width(col->type);
+	Size		rw = row_width(col->type, col->dim);
+	int64		end = first + count;
+	Scratch		comp = {0};
+	Scratch		raw = {0};
+
+	out->values = alloc_array((Size) count, rw, r->path);
+	if (count == 0)
+		return;
+
+	for (uint32 b = find_block(col, first); b < col->nblocks; b++)
+	{
+		const BinlogBlock *blk = &col->blocks[b];
+		int64		lo;
+		int64		hi;
+		char	   *dst;
+
+		if (blk->first_row >= end)
+			break;
+		CHECK_FOR_INTERRUPTS();
+
+		/* The rows of this block that are wanted, relative to the block. */
+		lo = Max(first, blk->first_row) - blk->first_row;
+		hi = Min(end, blk->first_row + blk->nrows) - blk->first_row;
+		dst = out->values + (Size) (blk->first_row + lo - first) * rw;
+
+		if (ew == 1 && lo == 0 && hi == blk->nrows)
+			read_block(r, c, b, &comp, dst);
+		else
+		{
+			scratch_reserve(&raw, blk->rawsize);
+			read_block(r, c, b, &comp, raw.buf);
+			if (ew == 1)
+				memcpy(dst, raw.buf + lo, hi - lo);
+			else
+				unshuffle(dst, raw.buf, blk->rawsize / ew,
+						  (Size) lo * (rw / ew), (Size) (hi - lo) * (rw / ew),
+						  ew);
+		}
+	}
+	scratch_free(&comp);
+	scratch_free(&raw);
+}
+
+/* Read rows [first, first + count) of a variable-length column into out. */
+static void
+read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
+			   SsColumn *out)
+{
+	const BinlogColumn *col = &r->cols[c];
+	int64		end = first + count;
+	uint32		first_block;
+	Size		capacity = 0;
+	Size		pos = 0;
+	Scratch		comp = {0};
+	Scratch		raw = {0};
+	Scratch		lens = {0};
+
+	out->offsets = alloc_array((Size) count + 1, sizeof(uint64), r->path);
+	out->offsets[0] = 0;
+	if (count == 0)
+	{
+		out->data = palloc(1);
+		return;
+	}
+
+	/*
+	 * The row bytes of the blocks involved bound the data size; blocks are
+	 * small, so at most two partially used ones waste little.
+	 */
+	first_block = find_block(col, first);
+	for (uint32 b = first_block;
+		 b < col->nblocks && col->blocks[b].first_row < end; b++)
+	{
+		const BinlogBlock *blk = &col->blocks[b];
+
+		capacity += blk->rawsize - (Size) blk->nrows * 4;
+		if (capacity > MaxAllocHugeSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("segstore file \"%s\" has a column too large to read into memory",
+							r->path)));
+	}
+	out->data = MemoryContextAllocHuge(CurrentMemoryContext, Max(capacity, 1));
+
+	for (uint32 b = first_block;
+		 b < col->nblocks && col->blocks[b].first_row < end; b++)
+	{
+		const BinlogBlock *blk = &col->blocks[b];
+		Size		n = (Size) blk->nrows;
+		Size		avail = blk->rawsize - n * 4;
+		Size		total = 0;
+		Size		skip = 0;
+		int64		lo;
+		int64		hi;
+		uint32	   *len;
+
+		CHECK_FOR_INTERRUPTS();
+		scratch_reserve(&raw, blk->rawsize);
+		read_block(r, c, b, &comp, raw.buf);
+
+		scratch_reserve(&lens, n * 4);
+		unshuffle(lens.buf, raw.buf, n, 0, n, 4);
+		len = (uint32 *) lens.buf;
+
+		lo = Max(first, blk->first_row) - blk->first_row;
+		hi = Min(end, blk->first_row + blk->nrows) - blk->first_row;
+
+		/* The lengths must account for exactly the bytes that follow. */
+		for (Size j = 0; j < n; j++)
+		{
+			if (len[j] > avail - total)
+				binlog_corrupt(r->path, "Row lengths of block %u of column %d exceed its size.",
+							   b, c);
+			if (j == (Size) lo)
+				skip = total;
+			total += len[j];
+		}
+		if (total != avail)
+			binlog_corrupt(r->path, "Row lengths of block %u of column %d do not match its size.",
+						   b, c);
+
+		for (int64 j = lo; j < hi; j++)
+		{
+			int64		outrow = blk->first_row + j - first;
+
+			out->offsets[outrow + 1] = out->offsets[outrow] + len[j];
+		}
+		memcpy(out->data + pos, raw.buf + n * 4 + skip,
+			   out->offsets[blk->first_row + hi - first] - pos);
+		pos = out->offsets[blk->first_row + hi - first];
+	}
+	scratch_free(&comp);
+	scratch_free(&raw);
+	scratch_free(&lens);
+}
+
+/*
+ * Read rows [first, first + count) of column col into *out, allocated in
+ * CurrentMemoryContext, decompressing only the blocks involved.
+ */
+void
+SsBinlogReadRange(SsBinlogReader *r, int col, int64 first, int64 count,
+				  SsColumn *out)
+{
+	const BinlogColumn *meta;
+
+	if (col < 0 || col >= (int) r->header.ncols)
+		elog(ERROR, "segstore file \"%s\" has no column %d", r->path, col);
+	if (first < 0 || count < 0 || count > (int64) r->header.nrows ||
+		first > (int64) r->header.nrows - count)
+		elog(ERROR, "rows " INT64_FORMAT " to " INT64_FORMAT " are out of range for segstore file \"%s\"",
+			 first, first + count, r->path);
+
+	meta = &r->cols[col];
+	memset(out, 0, sizeof(SsColumn));
+	out->type = meta->type;
+	out->dim = meta->dim;
+	out->nrows = count;
+	if (meta->type == SS_COL_VAR)
+		read_var_range(r, col, first, count, out);
+	else
+		read_fixed_range(r, col, first, count, out);
+}
+
+/* Read a whole column. */
+void
+SsBinlogReadColumn(SsBinlogReader *r, int col, SsColumn *out)
+{
+	SsBinlogReadRange(r, col, 0, (int64) r->header.nrows, out);
+}
+
+/* Close the file and free the reader. */
+void
+SsBinlogClose(SsBinlogReader *r)
+{
+	if (CloseTransientFile(r->fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close segstore file \"%s\": %m", r->path)));
+	for (uint32 c = 0; c < r->header.ncols; c++)
+		pfree(r->cols[c].blocks);
+	pfree(r->cols);
+	pfree(r->path);
+	pfree(r);
+}
+
+/*
+ * Read and validate only the header of a file, for garbage collection.
+ * Returns false if the file is too short or its header is invalid.
+ */
+bool
+SsBinlogPeekHeader(const char *path, uint16 *kind, uint64 *writer_xid)
+{
+	char		hbuf[BINLOG_HEADER_SIZE];
+	BinlogHeader h;
+	Size		n;
+	int			fd;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open segstore file \"%s\": %m", path)));
+	n = read_at(fd, path, hbuf, sizeof(hbuf), 0);
+	if (CloseTransientFile(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close segstore file \"%s\": %m", path)));
+
+	if (n != sizeof(hbuf) || !header_decode(hbuf, path, false, &h))
+		return false;
+	*kind = h.kind;
+	*writer_xid = h.writer_xid;
+	return true;
+}

@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * binlog.h
+ *	  The segstore container file format ("binlog"): immutable, checksummed
+ *	  files holding a fixed number of rows in a set of zstd-compressed
+ *	  columns.  The layout is documented at the top of binlog.c.
+ *
+ * This layer knows nothing of catalogs, SQL or collections: it writes and
+ * reads columns at the paths it is given.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SS_BINLOG_H
+#define SS_BINLOG_H
+
+#include "segstore.h"
+
+/* File kinds recorded in the header; 4 is reserved for index files. */
+#define SS_BINLOG_INSERT 1
+#define SS_BINLOG_DELTA 2
+#define SS_BINLOG_STATS 3
+
+/* What SsBinlogWrite produced. */
+typedef struct SsBinlogInfo
+{
+	uint64		size_bytes;		/* bytes on disk */
+	uint64		raw_bytes;		/* uncompressed payload bytes */
+} SsBinlogInfo;
+
+/*
+ * Write a complete file durably: write to tmp_path, fsync it, rename to
+ * path, fsync the directory.  ereport(ERROR) on failure, after removing the
+ * temporary file.
+ */
+extern void SsBinlogWrite(const char *path, const char *tmp_path, uint16 kind,
+						  uint64 file_id, uint64 writer_xid,
+						  const SsColumn *cols, int ncols, int64 nrows,
+						  int level, SsBinlogInfo *info);
+
+typedef struct SsBinlogReader SsBinlogReader;
+
+/*
+ * Open a file and validate its header, trailer and footer (magic numbers,
+ * version, checksums, offsets within the file size).
+ */
+extern SsBinlogReader *SsBinlogOpen(const char *path);
+extern uint16 SsBinlogKind(SsBinlogReader *r);
+extern int64 SsBinlogNumRows(SsBinlogReader *r);
+extern int	SsBinlogNumColumns(SsBinlogReader *r);
+extern uint64 SsBinlogWriterXid(SsBinlogReader *r);
+extern uint64 SsBinlogFileId(SsBinlogReader *r);
+
+/*
+ * Read rows [first, first + count) of column col into *out, allocated in
+ * CurrentMemoryContext.  Only the blocks needed are decompressed, and each
+ * block's checksum is verified.
+ */
+extern void SsBinlogReadRange(SsBinlogReader *r, int col, int64 first,
+							  int64 count, SsColumn *out);
+
+/* Read a whole column. */
+extern void SsBinlogReadColumn(SsBinlogReader *r, int col, SsColumn *out);
+
+/* Close the file and free the reader. */
+extern void SsBinlogClose(SsBinlogReader *r);
+
+/*
+ * Read only the header of a file (for garbage collection).  Returns false if
+ * the file is too short or its header is invalid; I/O errors, including a
+ * missing file, are reported with ereport(ERROR).
+ */
+extern bool SsBinlogPeekHeader(const char *path, uint16 *kind,
+							   uint64 *writer_xid);
+
+#endif							/* SS_BINLOG_H */

@@ -1,0 +1,26 @@
+/*-------------------------------------------------------------------------
+ *
+ * files.h
+ *	  Where segstore's files live and how directories are created and
+ *	  removed.  Knows nothing of the catalog.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_FILES_H
+#define SEGSTORE_FILES_H
+
+#include "segstore.h"
+
+#define SS_FILES_ROOT "segstore"
+
+extern char *SsFilesDatabaseDir(Oid dboid);
+extern char *SsFilesCollectionDir(Oid dboid, int64 collection_id);
+extern char *SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id,
+						 const char *kind);
+extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
+extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
+extern void SsFilesEnsureDir(int64 collection_id);
+extern int64 SsFilesSize(const char *path);
+extern void SsFilesRemoveAtCommit(Oid dboid, int64 collection_id);
+
+#endif

@@ -1,0 +1,216 @@
+/*-------------------------------------------------------------------------
+ *
+ * gc.c
+ *	  Garbage collection of segstore files.
+ *
+ * A file is garbage when no committed catalog row references it and the
+ * transaction that wrote it has ended: it was aborted, or the server
+ * crashed between writing it and committing.  The order of the checks
+ * matters: first we note which writers are still running, then read the
+ * references under a snapshot taken after that, so a writer that commits
+ * in between is seen as committed and its file kept.
+ *
+ * Also removed: directories of collections that no longer exist and
+ * directories of databases that were dropped while segstore was not
+ * loaded in the dropping session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/transam.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/procarray.h"
+#include "utils/hsearch.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "binlog.h"
+#include "catalog.h"
+#include "files.h"
+#include "gc.h"
+
+/* A file that may be garbage, found in a collection directory. */
+typedef struct Candidate
+{
+	char	   *path;
+	char	   *dir;
+} Candidate;
+
+/* Is the transaction with this 64-bit id still running? */
+static bool
+WriterRunning(uint64 writer_xid)
+{
+	TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
+
+	return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
+}
+
+/* Names in a directory, without . and .. (NIL if it does not exist). */
+static List *
+ListDir(const char *dir)
+{
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	List	   *names = NIL;
+
+	if (d == NULL && errno == ENOENT)
+		return NIL;
+	while ((de = ReadDir(d, dir)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			names = lappend(names, pstrdup(de->d_name));
+	FreeDir(d);
+	return names;
+}
+
+/* Remove a file, counting it; a file already gone is fine. */
+static void
+RemoveFile(const char *path, int *removed_files, int64 *removed_bytes)
+{
+	int64		size = SsFilesSize(path);
+
+	if (unlink(path) == 0)
+	{
+		(*removed_files)++;
+		*removed_bytes += Max(size, 0);
+	}
+	else if (errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove segstore file \"%s\": %m", path)));
+}
+
+/* Remove directories of databases that no longer exist. */
+static void
+RemoveDroppedDatabases(int *removed_files, int64 *removed_bytes)
+{
+	ListCell   *lc;
+
+	foreach(lc, ListDir(SS_FILES_ROOT))
+	{
+		char	   *name = lfirst(lc);
+		char	   *end;
+		Oid			dboid = (Oid) strtoul(name, &end, 10);
+		char	   *dir;
+		int			nfiles = 0;
+
+		if (*end != '\0' || !OidIsValid(dboid) ||
+			SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dboid)))
+			continue;
+		dir = SsFilesDatabaseDir(dboid);
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, ListDir(dir))
+			{
+				char	   *sub = psprintf("%s/%s", dir, (char *) lfirst(lc2));
+
+				nfiles += list_length(ListDir(sub));
+			}
+		}
+		if (rmtree(dir, true))
+			*removed_files += nfiles;
+	}
+}
+
+/*
+ * Remove garbage files of the current database, and directories of
+ * dropped collections and databases.
+ */
+void
+SsGcRun(int *removed_files, int64 *removed_bytes)
+{
+	char	   *dbdir = SsFilesDatabaseDir(MyDatabaseId);
+	List	   *candidates = NIL;
+	List	   *dirs = NIL;
+	List	   *referenced;
+	HTAB	   *refs;
+	HASHCTL		ctl;
+	ListCell   *lc;
+
+	*removed_files = 0;
+	*removed_bytes = 0;
+
+	/* 1. Files whose writer has ended; temporary files are garbage then. */
+	foreach(lc, ListDir(dbdir))
+	{
+		char	   *dir = psprintf("%s/%s", dbdir, (char *) lfirst(lc));
+		ListCell   *lf;
+
+		dirs = lappend(dirs, dir);
+		foreach(lf, ListDir(dir))
+		{
+			char	   *name = lfirst(lf);
+			char	   *path = psprintf("%s/%s", dir, name);
+			uint64		xid;
+			uint16		kind;
+
+			CHECK_FOR_INTERRUPTS();
+			if (SsFilesParseTempXid(name, &xid))
+			{
+				if (!WriterRunning(xid))
+					RemoveFile(path, removed_files, removed_bytes);
+				continue;
+			}
+			if (SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(xid))
+				continue;
+			candidates = lappend(candidates, path);
+		}
+	}
+
+	/* 2. References as of now, which includes every writer that ended. */
+	referenced = SsCatalogAllPaths(true);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = MAXPGPATH;
+	ctl.entrysize = MAXPGPATH;
+	refs = hash_create("segstore gc references", Max(list_length(referenced), 16),
+					   &ctl, HASH_ELEM | HASH_STRINGS);
+	foreach(lc, referenced)
+	{
+		char		key[MAXPGPATH];
+
+		strlcpy(key, lfirst(lc), MAXPGPATH);
+		(void) hash_search(refs, key, HASH_ENTER, NULL);
+	}
+
+	/* 3. Unreferenced files go. */
+	foreach(lc, candidates)
+	{
+		char		key[MAXPGPATH];
+
+		strlcpy(key, lfirst(lc), MAXPGPATH);
+		if (hash_search(refs, key, HASH_FIND, NULL) == NULL)
+			RemoveFile(key, removed_files, removed_bytes);
+	}
+	hash_destroy(refs);
+
+	/* 4. Empty directories of collections that no longer exist. */
+	foreach(lc, dirs)
+	{
+		char	   *dir = lfirst(lc);
+
+		if (ListDir(dir) == NIL)
+		{
+			int64		id = strtoi64(strrchr(dir, '/') + 1, NULL, 10);
+			Oid			types[1] = {INT8OID};
+			Datum		values[1] = {Int64GetDatum(id)};
+			SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM segstore.collection WHERE collection_id = $1",
+										   1, types);
+
+			if (SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+									 InvalidSnapshot, true, false, 1) == SPI_OK_SELECT &&
+				SPI_processed == 0)
+				(void) rmdir(dir);
+		}
+	}
+	if (*removed_files > 0)
+		fsync_fname(dbdir, true);
+
+	RemoveDroppedDatabases(removed_files, removed_bytes);
+}

@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment.h
+ *	  Sealed segments: writing a batch as binlog files and registering
+ *	  them, reading their columns and their deleted keys back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_SEGMENT_H
+#define SEGSTORE_SEGMENT_H
+
+#include "nodes/bitmapset.h"
+
+#include "batch.h"
+#include "bloom.h"
+#include "catalog.h"
+
+extern int	SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch);
+extern SsBatch *SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields);
+extern int64 *SsSegmentDeletedKeys(SsSegment *seg, int *n);
+extern SsBloom *SsSegmentBloom(SsSegment *seg);
+extern void SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int64 *pks,
+								const TimestampTz *ts, int n);
+extern int64 *SsSegmentLiveKeys(SsCollection *coll, SsSegment *seg, const int64 *keys,
+								int nkeys, int *nfound);
+
+#endif

@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * write.h
+ *	  Changing a collection's data: insert, upsert, delete, flush.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_WRITE_H
+#define SEGSTORE_WRITE_H
+
+#include "batch.h"
+#include "catalog.h"
+
+extern int64 SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert);
+extern int64 SsWriteDeleteKeys(SsCollection *coll, int64 *keys, int nkeys);
+extern int64 SsWriteDeleteExpr(SsCollection *coll, const char *expr);
+extern void SsWriteFlush(SsCollection *coll);
+
+#endif
