@@ -74,8 +74,11 @@ CREATE TABLE segstore.pending_delete (
 );
 CREATE INDEX ON segstore.pending_delete (collection_id);
 
+-- Roles reach collections only through the functions below, which check
+-- the privileges on the collection's growing table.
 REVOKE ALL ON ALL TABLES IN SCHEMA segstore FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA segstore FROM PUBLIC;
+GRANT USAGE ON SCHEMA segstore, segstore_data TO PUBLIC;
 
 -- Collections
 

@@ -64,11 +64,11 @@ _PG_init(void)
 	DefineCustomIntVariable("segstore.max_segment_size",
 							"Largest size of a sealed segment's data.",
 							NULL, &ss_max_segment_size_mb, 512, 1, 1024 * 1024,
-							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
 	DefineCustomRealVariable("segstore.seal_proportion",
 							 "A growing segment is sealed when its data reaches this fraction of segstore.max_segment_size.",
 							 NULL, &ss_seal_proportion, 0.25, 0.0001, 1.0,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("segstore.compression_level",
 							"zstd compression level of new binlog files.",
 							NULL, &ss_compression_level, 1, -7, 19,
