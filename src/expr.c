@@ -36,9 +36,10 @@
  * int64; against a float literal it is rewritten at parse time into the
  * equivalent exact integer comparison (id < 2.5 becomes id < 3).  A float
  * field compares as double, with literals first rounded to float4 for float4
- * fields, as the stored values were.  Strings compare bytewise (memcmp, then
- * the shorter string first), not by collation, so that comparisons are cheap
- * and the same everywhere.
+ * fields, as the stored values were; NaN follows IEEE rules (equal to
+ * nothing, in no list).  Strings compare bytewise (memcmp, then the shorter
+ * string first), not by collation, so that comparisons are cheap and the
+ * same everywhere.
  *
  *-------------------------------------------------------------------------
  */
@@ -83,18 +84,24 @@ typedef struct LikeSeg
 {
 	LikePiece  *pieces;
 	int			npieces;
-	int			litlen;			/* bytes it matches when it has no "_" */
-	bool		haswild;		/* contains "_" */
+	int			nchars;			/* characters it matches */
 } LikeSeg;
+
+/* How "_" finds the end of a character in the database encoding. */
+typedef enum LikeEncoding
+{
+	LIKE_SINGLE_BYTE,			/* every character is one byte */
+	LIKE_UTF8,					/* lengths from the lead byte; a lead byte
+								 * never equals a continuation byte */
+	LIKE_MULTIBYTE				/* other multibyte encodings: pg_mblen */
+} LikeEncoding;
 
 /* A compiled like pattern: the segments that "%" separated. */
 typedef struct LikePattern
 {
 	LikeSeg    *segs;
 	int			nsegs;
-	bool		charwise;		/* "_" spans a whole multibyte character */
-	bool		bytewise_ok;	/* a byte that matches a literal's first
-								 * byte always starts a character */
+	LikeEncoding encoding;
 } LikePattern;
 
 /* Kinds of tree nodes. */
@@ -231,8 +238,14 @@ typedef struct KeyRange
 	int64		hi;
 } KeyRange;
 
-static void expr_error(ExprParser *ps, int offset, const char *what) pg_attribute_noreturn();
-static void syntax_error_at(ExprParser *ps, int start, int len) pg_attribute_noreturn();
+static void expr_error(ExprParser *ps, int offset, const char *what)
+			pg_attribute_noreturn();
+static void syntax_error_at(ExprParser *ps, int start, int len)
+			pg_attribute_noreturn();
+static void token_error(ExprParser *ps, const Token *tok)
+			pg_attribute_noreturn();
+static void literal_mismatch(ExprParser *ps, int field, LitKind kind)
+			pg_attribute_noreturn();
 static ExprNode *parse_or(ExprParser *ps);
 
 
@@ -886,7 +899,6 @@ compare_field_literal(ExprParser *ps, int field, CmpOp op, const Operand *lit)
 		return make_bool_test(field, (op == CMP_EQ) == lit->bval);
 	}
 	literal_mismatch(ps, field, lit->kind);
-	return NULL;				/* keep compiler quiet */
 }
 
 /* "field op field2", type-checked. */
@@ -980,9 +992,12 @@ compile_like(ExprParser *ps, const StrVal *pat, int pos)
 	LikeSeg    *seg;
 	int			i;
 
-	lp->charwise = pg_database_encoding_max_length() > 1;
-	/* in UTF-8, a lead byte never equals a continuation byte */
-	lp->bytewise_ok = !lp->charwise || GetDatabaseEncoding() == PG_UTF8;
+	if (GetDatabaseEncoding() == PG_UTF8)
+		lp->encoding = LIKE_UTF8;
+	else if (pg_database_encoding_max_length() > 1)
+		lp->encoding = LIKE_MULTIBYTE;
+	else
+		lp->encoding = LIKE_SINGLE_BYTE;
 	lp->segs = palloc0(sizeof(LikeSeg) * (pat->len + 1));
 	seg = &lp->segs[0];
 	seg->pieces = pieces;
@@ -1004,7 +1019,7 @@ compile_like(ExprParser *ps, const StrVal *pat, int pos)
 		}
 		if (c == '_')
 		{
-			seg->haswild = true;
+			seg->nchars++;
 			if (last != NULL && last->lit == NULL)
 				last->len++;
 			else
@@ -1034,7 +1049,8 @@ compile_like(ExprParser *ps, const StrVal *pat, int pos)
 			seg->npieces++;
 		}
 		buf[nbuf++] = c;
-		seg->litlen++;
+		if (lp->encoding != LIKE_UTF8 || (c & 0xc0) != 0x80)
+			seg->nchars++;
 	}
 	lp->nsegs++;
 	return lp;
@@ -1044,11 +1060,16 @@ compile_like(ExprParser *ps, const StrVal *pat, int pos)
 static inline int
 like_char_len(const LikePattern *lp, const char *s, int remaining)
 {
+	unsigned char c = (unsigned char) *s;
 	int			len;
 
-	if (!lp->charwise)
+	if (lp->encoding == LIKE_SINGLE_BYTE || c < 0x80)
 		return 1;
-	len = pg_mblen(s);
+	if (lp->encoding == LIKE_UTF8)
+		len = ((c & 0xe0) == 0xc0) ? 2 : ((c & 0xf0) == 0xe0) ? 3 :
+			((c & 0xf8) == 0xf0) ? 4 : 1;
+	else
+		len = pg_mblen(s);
 	return Min(len, remaining);
 }
 
@@ -1091,7 +1112,8 @@ like_seg_find(const LikePattern *lp, const LikeSeg *seg, const char *s,
 {
 	int			end;
 
-	if (lp->bytewise_ok && seg->pieces[0].lit != NULL)
+	/* a literal's first byte can then only match at a character start */
+	if (lp->encoding != LIKE_MULTIBYTE && seg->pieces[0].lit != NULL)
 	{
 		char		first = seg->pieces[0].lit[0];
 
@@ -1120,6 +1142,29 @@ like_seg_find(const LikePattern *lp, const LikeSeg *seg, const char *s,
 	}
 }
 
+/*
+ * Byte offset where the last nchars characters of s start, or -1 if s is
+ * shorter; single-byte and UTF-8 encodings only.
+ */
+static int
+like_chars_back(const LikePattern *lp, const char *s, int slen, int nchars)
+{
+	int			p = slen;
+
+	if (lp->encoding == LIKE_SINGLE_BYTE)
+		return slen - nchars;
+	while (nchars-- > 0)
+	{
+		if (p == 0)
+			return -1;
+		/* step back over continuation bytes to the lead byte */
+		do
+			p--;
+		while (p > 0 && (s[p] & 0xc0) == 0x80);
+	}
+	return p;
+}
+
 /* Does s[0..slen) match the compiled like pattern? */
 static bool
 like_match(const LikePattern *lp, const char *s, int slen)
@@ -1142,9 +1187,9 @@ like_match(const LikePattern *lp, const char *s, int slen)
 
 	/* the last segment must end exactly at the end of s */
 	last = &lp->segs[lp->nsegs - 1];
-	if (!last->haswild && lp->bytewise_ok)
+	if (lp->encoding != LIKE_MULTIBYTE)
 	{
-		int			start = slen - last->litlen;
+		int			start = like_chars_back(lp, s, slen, last->nchars);
 
 		return start >= pos && like_seg_at(lp, last, s, slen, start) == slen;
 	}
@@ -1295,7 +1340,7 @@ static ExprNode *
 parse_in_list(ExprParser *ps, int field, bool negate)
 {
 	SsFieldType type = ps->fields[field].type;
-	ExprNode   *n = make_node(EXPR_INT_IN);
+	ExprNode   *n;
 	Size		size = is_int_type(type) ? sizeof(int64) :
 		is_float_type(type) ? sizeof(double) : sizeof(StrVal);
 	int			cap = 16;
@@ -1351,6 +1396,7 @@ parse_in_list(ExprParser *ps, int field, bool negate)
 		return make_const(negate);
 	}
 
+	n = make_node(EXPR_INT_IN);
 	n->field = field;
 	n->negate = negate;
 	if (is_int_type(type))
@@ -1573,14 +1619,18 @@ parse_predicate(ExprParser *ps)
 static ExprNode *
 parse_not(ExprParser *ps)
 {
-	/* every level of nesting passes through here */
+	bool		negate = false;
+	ExprNode   *n;
+
+	/* every level of parenthesis nesting passes through here */
 	check_stack_depth();
-	if (ps->tok.kind == TOK_NOT)
+	while (ps->tok.kind == TOK_NOT)
 	{
+		negate = !negate;
 		advance(ps);
-		return make_not(parse_not(ps));
 	}
-	return parse_predicate(ps);
+	n = parse_predicate(ps);
+	return negate ? make_not(n) : n;
 }
 
 /* Parse terms joined by "and" / "&&". */
