@@ -122,6 +122,12 @@
 /* Raw payload size at which writers cut blocks. */
 #define BINLOG_BLOCK_TARGET ((Size) 1024 * 1024)
 
+/*
+ * Data buffer allocated up front when reading a variable-length column:
+ * larger columns grow as blocks are read.
+ */
+#define BINLOG_VAR_PREALLOC ((Size) 64 * 1024 * 1024)
+
 /* Largest vector dimension: one row must fit in an ordinary allocation. */
 #define BINLOG_MAX_DIM		((uint32) (MaxAllocSize / sizeof(float4)))
 
@@ -163,6 +169,7 @@ typedef struct BinlogColumn
 	BinlogBlock *blocks;
 } BinlogColumn;
 
+/* An open file with its validated metadata. */
 struct SsBinlogReader
 {
 	char	   *path;
@@ -1045,11 +1052,14 @@ SsBinlogFileId(SsBinlogReader *r)
 }
 
 /*
- * Read block b of column c, check it and decompress it into dst, which has
- * room for its raw size.  comp is scratch space for the compressed bytes.
+ * Read block b of column c, check it and decompress it.  The raw bytes go to
+ * dst if that is not NULL (it must have room for the raw size), else to raw,
+ * which is only enlarged once the frame header has confirmed the raw size.
+ * comp is scratch space for the compressed bytes.  Returns the raw bytes.
  */
-static void
-read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, char *dst)
+static char *
+read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, Scratch *raw,
+		   char *dst)
 {
 	const BinlogBlock *blk = &r->cols[c].blocks[b];
 	unsigned long long content_size;
@@ -1067,6 +1077,11 @@ read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, char *dst)
 	if (content_size != blk->rawsize)
 		binlog_corrupt(r->path, "Block %u of column %d has an invalid compressed frame header.",
 					   b, c);
+	if (dst == NULL)
+	{
+		scratch_reserve(raw, blk->rawsize);
+		dst = raw->buf;
+	}
 	n = ZSTD_decompress(dst, blk->rawsize, comp->buf, blk->csize);
 	if (ZSTD_isError(n))
 		binlog_corrupt(r->path, "Could not decompress block %u of column %d: %s.",
@@ -1074,6 +1089,7 @@ read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, char *dst)
 	if (n != blk->rawsize)
 		binlog_corrupt(r->path, "Block %u of column %d decompressed to %zu bytes, expected %llu.",
 					   b, c, n, (unsigned long long) blk->rawsize);
+	return dst;
 }
 
 /* Index of the block of column col holding row. */
@@ -1140,15 +1156,15 @@ read_fixed_range(SsBinlogReader *r, int c, int64 first, int64 count,
 		dst = out->values + (Size) (blk->first_row + lo - first) * rw;
 
 		if (ew == 1 && lo == 0 && hi == blk->nrows)
-			read_block(r, c, b, &comp, dst);
+			read_block(r, c, b, &comp, NULL, dst);
 		else
 		{
-			scratch_reserve(&raw, blk->rawsize);
-			read_block(r, c, b, &comp, raw.buf);
+			char	   *src = read_block(r, c, b, &comp, &raw, NULL);
+
 			if (ew == 1)
-				memcpy(dst, raw.buf + lo, hi - lo);
+				memcpy(dst, src + lo, hi - lo);
 			else
-				unshuffle(dst, raw.buf, blk->rawsize / ew,
+				unshuffle(dst, src, blk->rawsize / ew,
 						  (Size) lo * (rw / ew), (Size) (hi - lo) * (rw / ew),
 						  ew);
 		}
@@ -1165,7 +1181,8 @@ read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
 	const BinlogColumn *col = &r->cols[c];
 	int64		end = first + count;
 	uint32		first_block;
-	Size		capacity = 0;
+	Size		bound = 0;
+	Size		capacity;
 	Size		pos = 0;
 	Scratch		comp = {0};
 	Scratch		raw = {0};
@@ -1180,8 +1197,10 @@ read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
 	}
 
 	/*
-	 * The row bytes of the blocks involved bound the data size; blocks are
-	 * small, so at most two partially used ones waste little.
+	 * The row bytes of the blocks involved bound the data size, wasting
+	 * little since blocks are small.  The footer is not proof of what the
+	 * blocks hold, though, so beyond BINLOG_VAR_PREALLOC the buffer only
+	 * grows as validated blocks need it.
 	 */
 	first_block = find_block(col, first);
 	for (uint32 b = first_block;
@@ -1189,13 +1208,14 @@ read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
 	{
 		const BinlogBlock *blk = &col->blocks[b];
 
-		capacity += blk->rawsize - (Size) blk->nrows * 4;
-		if (capacity > MaxAllocHugeSize)
+		bound += blk->rawsize - (Size) blk->nrows * 4;
+		if (bound > MaxAllocHugeSize)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("segstore file \"%s\" has a column too large to read into memory",
 							r->path)));
 	}
+	capacity = Min(bound, BINLOG_VAR_PREALLOC);
 	out->data = MemoryContextAllocHuge(CurrentMemoryContext, Max(capacity, 1));
 
 	for (uint32 b = first_block;
@@ -1206,16 +1226,17 @@ read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
 		Size		avail = blk->rawsize - n * 4;
 		Size		total = 0;
 		Size		skip = 0;
+		Size		need;
 		int64		lo;
 		int64		hi;
+		char	   *src;
 		uint32	   *len;
 
 		CHECK_FOR_INTERRUPTS();
-		scratch_reserve(&raw, blk->rawsize);
-		read_block(r, c, b, &comp, raw.buf);
+		src = read_block(r, c, b, &comp, &raw, NULL);
 
 		scratch_reserve(&lens, n * 4);
-		unshuffle(lens.buf, raw.buf, n, 0, n, 4);
+		unshuffle(lens.buf, src, n, 0, n, 4);
 		len = (uint32 *) lens.buf;
 
 		lo = Max(first, blk->first_row) - blk->first_row;
@@ -1241,9 +1262,16 @@ read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
 
 			out->offsets[outrow + 1] = out->offsets[outrow] + len[j];
 		}
-		memcpy(out->data + pos, raw.buf + n * 4 + skip,
-			   out->offsets[blk->first_row + hi - first] - pos);
-		pos = out->offsets[blk->first_row + hi - first];
+
+		/* need <= bound, as each block's share is at most its avail. */
+		need = out->offsets[blk->first_row + hi - first];
+		if (need > capacity)
+		{
+			capacity = Min(Max(need, capacity * 2), bound);
+			out->data = repalloc_huge(out->data, capacity);
+		}
+		memcpy(out->data + pos, src + n * 4 + skip, need - pos);
+		pos = need;
 	}
 	scratch_free(&comp);
 	scratch_free(&raw);

@@ -41,7 +41,10 @@ typedef struct SsBinlogReader SsBinlogReader;
 
 /*
  * Open a file and validate its header, trailer and footer (magic numbers,
- * version, checksums, offsets within the file size).
+ * version, checksums, offsets within the file size).  The reader holds a
+ * transient file descriptor (a limited resource, about max_safe_fds / 3 per
+ * backend) that is released by SsBinlogClose or at transaction end, so a
+ * reader must not outlive its transaction.
  */
 extern SsBinlogReader *SsBinlogOpen(const char *path);
 extern uint16 SsBinlogKind(SsBinlogReader *r);

@@ -158,7 +158,9 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 					RemoveFile(path, removed_files, removed_bytes);
 				continue;
 			}
-			if (SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(xid))
+			/* A file another gc() removed meanwhile is no concern of ours. */
+			if (SsFilesSize(path) < 0 ||
+				(SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(xid)))
 				continue;
 			candidates = lappend(candidates, path);
 		}
