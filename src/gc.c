@@ -99,23 +99,29 @@ RemoveDroppedDatabases(int *removed_files, int64 *removed_bytes)
 		Oid			dboid = (Oid) strtoul(name, &end, 10);
 		char	   *dir;
 		int			nfiles = 0;
+		int64		nbytes = 0;
+		ListCell   *lc2;
 
 		if (*end != '\0' || !OidIsValid(dboid) ||
 			SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dboid)))
 			continue;
 		dir = SsFilesDatabaseDir(dboid);
+		foreach(lc2, ListDir(dir))
 		{
-			ListCell   *lc2;
+			char	   *sub = psprintf("%s/%s", dir, (char *) lfirst(lc2));
+			ListCell   *lc3;
 
-			foreach(lc2, ListDir(dir))
+			foreach(lc3, ListDir(sub))
 			{
-				char	   *sub = psprintf("%s/%s", dir, (char *) lfirst(lc2));
-
-				nfiles += list_length(ListDir(sub));
+				nfiles++;
+				nbytes += Max(SsFilesSize(psprintf("%s/%s", sub, (char *) lfirst(lc3))), 0);
 			}
 		}
 		if (rmtree(dir, true))
+		{
 			*removed_files += nfiles;
+			*removed_bytes += nbytes;
+		}
 	}
 }
 
