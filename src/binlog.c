@@ -3,11 +3,16 @@
  * binlog.c
  *	  Writing and reading segstore container files ("binlogs").
  *
- * A binlog holds nrows rows in ncolumns columns.  It is written once, in
- * full, under a temporary name, made durable and renamed into place, and
+ * A binlog holds nrows rows in ncolumns columns.  It is written once, front
+ * to back, under a temporary name, made durable and renamed into place, and
  * never modified afterwards.  Every byte of it is covered by a checksum or
  * by a consistency check, so damage is reported rather than returned as
  * data.
+ *
+ * Rows may be written in chunks: each column's blocks are compressed and
+ * written as soon as they fill, so that a writer holds about one block per
+ * column whatever the size of the file.  The header, whose row count is only
+ * known at the end, is written first as a placeholder and rewritten last.
  *
  * FILE LAYOUT (format version 1)
  *
@@ -19,11 +24,11 @@
  *	 +--------------------+  0
  *	 | header             |
  *	 +--------------------+  40
- *	 | block 0 of col 0   |  compressed blocks: column by column, each
- *	 | block 1 of col 0   |  column's blocks in row order, back to back
- *	 | ...                |  without gaps
- *	 | block 0 of col 1   |
- *	 | ...                |
+ *	 | block 0 of col 0   |  compressed blocks, back to back without gaps:
+ *	 | block 0 of col 1   |  each column's blocks in row order, but blocks
+ *	 | block 1 of col 0   |  of different columns interleaved in any order
+ *	 | ...                |  (a streaming writer writes each block when it
+ *	 |                    |  fills)
  *	 +--------------------+  footer offset
  *	 | footer             |
  *	 +--------------------+  file size - 20
@@ -81,10 +86,12 @@
  *	  16  4  magic "SSBE"
  *
  * The trailer needs no checksum of its own: readers require the footer to
- * end exactly where the trailer begins and to begin exactly where the last
- * block ends.  Readers also require blocks to be contiguous, to cover the
- * rows of their column exactly once and in order, and to have the raw size
- * their row count implies.  There is no padding anywhere.
+ * end exactly where the trailer begins.  Readers also require the blocks of
+ * all columns, taken in file order, to cover the bytes from the end of the
+ * header to the footer exactly, without gap or overlap; the blocks of each
+ * column, in footer order, to cover its rows exactly once and in order; and
+ * every block to have the raw size its row count implies.  There is no
+ * padding anywhere.
  *
  *-------------------------------------------------------------------------
  */
@@ -97,7 +104,6 @@
 #include <zstd.h>
 
 #include "binlog.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
@@ -185,19 +191,49 @@ typedef struct Scratch
 	Size		cap;
 } Scratch;
 
-/* State of SsBinlogWrite. */
-typedef struct BinlogWriter
+/* Where a block lies in the file, for checking how blocks tile it. */
+typedef struct BlockExtent
 {
-	const char *path;			/* the temporary file, for messages */
-	int			fd;
-	uint64		offset;			/* bytes written so far */
+	uint64		offset;
+	uint64		csize;
+	int			col;
+	uint32		block;
+} BlockExtent;
+
+/* A column of a file being written. */
+typedef struct WriterColumn
+{
+	SsColType	type;
+	int32		dim;
+	Scratch		pending;		/* rows not yet in a block: their values, or
+								 * for VAR a 4-byte length and the bytes of
+								 * each row */
+	Size		pending_len;	/* bytes of pending in use */
+	int64		pending_rows;
+	int64		next_row;		/* first row of the pending block */
+	BinlogBlock *blocks;		/* footer entries of the blocks written */
+	uint32		nblocks;
+	uint32		maxblocks;
+} WriterColumn;
+
+/* A file being written; everything it allocates is in cxt. */
+struct SsBinlogWriter
+{
+	MemoryContext cxt;
+	MemoryContextCallback cleanup;	/* removes an abandoned temporary file */
+	char	   *path;
+	char	   *tmp_path;
+	int			fd;				/* -1 once closed */
+	bool		tmp_exists;		/* tmp_path is not yet renamed or removed */
+	BinlogHeader header;		/* nrows counts the rows appended so far */
 	int			level;
-	uint64		raw_bytes;
-	uint32		nblocks;		/* blocks of the current column */
-	Scratch		raw;
-	Scratch		comp;
-	StringInfoData footer;
-} BinlogWriter;
+	uint64		offset;			/* bytes written so far */
+	uint64		raw_bytes;		/* raw payload bytes appended so far */
+	int			ncols;
+	WriterColumn *cols;
+	Scratch		raw;			/* a block's raw payload, assembled */
+	Scratch		comp;			/* a block's compressed bytes */
+};
 
 /* Store a 16-bit integer little-endian. */
 static inline void
@@ -262,15 +298,18 @@ crc_of(const void *data, Size len)
 	return crc;
 }
 
-/* Make sure a scratch buffer holds at least size bytes; contents are lost. */
+/*
+ * Make sure a scratch buffer holds at least size bytes, allocating in cxt;
+ * contents are lost.
+ */
 static void
-scratch_reserve(Scratch *s, Size size)
+scratch_reserve(MemoryContext cxt, Scratch *s, Size size)
 {
 	if (s->cap >= size && s->buf != NULL)
 		return;
 	if (s->buf != NULL)
 		pfree(s->buf);
-	s->buf = MemoryContextAllocHuge(CurrentMemoryContext, Max(size, 1));
+	s->buf = MemoryContextAllocHuge(cxt, Max(size, 1));
 	s->cap = size;
 }
 
@@ -483,7 +522,7 @@ read_at(int fd, const char *path, char *buf, Size len, uint64 offset)
 
 /* Append len bytes to the file being written. */
 static void
-write_all(BinlogWriter *w, const char *buf, Size len)
+write_all(SsBinlogWriter *w, const char *buf, Size len)
 {
 	while (len > 0)
 	{
@@ -503,7 +542,7 @@ write_all(BinlogWriter *w, const char *buf, Size len)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not write to segstore file \"%s\": %m",
-							w->path)));
+							w->tmp_path)));
 		}
 		buf += n;
 		len -= n;
@@ -512,63 +551,174 @@ write_all(BinlogWriter *w, const char *buf, Size len)
 }
 
 /*
- * Compress one block of raw payload, write it and record it in the footer.
+ * Compress a block of raw payload of column wc, write it and keep its footer
+ * entry.
  */
 static void
-write_block(BinlogWriter *w, const char *raw, Size rawsize, int64 first_row,
-			int64 nrows)
+write_block(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
+			Size rawsize, int64 nrows)
 {
 	Size		bound = ZSTD_compressBound(rawsize);
+	uint64		offset = w->offset;
 	Size		csize;
-	char		entry[BINLOG_BLOCK_ENTRY_SIZE];
+	BinlogBlock *blk;
 
+	CHECK_FOR_INTERRUPTS();
 	if (ZSTD_isError(bound))
 		elog(ERROR, "segstore block of %zu bytes is too large to compress",
 			 rawsize);
-	scratch_reserve(&w->comp, bound);
+	scratch_reserve(w->cxt, &w->comp, bound);
 	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
 	if (ZSTD_isError(csize))
 		ereport(ERROR,
 				(errmsg("could not compress data for segstore file \"%s\": %s",
-						w->path, ZSTD_getErrorName(csize))));
-
-	put_u64(entry, w->offset);
-	put_u64(entry + 8, csize);
-	put_u64(entry + 16, rawsize);
-	put_u64(entry + 24, (uint64) first_row);
-	put_u64(entry + 32, (uint64) nrows);
-	put_u32(entry + 40, crc_of(w->comp.buf, csize));
-	appendBinaryStringInfo(&w->footer, entry, sizeof(entry));
-
+						w->tmp_path, ZSTD_getErrorName(csize))));
 	write_all(w, w->comp.buf, csize);
-	w->raw_bytes += rawsize;
-	w->nblocks++;
+
+	if (wc->nblocks == wc->maxblocks)
+	{
+		wc->maxblocks = Max(wc->maxblocks * 2, 16);
+		if (wc->blocks == NULL)
+			wc->blocks = MemoryContextAllocHuge(w->cxt,
+												sizeof(BinlogBlock) * wc->maxblocks);
+		else
+			wc->blocks = repalloc_huge(wc->blocks,
+									   sizeof(BinlogBlock) * wc->maxblocks);
+	}
+	blk = &wc->blocks[wc->nblocks++];
+	blk->offset = offset;
+	blk->csize = csize;
+	blk->rawsize = rawsize;
+	blk->first_row = wc->next_row;
+	blk->nrows = nrows;
+	blk->crc = crc_of(w->comp.buf, csize);
+	wc->next_row += nrows;
+
+	/* Don't keep a long row's buffers for the ordinary blocks to come. */
+	if (rawsize > BINLOG_BLOCK_TARGET)
+	{
+		scratch_free(&w->raw);
+		scratch_free(&w->comp);
+	}
 }
 
-/* Write the blocks of a fixed-width column. */
+/* Write n rows of values of a fixed-width column as one block. */
 static void
-write_fixed_column(BinlogWriter *w, const SsColumn *col)
+write_fixed_block(SsBinlogWriter *w, WriterColumn *wc, const char *values,
+				  int64 n)
 {
-	int			ew = elem_width(col->type);
-	Size		rw = row_width(col->type, col->dim);
-	int64		per_block = Max(1, (int64) (BINLOG_BLOCK_TARGET / rw));
-	int64		nrows = col->nrows;
+	int			ew = elem_width(wc->type);
+	Size		rawsize = (Size) n * row_width(wc->type, wc->dim);
 
-	for (int64 row = 0; row < nrows;)
+	if (ew > 1)
 	{
-		int64		n = Min(per_block, nrows - row);
-		Size		rawsize = (Size) n * rw;
-		const char *src = col->values + (Size) row * rw;
+		scratch_reserve(w->cxt, &w->raw, rawsize);
+		shuffle(w->raw.buf, values, rawsize / ew, ew);
+		values = w->raw.buf;
+	}
+	write_block(w, wc, values, rawsize, n);
+}
 
-		CHECK_FOR_INTERRUPTS();
-		if (ew > 1)
+/* Write the pending rows of a variable-length column as one block. */
+static void
+write_var_block(SsBinlogWriter *w, WriterColumn *wc)
+{
+	Size		n = (Size) wc->pending_rows;
+	const char *rec = wc->pending.buf;
+	Size		pos = n * 4;
+	char	   *raw;
+
+	/* The (length, bytes) records hold exactly the raw payload's bytes. */
+	scratch_reserve(w->cxt, &w->raw, wc->pending_len);
+	raw = w->raw.buf;
+
+	/* The lengths, shuffled on the fly, then the bytes. */
+	for (Size j = 0; j < n; j++)
+	{
+		uint32		len = get_u32(rec);
+
+		raw[j] = (char) (len & 0xFF);
+		raw[n + j] = (char) ((len >> 8) & 0xFF);
+		raw[2 * n + j] = (char) ((len >> 16) & 0xFF);
+		raw[3 * n + j] = (char) ((len >> 24) & 0xFF);
+		memcpy(raw + pos, rec + 4, len);
+		pos += len;
+		rec += 4 + (Size) len;
+	}
+	write_block(w, wc, raw, wc->pending_len, (int64) n);
+}
+
+/* Write the pending rows of a column, if any, as one block. */
+static void
+flush_pending(SsBinlogWriter *w, WriterColumn *wc)
+{
+	if (wc->pending_rows == 0)
+		return;
+	if (wc->type == SS_COL_VAR)
+		write_var_block(w, wc);
+	else
+		write_fixed_block(w, wc, wc->pending.buf, wc->pending_rows);
+	wc->pending_rows = 0;
+	wc->pending_len = 0;
+
+	/* Only a long row takes the buffer past the target: don't keep it. */
+	if (wc->pending.cap > BINLOG_BLOCK_TARGET)
+		scratch_free(&wc->pending);
+}
+
+/*
+ * Make room for need bytes in the pending rows of a column, keeping them.
+ * The buffer doubles as it fills, but not beyond limit, the size of a full
+ * block, unless need itself is larger.
+ */
+static void
+pending_reserve(SsBinlogWriter *w, WriterColumn *wc, Size need, Size limit)
+{
+	Size		cap;
+
+	if (need <= wc->pending.cap)
+		return;
+	cap = Max(need, Min(wc->pending.cap * 2, limit));
+	if (wc->pending.buf == NULL)
+		wc->pending.buf = MemoryContextAllocHuge(w->cxt, cap);
+	else
+		wc->pending.buf = repalloc_huge(wc->pending.buf, cap);
+	wc->pending.cap = cap;
+}
+
+/* Append rows [first, first + count) of a fixed-width column. */
+static void
+append_fixed(SsBinlogWriter *w, WriterColumn *wc, const SsColumn *col,
+			 int64 first, int64 count)
+{
+	Size		rw = row_width(wc->type, wc->dim);
+	int64		per_block = Max(1, (int64) (BINLOG_BLOCK_TARGET / rw));
+	const char *src = col->values + (Size) first * rw;
+
+	w->raw_bytes += (uint64) count * rw;
+	while (count > 0)
+	{
+		int64		n;
+
+		if (wc->pending_rows == 0 && count >= per_block)
 		{
-			scratch_reserve(&w->raw, rawsize);
-			shuffle(w->raw.buf, src, rawsize / ew, ew);
-			src = w->raw.buf;
+			/* A whole block in the caller's memory needs no copy. */
+			n = per_block;
+			write_fixed_block(w, wc, src, n);
 		}
-		write_block(w, src, rawsize, row, n);
-		row += n;
+		else
+		{
+			n = Min(count, per_block - wc->pending_rows);
+			pending_reserve(w, wc, wc->pending_len + (Size) n * rw,
+							(Size) per_block * rw);
+			memcpy(wc->pending.buf + wc->pending_len, src, (Size) n * rw);
+			wc->pending_len += (Size) n * rw;
+			wc->pending_rows += n;
+			if (wc->pending_rows == per_block)
+				flush_pending(w, wc);
+		}
+		src += (Size) n * rw;
+		count -= n;
 	}
 }
 
@@ -591,111 +741,260 @@ var_row_length(const SsColumn *col, int colno, int64 row)
 	return (uint32) (end - start);
 }
 
-/* Write the blocks of a variable-length column. */
+/* Append rows [first, first + count) of a variable-length column. */
 static void
-write_var_column(BinlogWriter *w, const SsColumn *col, int colno)
+append_var(SsBinlogWriter *w, WriterColumn *wc, const SsColumn *col,
+		   int colno, int64 first, int64 count)
 {
-	int64		nrows = col->nrows;
-
-	for (int64 row = 0; row < nrows;)
+	for (int64 row = first; row < first + count; row++)
 	{
-		int64		start = row;
-		Size		bytes = 0;
-		Size		n;
-		Size		rawsize;
-		char	   *raw;
-
-		CHECK_FOR_INTERRUPTS();
+		uint32		len = var_row_length(col, colno, row);
+		Size		reclen = 4 + (Size) len;
 
 		/*
-		 * Take rows while the block stays within the target size, but at
-		 * least one: a long row gets a block of its own, so that reading a
-		 * neighbouring short row never requires decompressing it.
+		 * Cut the block before a row that would take it past the target
+		 * size, unless the block is empty: a long row gets a block of its
+		 * own, so that reading a neighbouring short row never requires
+		 * decompressing it.
 		 */
-		do
-		{
-			uint32		len = var_row_length(col, colno, row);
+		if (wc->pending_rows > 0 &&
+			wc->pending_len + reclen > BINLOG_BLOCK_TARGET)
+			flush_pending(w, wc);
 
-			if (row > start &&
-				(Size) (row - start + 1) * 4 + bytes + len > BINLOG_BLOCK_TARGET)
-				break;
-			bytes += len;
-			row++;
-		} while (row < nrows);
+		pending_reserve(w, wc, wc->pending_len + reclen, BINLOG_BLOCK_TARGET);
+		put_u32(wc->pending.buf + wc->pending_len, len);
+		if (len > 0)
+			memcpy(wc->pending.buf + wc->pending_len + 4,
+				   col->data + col->offsets[row], len);
+		wc->pending_len += reclen;
+		wc->pending_rows++;
+		w->raw_bytes += reclen;
 
-		n = (Size) (row - start);
-		rawsize = n * 4 + bytes;
-		scratch_reserve(&w->raw, rawsize);
-		raw = w->raw.buf;
-
-		/* The lengths, shuffled on the fly, then the bytes. */
-		for (Size j = 0; j < n; j++)
-		{
-			uint32		len = (uint32) (col->offsets[start + j + 1] -
-										col->offsets[start + j]);
-
-			raw[j] = (char) (len & 0xFF);
-			raw[n + j] = (char) ((len >> 8) & 0xFF);
-			raw[2 * n + j] = (char) ((len >> 16) & 0xFF);
-			raw[3 * n + j] = (char) ((len >> 24) & 0xFF);
-		}
-		if (bytes > 0)
-			memcpy(raw + n * 4, col->data + col->offsets[start], bytes);
-
-		write_block(w, raw, rawsize, start, (int64) n);
+		/* Write the block as soon as not even an empty row would fit. */
+		if (wc->pending_len + 4 > BINLOG_BLOCK_TARGET)
+			flush_pending(w, wc);
 	}
 }
 
-/* Write header, blocks, footer and trailer to the open temporary file. */
+/*
+ * Reset callback of a writer's memory context: a writer left unfinished,
+ * normally by an ERROR, removes its temporary file.  The descriptor is left
+ * alone: if the transaction aborted, fd.c has closed it already and its
+ * number may have been reused.
+ */
 static void
-write_contents(BinlogWriter *w, uint16 kind, uint64 file_id,
-			   uint64 writer_xid, const SsColumn *cols, int ncols,
-			   int64 nrows)
+writer_cleanup(void *arg)
 {
-	BinlogHeader h;
+	SsBinlogWriter *w = (SsBinlogWriter *) arg;
+
+	if (w->tmp_exists)
+		unlink(w->tmp_path);
+}
+
+/*
+ * Start a file of ncols columns of the given types by creating tmp_path and
+ * writing a placeholder header.  On failure nothing is left behind.
+ */
+SsBinlogWriter *
+SsBinlogWriterBegin(const char *path, const char *tmp_path, uint16 kind,
+					uint64 file_id, uint64 writer_xid, const SsColType *types,
+					const int32 *dims, int ncols, int level)
+{
+	MemoryContext cxt;
+	SsBinlogWriter *w;
 	char		hbuf[BINLOG_HEADER_SIZE];
-	char		tbuf[BINLOG_TRAILER_SIZE];
-	char		crcbuf[BINLOG_CRC_SIZE];
-	uint64		footer_offset;
-	int			rc;
 
-	h.version = BINLOG_VERSION;
-	h.kind = kind;
-	h.writer_xid = writer_xid;
-	h.file_id = file_id;
-	h.nrows = (uint64) nrows;
-	h.ncols = (uint32) ncols;
-	header_encode(hbuf, &h);
-	write_all(w, hbuf, sizeof(hbuf));
-
+	if (kind < 1 || kind > BINLOG_MAX_KIND)
+		elog(ERROR, "invalid segstore file kind %u", (unsigned) kind);
+	if (ncols < 0)
+		elog(ERROR, "invalid segstore column count %d", ncols);
 	for (int c = 0; c < ncols; c++)
 	{
-		const SsColumn *col = &cols[c];
-		char		entry[BINLOG_COLUMN_ENTRY_SIZE];
-		int			entry_pos = w->footer.len;
-
-		put_u32(entry, (uint32) col->type);
-		put_u32(entry + 4, col->type == SS_COL_VECTOR ? (uint32) col->dim : 0);
-		put_u32(entry + 8, 0);	/* block count, set below */
-		appendBinaryStringInfo(&w->footer, entry, sizeof(entry));
-
-		w->nblocks = 0;
-		if (col->type == SS_COL_VAR)
-			write_var_column(w, col, c);
-		else
-			write_fixed_column(w, col);
-		put_u32(w->footer.data + entry_pos + 8, w->nblocks);
+		if (!column_shape_valid((uint32) types[c], (uint32) dims[c]))
+			elog(ERROR, "invalid segstore column %d: type %d, dim %d",
+				 c, (int) types[c], dims[c]);
 	}
 
-	put_u32(crcbuf, crc_of(w->footer.data, w->footer.len));
-	appendBinaryStringInfo(&w->footer, crcbuf, sizeof(crcbuf));
-	footer_offset = w->offset;
-	write_all(w, w->footer.data, w->footer.len);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore binlog writer",
+								ALLOCSET_DEFAULT_SIZES);
+	w = MemoryContextAllocZero(cxt, sizeof(SsBinlogWriter));
+	w->cxt = cxt;
+	w->path = MemoryContextStrdup(cxt, path);
+	w->tmp_path = MemoryContextStrdup(cxt, tmp_path);
+	w->header.version = BINLOG_VERSION;
+	w->header.kind = kind;
+	w->header.writer_xid = writer_xid;
+	w->header.file_id = file_id;
+	w->header.nrows = 0;
+	w->header.ncols = (uint32) ncols;
+	w->level = level;
+	w->ncols = ncols;
+	w->cols = MemoryContextAllocZero(cxt, sizeof(WriterColumn) * Max(ncols, 1));
+	for (int c = 0; c < ncols; c++)
+	{
+		w->cols[c].type = types[c];
+		w->cols[c].dim = dims[c];
+	}
 
+	w->fd = OpenTransientFile(tmp_path, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+	if (w->fd < 0)
+	{
+		int			save_errno = errno;
+
+		MemoryContextDelete(cxt);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create segstore file \"%s\": %m",
+						tmp_path)));
+	}
+	w->tmp_exists = true;
+	w->cleanup.func = writer_cleanup;
+	w->cleanup.arg = w;
+	MemoryContextRegisterResetCallback(cxt, &w->cleanup);
+
+	/* The row count is rewritten by SsBinlogWriterFinish. */
+	header_encode(hbuf, &w->header);
+	PG_TRY();
+	{
+		write_all(w, hbuf, sizeof(hbuf));
+	}
+	PG_CATCH();
+	{
+		SsBinlogWriterAbort(w);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	return w;
+}
+
+/*
+ * Append rows [first, first + count) of cols, writing the blocks that fill.
+ * Errors about the arguments are caller bugs.
+ */
+void
+SsBinlogWriterAppend(SsBinlogWriter *w, const SsColumn *cols, int64 first,
+					 int64 count)
+{
+	if (first < 0 || count < 0 || count > PG_INT64_MAX - first ||
+		(uint64) count > (uint64) PG_INT64_MAX - w->header.nrows)
+		elog(ERROR, "invalid rows to append to segstore file \"%s\": first " INT64_FORMAT ", count " INT64_FORMAT,
+			 w->tmp_path, first, count);
+
+	/*
+	 * Check every column before appending to any, so that a chunk of the
+	 * wrong shape is rejected whole.
+	 */
+	for (int c = 0; c < w->ncols; c++)
+	{
+		const SsColumn *col = &cols[c];
+		const WriterColumn *wc = &w->cols[c];
+
+		if (col->type != wc->type ||
+			(wc->type == SS_COL_VECTOR && col->dim != wc->dim))
+			elog(ERROR, "segstore column %d has type %d, dim %d, expected type %d, dim %d",
+				 c, (int) col->type, col->dim, (int) wc->type, wc->dim);
+		if (col->nrows < first + count)
+			elog(ERROR, "segstore column %d has " INT64_FORMAT " rows, fewer than " INT64_FORMAT,
+				 c, col->nrows, first + count);
+	}
+
+	/* A column without rows may have no values at all. */
+	if (count == 0)
+		return;
+	for (int c = 0; c < w->ncols; c++)
+	{
+		if (w->cols[c].type == SS_COL_VAR)
+			append_var(w, &w->cols[c], &cols[c], c, first, count);
+		else
+			append_fixed(w, &w->cols[c], &cols[c], first, count);
+	}
+	w->header.nrows += (uint64) count;
+}
+
+/* Write the footer: each column's entry and its blocks' entries, and a CRC. */
+static uint64
+write_footer(SsBinlogWriter *w)
+{
+	Size		len = BINLOG_CRC_SIZE;
+	char	   *footer;
+	char	   *p;
+
+	for (int c = 0; c < w->ncols; c++)
+		len += BINLOG_COLUMN_ENTRY_SIZE +
+			(Size) w->cols[c].nblocks * BINLOG_BLOCK_ENTRY_SIZE;
+	footer = MemoryContextAlloc(w->cxt, len);
+
+	p = footer;
+	for (int c = 0; c < w->ncols; c++)
+	{
+		const WriterColumn *wc = &w->cols[c];
+
+		put_u32(p, (uint32) wc->type);
+		put_u32(p + 4, (uint32) wc->dim);
+		put_u32(p + 8, wc->nblocks);
+		p += BINLOG_COLUMN_ENTRY_SIZE;
+		for (uint32 b = 0; b < wc->nblocks; b++)
+		{
+			const BinlogBlock *blk = &wc->blocks[b];
+
+			put_u64(p, blk->offset);
+			put_u64(p + 8, blk->csize);
+			put_u64(p + 16, blk->rawsize);
+			put_u64(p + 24, (uint64) blk->first_row);
+			put_u64(p + 32, (uint64) blk->nrows);
+			put_u32(p + 40, blk->crc);
+			p += BINLOG_BLOCK_ENTRY_SIZE;
+		}
+	}
+	put_u32(p, crc_of(footer, len - BINLOG_CRC_SIZE));
+	write_all(w, footer, len);
+	pfree(footer);
+	return (uint64) len;
+}
+
+/*
+ * Complete the file: the partial blocks, the footer, the trailer and the
+ * final header; then make it durable under its final name and free the
+ * writer.
+ */
+void
+SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
+{
+	char		hbuf[BINLOG_HEADER_SIZE];
+	char		tbuf[BINLOG_TRAILER_SIZE];
+	uint64		footer_offset;
+	uint64		footer_len;
+	ssize_t		n;
+	int			rc;
+	char	   *dir;
+
+	for (int c = 0; c < w->ncols; c++)
+		flush_pending(w, &w->cols[c]);
+
+	footer_offset = w->offset;
+	footer_len = write_footer(w);
 	put_u64(tbuf, footer_offset);
-	put_u64(tbuf + 8, (uint64) w->footer.len);
+	put_u64(tbuf + 8, footer_len);
 	memcpy(tbuf + 16, BINLOG_END_MAGIC, 4);
 	write_all(w, tbuf, sizeof(tbuf));
+
+	header_encode(hbuf, &w->header);
+	errno = 0;
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
+	n = pg_pwrite(w->fd, hbuf, sizeof(hbuf), 0);
+	pgstat_report_wait_end();
+	if (n != sizeof(hbuf))
+	{
+		/* A short write means the disk is full. */
+		if (n >= 0)
+			errno = ENOSPC;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write to segstore file \"%s\": %m",
+						w->tmp_path)));
+	}
 
 	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_SYNC);
 	rc = pg_fsync(w->fd);
@@ -703,35 +1002,58 @@ write_contents(BinlogWriter *w, uint16 kind, uint64 file_id,
 	if (rc != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not fsync segstore file \"%s\": %m", w->path)));
+				 errmsg("could not fsync segstore file \"%s\": %m",
+						w->tmp_path)));
+
+	rc = CloseTransientFile(w->fd);
+	w->fd = -1;
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close segstore file \"%s\": %m",
+						w->tmp_path)));
+	if (rename(w->tmp_path, w->path) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
+						w->tmp_path, w->path)));
+	w->tmp_exists = false;
+
+	/* Make the rename itself durable. */
+	dir = MemoryContextStrdup(w->cxt, w->path);
+	get_parent_directory(dir);
+	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+
+	if (info != NULL)
+	{
+		info->size_bytes = w->offset;
+		info->raw_bytes = w->raw_bytes;
+	}
+	MemoryContextDelete(w->cxt);
 }
 
-/* Check the caller's arguments to SsBinlogWrite; errors are caller bugs. */
-static void
-check_write_args(uint16 kind, const SsColumn *cols, int ncols, int64 nrows)
+/* Abandon a file: close and remove the temporary file, free the writer. */
+void
+SsBinlogWriterAbort(SsBinlogWriter *w)
 {
-	if (kind < 1 || kind > BINLOG_MAX_KIND)
-		elog(ERROR, "invalid segstore file kind %u", (unsigned) kind);
-	if (ncols < 0 || nrows < 0)
-		elog(ERROR, "invalid segstore file shape: %d columns, " INT64_FORMAT " rows",
-			 ncols, nrows);
-	for (int c = 0; c < ncols; c++)
-	{
-		const SsColumn *col = &cols[c];
-		uint32		dim = col->type == SS_COL_VECTOR ? (uint32) col->dim : 0;
+	if (w->fd >= 0)
+		CloseTransientFile(w->fd);
+	if (w->tmp_exists)
+		unlink(w->tmp_path);
+	w->tmp_exists = false;
+	MemoryContextDelete(w->cxt);
+}
 
-		if (!column_shape_valid((uint32) col->type, dim))
-			elog(ERROR, "invalid segstore column %d: type %d, dim %d",
-				 c, (int) col->type, col->dim);
-		if (col->nrows != nrows)
-			elog(ERROR, "segstore column %d has " INT64_FORMAT " rows, expected " INT64_FORMAT,
-				 c, col->nrows, nrows);
-	}
+/* Raw payload bytes appended so far. */
+uint64
+SsBinlogWriterRawBytes(SsBinlogWriter *w)
+{
+	return w->raw_bytes;
 }
 
 /*
- * Write a complete file durably: write to tmp_path, fsync it, rename to
- * path, fsync the directory.  Any error removes the temporary file first.
+ * Write a complete file durably in one go: a writer that is given all rows
+ * at once.  Any error removes the temporary file first.
  */
 void
 SsBinlogWrite(const char *path, const char *tmp_path, uint16 kind,
@@ -739,75 +1061,40 @@ SsBinlogWrite(const char *path, const char *tmp_path, uint16 kind,
 			  const SsColumn *cols, int ncols, int64 nrows,
 			  int level, SsBinlogInfo *info)
 {
-	BinlogWriter w;
-	int			fd;
-	char	   *dir;
+	SsColType  *types;
+	int32	   *dims;
+	SsBinlogWriter *w;
 
-	check_write_args(kind, cols, ncols, nrows);
+	if (ncols < 0 || nrows < 0)
+		elog(ERROR, "invalid segstore file shape: %d columns, " INT64_FORMAT " rows",
+			 ncols, nrows);
+	types = palloc(sizeof(SsColType) * Max(ncols, 1));
+	dims = palloc(sizeof(int32) * Max(ncols, 1));
+	for (int c = 0; c < ncols; c++)
+	{
+		if (cols[c].nrows != nrows)
+			elog(ERROR, "segstore column %d has " INT64_FORMAT " rows, expected " INT64_FORMAT,
+				 c, cols[c].nrows, nrows);
+		types[c] = cols[c].type;
+		dims[c] = cols[c].type == SS_COL_VECTOR ? cols[c].dim : 0;
+	}
 
-	fd = OpenTransientFile(tmp_path, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create segstore file \"%s\": %m",
-						tmp_path)));
-
-	memset(&w, 0, sizeof(w));
-	w.path = tmp_path;
-	w.fd = fd;
-	w.level = level;
-	initStringInfo(&w.footer);
+	w = SsBinlogWriterBegin(path, tmp_path, kind, file_id, writer_xid,
+							types, dims, ncols, level);
+	pfree(types);
+	pfree(dims);
 
 	PG_TRY();
 	{
-		write_contents(&w, kind, file_id, writer_xid, cols, ncols, nrows);
+		SsBinlogWriterAppend(w, cols, 0, nrows);
+		SsBinlogWriterFinish(w, info);
 	}
 	PG_CATCH();
 	{
-		CloseTransientFile(fd);
-		unlink(tmp_path);
+		SsBinlogWriterAbort(w);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-
-	scratch_free(&w.raw);
-	scratch_free(&w.comp);
-	pfree(w.footer.data);
-
-	if (CloseTransientFile(fd) != 0)
-	{
-		int			save_errno = errno;
-
-		unlink(tmp_path);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close segstore file \"%s\": %m",
-						tmp_path)));
-	}
-	if (rename(tmp_path, path) != 0)
-	{
-		int			save_errno = errno;
-
-		unlink(tmp_path);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
-						tmp_path, path)));
-	}
-
-	/* Make the rename itself durable. */
-	dir = pstrdup(path);
-	get_parent_directory(dir);
-	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
-	pfree(dir);
-
-	if (info != NULL)
-	{
-		info->size_bytes = w.offset;
-		info->raw_bytes = w.raw_bytes;
-	}
 }
 
 /*
@@ -829,9 +1116,65 @@ raw_size_valid(const BinlogColumn *col, uint64 nrows, uint64 rawsize)
 	}
 }
 
+/* qsort comparator of BlockExtents by file offset. */
+static int
+extent_cmp(const void *a, const void *b)
+{
+	uint64		x = ((const BlockExtent *) a)->offset;
+	uint64		y = ((const BlockExtent *) b)->offset;
+
+	if (x < y)
+		return -1;
+	if (x > y)
+		return 1;
+	return 0;
+}
+
 /*
- * Parse and validate the footer of r, whose blocks must end at footer_offset.
- * The footer's CRC has already been checked.
+ * Check that the blocks of r, nblocks in all, taken in file order, cover the
+ * bytes from the end of the header to footer_offset exactly.
+ */
+static void
+check_block_tiling(SsBinlogReader *r, uint64 nblocks, uint64 footer_offset)
+{
+	BlockExtent *extents;
+	uint64		expect_offset = BINLOG_HEADER_SIZE;
+	uint64		i = 0;
+
+	/* nblocks is bounded by the footer's length, itself below 1 GB. */
+	extents = palloc(sizeof(BlockExtent) * Max(nblocks, 1));
+	for (int c = 0; c < (int) r->header.ncols; c++)
+	{
+		for (uint32 b = 0; b < r->cols[c].nblocks; b++)
+		{
+			extents[i].offset = r->cols[c].blocks[b].offset;
+			extents[i].csize = r->cols[c].blocks[b].csize;
+			extents[i].col = c;
+			extents[i].block = b;
+			i++;
+		}
+	}
+	qsort(extents, nblocks, sizeof(BlockExtent), extent_cmp);
+
+	for (i = 0; i < nblocks; i++)
+	{
+		if (extents[i].offset != expect_offset)
+			binlog_corrupt(r->path, "Block %u of column %d is at offset %llu, expected %llu.",
+						   extents[i].block, extents[i].col,
+						   (unsigned long long) extents[i].offset,
+						   (unsigned long long) expect_offset);
+		expect_offset += extents[i].csize;
+	}
+	if (expect_offset != footer_offset)
+		binlog_corrupt(r->path, "Blocks end at offset %llu, but the footer starts at %llu.",
+					   (unsigned long long) expect_offset,
+					   (unsigned long long) footer_offset);
+	pfree(extents);
+}
+
+/*
+ * Parse and validate the footer of r, whose blocks must fill the bytes from
+ * the header to footer_offset.  The footer's CRC has already been checked.
  */
 static void
 parse_footer(SsBinlogReader *r, const char *footer, Size len,
@@ -842,7 +1185,7 @@ parse_footer(SsBinlogReader *r, const char *footer, Size len,
 	const char *end = footer + len - BINLOG_CRC_SIZE;
 	uint64		nrows = r->header.nrows;
 	uint32		ncols = r->header.ncols;
-	uint64		expect_offset = BINLOG_HEADER_SIZE;
+	uint64		nblocks = 0;
 
 	if (ncols > (len - BINLOG_CRC_SIZE) / BINLOG_COLUMN_ENTRY_SIZE)
 		binlog_corrupt(path, "Footer is too short for %u columns.", ncols);
@@ -887,10 +1230,9 @@ parse_footer(SsBinlogReader *r, const char *footer, Size len,
 			blk->crc = get_u32(p + 40);
 			p += BINLOG_BLOCK_ENTRY_SIZE;
 
-			if (blk->offset != expect_offset)
-				binlog_corrupt(path, "Block %u of column %d is at offset %llu, expected %llu.",
-							   b, c, (unsigned long long) blk->offset,
-							   (unsigned long long) expect_offset);
+			if (blk->offset < BINLOG_HEADER_SIZE || blk->offset >= footer_offset)
+				binlog_corrupt(path, "Block %u of column %d is at offset %llu, outside the blocks' region.",
+							   b, c, (unsigned long long) blk->offset);
 			if (blk->csize == 0 || blk->csize > footer_offset - blk->offset ||
 				blk->csize > MaxAllocHugeSize)
 				binlog_corrupt(path, "Block %u of column %d has invalid compressed size %llu.",
@@ -909,22 +1251,19 @@ parse_footer(SsBinlogReader *r, const char *footer, Size len,
 
 			blk->first_row = (int64) first_row;
 			blk->nrows = (int64) count;
-			expect_offset += blk->csize;
 			next_row += count;
 		}
 		if (next_row != nrows)
 			binlog_corrupt(path, "Column %d has %llu rows, expected %llu.",
 						   c, (unsigned long long) next_row,
 						   (unsigned long long) nrows);
+		nblocks += col->nblocks;
 	}
 
 	if (p != end)
 		binlog_corrupt(path, "Footer has %zu bytes beyond its last column.",
 					   (Size) (end - p));
-	if (expect_offset != footer_offset)
-		binlog_corrupt(path, "Blocks end at offset %llu, but the footer starts at %llu.",
-					   (unsigned long long) expect_offset,
-					   (unsigned long long) footer_offset);
+	check_block_tiling(r, nblocks, footer_offset);
 }
 
 /* Read and validate everything but the blocks of the file open in r. */
@@ -1065,7 +1404,7 @@ read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, Scratch *raw,
 	unsigned long long content_size;
 	Size		n;
 
-	scratch_reserve(comp, blk->csize);
+	scratch_reserve(CurrentMemoryContext, comp, blk->csize);
 	if (read_at(r->fd, r->path, comp->buf, blk->csize, blk->offset) != blk->csize)
 		binlog_corrupt(r->path, "Unexpected end of file in block %u of column %d.",
 					   b, c);
@@ -1079,7 +1418,7 @@ read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, Scratch *raw,
 					   b, c);
 	if (dst == NULL)
 	{
-		scratch_reserve(raw, blk->rawsize);
+		scratch_reserve(CurrentMemoryContext, raw, blk->rawsize);
 		dst = raw->buf;
 	}
 	n = ZSTD_decompress(dst, blk->rawsize, comp->buf, blk->csize);
@@ -1235,7 +1574,7 @@ read_var_range(SsBinlogReader *r, int c, int64 first, int64 count,
 		CHECK_FOR_INTERRUPTS();
 		src = read_block(r, c, b, &comp, &raw, NULL);
 
-		scratch_reserve(&lens, n * 4);
+		scratch_reserve(CurrentMemoryContext, &lens, n * 4);
 		unshuffle(lens.buf, src, n, 0, n, 4);
 		len = (uint32 *) lens.buf;
 

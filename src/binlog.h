@@ -20,7 +20,7 @@
 #define SS_BINLOG_DELTA 2
 #define SS_BINLOG_STATS 3
 
-/* What SsBinlogWrite produced. */
+/* What SsBinlogWrite or SsBinlogWriterFinish produced. */
 typedef struct SsBinlogInfo
 {
 	uint64		size_bytes;		/* bytes on disk */
@@ -36,6 +36,62 @@ extern void SsBinlogWrite(const char *path, const char *tmp_path, uint16 kind,
 						  uint64 file_id, uint64 writer_xid,
 						  const SsColumn *cols, int ncols, int64 nrows,
 						  int level, SsBinlogInfo *info);
+
+/*
+ * A file written in a stream: rows are appended in chunks, and each column's
+ * blocks are compressed and written as soon as they fill, so that the writer
+ * holds about one block (1 MiB of raw payload) per column plus two blocks of
+ * scratch space, whatever the size of the file.  All of that memory is in
+ * the writer's own memory context, a child of the CurrentMemoryContext of
+ * SsBinlogWriterBegin, so the caller can measure it there.
+ *
+ * A writer must not outlive the (sub)transaction that began it.  One left
+ * unfinished by an ERROR cleans up after itself: its file descriptor is a
+ * transient file, closed by fd.c when that (sub)transaction aborts, and a
+ * reset callback on its memory context removes the temporary file when the
+ * context is reset or deleted, at the latest with the memory of the failed
+ * (sub)transaction or query.  To remove the file at once instead, call
+ * SsBinlogWriterAbort in a PG_CATCH block before re-throwing.
+ */
+typedef struct SsBinlogWriter SsBinlogWriter;
+
+/*
+ * Start a file of ncols columns of the given types (dims: the dimension of
+ * SS_COL_VECTOR columns, else 0) by creating tmp_path.  On failure nothing
+ * is left behind.
+ */
+extern SsBinlogWriter *SsBinlogWriterBegin(const char *path,
+										   const char *tmp_path, uint16 kind,
+										   uint64 file_id, uint64 writer_xid,
+										   const SsColType *types,
+										   const int32 *dims, int ncols,
+										   int level);
+
+/*
+ * Append rows [first, first + count) of cols, ncols columns of the declared
+ * types, each with at least first + count rows.  Full blocks are compressed
+ * and written at once.
+ */
+extern void SsBinlogWriterAppend(SsBinlogWriter *w, const SsColumn *cols,
+								 int64 first, int64 count);
+
+/*
+ * Write the partial blocks, the footer and trailer and the final header,
+ * fsync the file, rename it to path and fsync the directory; fills *info if
+ * it is not NULL and frees the writer.  After an ERROR the writer is left to
+ * SsBinlogWriterAbort or to its cleanup.
+ */
+extern void SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info);
+
+/*
+ * Abandon a file: close and remove the temporary file and free the writer.
+ * Only while the (sub)transaction that began it is still running, since its
+ * abort closes the descriptor.
+ */
+extern void SsBinlogWriterAbort(SsBinlogWriter *w);
+
+/* Raw payload bytes appended so far, for callers that cut files at a size. */
+extern uint64 SsBinlogWriterRawBytes(SsBinlogWriter *w);
 
 typedef struct SsBinlogReader SsBinlogReader;
 
