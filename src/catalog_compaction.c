@@ -461,14 +461,20 @@ SsCatalogDroppableSegments(int retention_s)
 	return result;
 }
 
-/* A compacted segment's files are going: forget them, mark it dropped. */
-void
+/*
+ * Mark a compacted segment dropped and forget its files; false if another
+ * garbage collection got there first.
+ */
+bool
 SsCatalogDropSegment(int64 segment_id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(segment_id)};
 
+	SsCatalogQuery("UPDATE segstore.segment SET state = 'dropped' "
+				   "WHERE segment_id = $1 AND state = 'compacted'", 1, types, values);
+	if (SPI_processed == 0)
+		return false;
 	SsCatalogExec("DELETE FROM segstore.binlog WHERE segment_id = $1", 1, types, values, -1);
-	SsCatalogExec("UPDATE segstore.segment SET state = 'dropped' WHERE segment_id = $1",
-				  1, types, values, 1);
+	return true;
 }

@@ -95,6 +95,6 @@ extern bool SsCatalogCompactionCancelRequested(int64 plan_id);
 extern void SsCatalogFailOrphanedPlans(void);
 extern void SsCatalogMarkCompacted(const int64 *segments, int n);
 extern List *SsCatalogDroppableSegments(int retention_s);
-extern void SsCatalogDropSegment(int64 segment_id);
+extern bool SsCatalogDropSegment(int64 segment_id);
 
 #endif

@@ -157,9 +157,12 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 	foreach(lc, SsCatalogDroppableSegments(ss_retention_duration_s))
 	{
 		int64		segment_id = *(int64 *) lfirst(lc);
+		List	   *binlogs = SsCatalogBinlogs(0, segment_id, NULL);
 		ListCell   *lb;
 
-		foreach(lb, SsCatalogBinlogs(0, segment_id, NULL))
+		if (!SsCatalogDropSegment(segment_id))
+			continue;
+		foreach(lb, binlogs)
 		{
 			SsBinlogRow *row = lfirst(lb);
 
@@ -168,7 +171,6 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 			(*removed_files)++;
 			*removed_bytes += Max(SsFilesSize(row->path), 0);
 		}
-		SsCatalogDropSegment(segment_id);
 	}
 
 	/* 1. Files whose writer has ended; temporary files are garbage then. */

@@ -86,7 +86,7 @@ _PG_init(void)
 							 "Lets the automatic trigger rules queue compactions.",
 							 "Manual segstore.compact() works either way.",
 							 &ss_enable_compaction, true,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("segstore.delete_ratio_threshold",
 							 "A segment whose deleted rows reach this fraction of its rows gets a delete compaction.",
 							 NULL, &ss_delete_ratio_threshold, 0.2, 0.0, 1.0,
