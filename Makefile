@@ -21,3 +21,6 @@ EXTRA_CLEAN = tmp_check results regression.diffs regression.out log output_iso
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies; a changed struct must rebuild all.
+$(OBJS): $(wildcard src/*.h)

@@ -43,7 +43,11 @@ CREATE TABLE segstore.segment (
 	ts_min timestamptz NOT NULL,
 	ts_max timestamptz NOT NULL,
 	compacted_from bigint[],
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	-- set when a compaction swapped the segment out: its files stay until
+	-- no snapshot that saw it flushed remains and the retention has passed
+	compacted_xid xid8,
+	compacted_at timestamptz
 );
 CREATE INDEX ON segstore.segment (collection_id, state);
 
@@ -76,6 +80,48 @@ CREATE INDEX ON segstore.pending_delete (collection_id);
 
 -- Roles reach collections only through the functions below, which check
 -- the privileges on the collection's growing table.
+CREATE SEQUENCE segstore.compaction_id_seq;
+CREATE SEQUENCE segstore.plan_id_seq;
+
+CREATE TABLE segstore.compaction (
+	compaction_id bigint PRIMARY KEY,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	trigger text NOT NULL CHECK (trigger IN ('manual', 'auto', 'full')),
+	reason text,
+	cancel_requested boolean NOT NULL DEFAULT false,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE segstore.compaction_plan (
+	plan_id bigint PRIMARY KEY,
+	compaction_id bigint NOT NULL REFERENCES segstore.compaction ON DELETE CASCADE,
+	collection_id bigint NOT NULL,
+	priority int NOT NULL,			-- 0 manual and full, 1 automatic
+	plan_type text NOT NULL CHECK (plan_type IN ('delete', 'merge', 'full')),
+	sources bigint[] NOT NULL,
+	targets bigint[] NOT NULL DEFAULT '{}',
+	state text NOT NULL DEFAULT 'pending'
+		CHECK (state IN ('pending', 'executing', 'completed', 'failed', 'timeout', 'cancelled')),
+	rows_in bigint,
+	rows_out bigint,
+	deleted_purged bigint,
+	deletes_kept bigint,
+	bytes_in bigint,
+	bytes_out bigint,
+	peak_memory bigint,
+	-- settings of the session that queued the plan, which the worker obeys
+	max_segment_size bigint NOT NULL,
+	memory_limit bigint NOT NULL,
+	retention_s int NOT NULL,
+	timeout_s int NOT NULL,
+	started_at timestamptz,
+	finished_at timestamptz,
+	worker_pid int,
+	error text
+);
+CREATE INDEX ON segstore.compaction_plan (compaction_id);
+CREATE INDEX ON segstore.compaction_plan (state, priority, plan_id);
+
 REVOKE ALL ON ALL TABLES IN SCHEMA segstore FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA segstore FROM PUBLIC;
 GRANT USAGE ON SCHEMA segstore, segstore_data TO PUBLIC;
@@ -158,6 +204,55 @@ CREATE FUNCTION segstore.collection_stats(collection text,
 	OUT compacted_segments int, OUT dropped_segments int,
 	OUT binlog_files int, OUT disk_bytes bigint, OUT growing_bytes bigint)
 RETURNS record AS 'MODULE_PATHNAME', 'segstore_collection_stats' LANGUAGE C STABLE STRICT;
+
+-- Compaction
+
+CREATE FUNCTION segstore.compact(collection text, "full" boolean DEFAULT false)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_compact' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.trigger_compaction(collection text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_trigger_compaction' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.compaction_state(compaction_id bigint,
+	OUT compaction_id bigint, OUT state text, OUT executing_plan_no int,
+	OUT completed_plan_no int, OUT failed_plan_no int, OUT timeout_plan_no int,
+	OUT total_plan_no int)
+RETURNS record AS 'MODULE_PATHNAME', 'segstore_compaction_state' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.compaction_plans(compaction_id bigint,
+	OUT plan_id bigint, OUT plan_type text, OUT sources bigint[], OUT targets bigint[],
+	OUT state text, OUT rows_in bigint, OUT rows_out bigint, OUT deleted_purged bigint,
+	OUT deletes_kept bigint, OUT bytes_in bigint, OUT bytes_out bigint,
+	OUT peak_memory bigint, OUT started_at timestamptz, OUT finished_at timestamptz,
+	OUT error text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_compaction_plans' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.wait_for_compaction(compaction_id bigint, timeout interval DEFAULT '5 min')
+RETURNS text AS 'MODULE_PATHNAME', 'segstore_wait_for_compaction' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.cancel_compaction(compaction_id bigint)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_cancel_compaction' LANGUAGE C VOLATILE STRICT;
+
+-- History of compactions: what ran, when, and what it reclaimed.
+CREATE VIEW segstore.compactions AS
+SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
+	   CASE WHEN bool_or(p.state IN ('pending', 'executing')) THEN 'Executing'
+			WHEN bool_or(p.state IN ('failed', 'timeout', 'cancelled')) THEN 'Failed'
+			ELSE 'Completed' END AS state,
+	   count(*)::int AS plans,
+	   c.created_at, min(p.started_at) AS started_at,
+	   CASE WHEN bool_or(p.state IN ('pending', 'executing')) THEN NULL
+			ELSE max(p.finished_at) END AS finished_at,
+	   sum(p.rows_in)::bigint AS rows_before, sum(p.rows_out)::bigint AS rows_after,
+	   sum(p.bytes_in)::bigint AS bytes_before, sum(p.bytes_out)::bigint AS bytes_after,
+	   (sum(p.bytes_in) - sum(p.bytes_out))::bigint AS bytes_reclaimed,
+	   string_agg(p.error, '; ') AS errors
+FROM segstore.compaction c
+JOIN segstore.collection col USING (collection_id)
+JOIN segstore.compaction_plan p USING (compaction_id)
+WHERE pg_catalog.has_table_privilege(col.relid, 'SELECT')
+GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
+GRANT SELECT ON segstore.compactions TO PUBLIC;
 
 -- Maintenance
 

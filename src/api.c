@@ -10,15 +10,22 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "collection.h"
+#include "compaction.h"
 #include "files.h"
 #include "gc.h"
 #include "input.h"
@@ -42,6 +49,12 @@ PG_FUNCTION_INFO_V1(segstore_binlogs);
 PG_FUNCTION_INFO_V1(segstore_collection_stats);
 PG_FUNCTION_INFO_V1(segstore_gc);
 PG_FUNCTION_INFO_V1(segstore_on_drop_extension);
+PG_FUNCTION_INFO_V1(segstore_compact);
+PG_FUNCTION_INFO_V1(segstore_trigger_compaction);
+PG_FUNCTION_INFO_V1(segstore_compaction_state);
+PG_FUNCTION_INFO_V1(segstore_compaction_plans);
+PG_FUNCTION_INFO_V1(segstore_wait_for_compaction);
+PG_FUNCTION_INFO_V1(segstore_cancel_compaction);
 
 /* Text argument as a C string; a null one is an error naming the argument. */
 static char *
@@ -357,6 +370,166 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	foreach(lc, stmt->objects)
 		if (strcmp(strVal(lfirst(lc)), "segstore") == 0)
-			SsFilesRemoveAtCommit(MyDatabaseId, 0);
+			SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
+	PG_RETURN_VOID();
+}
+
+/* compact(collection, full): queue a compaction; returns its id at once */
+Datum
+segstore_compact(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	SsCatalogSession session;
+	SsCollection *coll;
+	int64		id;
+
+	SsCatalogOpen(&session, false);
+	coll = SsCollectionOpen(name, SS_OWNER, true);
+	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL);
+	SsCatalogClose(&session);
+	SsCompactionLaunchAtCommit();
+	PG_RETURN_INT64(id);
+}
+
+/* trigger_compaction(collection): apply the automatic rules; NULL if none fires */
+Datum
+segstore_trigger_compaction(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	SsCatalogSession session;
+	SsCollection *coll;
+	int64		id = 0;
+
+	SsCatalogOpen(&session, false);
+	coll = SsCollectionOpen(name, SS_OWNER, true);
+	if (ss_enable_compaction && coll->auto_compaction)
+		id = SsCompactionPlan(coll, SS_TRIGGER_AUTO);
+	SsCatalogClose(&session);
+	if (id == 0)
+		PG_RETURN_NULL();
+	SsCompactionLaunchAtCommit();
+	PG_RETURN_INT64(id);
+}
+
+/* Open the collection of a compaction for reading, checking the caller may. */
+static void
+OpenCompaction(int64 compaction_id, AclMode mode)
+{
+	char	   *name = SsCatalogCollectionName(SsCatalogCompactionCollection(compaction_id));
+
+	(void) SsCollectionOpen(name, mode, false);
+}
+
+/* compaction_state(id) */
+Datum
+segstore_compaction_state(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	SsCatalogSession session;
+	SsCompactionState st;
+	TupleDesc	desc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	SsCatalogOpen(&session, true);
+	OpenCompaction(id, ACL_SELECT);
+	SsCatalogCompactionState(id, &st);
+	SsCatalogClose(&session);
+	values[0] = Int64GetDatum(st.compaction_id);
+	values[1] = CStringGetTextDatum(st.state);
+	values[2] = Int32GetDatum(st.executing);
+	values[3] = Int32GetDatum(st.completed);
+	values[4] = Int32GetDatum(st.failed);
+	values[5] = Int32GetDatum(st.timeout);
+	values[6] = Int32GetDatum(st.total);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* compaction_plans(id) */
+Datum
+segstore_compaction_plans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		id = PG_GETARG_INT64(0);
+	SsCatalogSession session;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SsCatalogOpen(&session, true);
+	OpenCompaction(id, ACL_SELECT);
+	SsCatalogCompactionPlans(id, rsinfo->setResult, rsinfo->setDesc);
+	SsCatalogClose(&session);
+	return (Datum) 0;
+}
+
+/* wait_for_compaction(id, timeout): block until it ends; returns its state */
+Datum
+segstore_wait_for_compaction(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
+	TimestampTz deadline;
+	SsCompactionState st;
+
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("wait_for_compaction cannot run in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errdetail("Its snapshot would never see the compaction end.")));
+	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													   TimestampTzGetDatum(GetCurrentTimestamp()),
+													   IntervalPGetDatum(timeout)));
+	for (;;)
+	{
+		SsCatalogSession session;
+		bool		need_worker;
+
+		SsCatalogOpen(&session, false);
+		OpenCompaction(id, ACL_SELECT);
+		if (SsCatalogCompactionQueuedHere(id))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("compaction " INT64_FORMAT " was queued by this transaction", id),
+					 errhint("Commit first: plans run after the transaction that queued them commits.")));
+		SsCatalogCompactionState(id, &st);
+		need_worker = strcmp(st.state, "Executing") == 0 && !SsCatalogWorkerRunning();
+		SsCatalogClose(&session);
+
+		if (strcmp(st.state, "Executing") != 0 || GetCurrentTimestamp() >= deadline)
+			break;
+		/* Plans left queued (no free worker slot at commit, a restart): start one. */
+		if (need_worker)
+			(void) SsCompactionLaunchWorker();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(st.state));
+}
+
+/* cancel_compaction(id): queued plans are cancelled, running ones stopped */
+Datum
+segstore_cancel_compaction(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	SsCatalogSession session;
+	List	   *pids;
+	ListCell   *lc;
+
+	SsCatalogOpen(&session, false);
+	OpenCompaction(id, SS_OWNER);
+	pids = SsCatalogCancelCompaction(id);
+	SsCatalogClose(&session);
+
+	/* A running plan stops at its next interrupt check and rolls back. */
+	foreach(lc, pids)
+	{
+		int			pid = lfirst_int(lc);
+
+		if (BackendPidGetProc(pid) != NULL)
+			(void) kill(pid, SIGINT);
+	}
 	PG_RETURN_VOID();
 }

@@ -118,29 +118,36 @@ SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expecte
 			 SPI_processed, expected, sql);
 }
 
+/* Run a statement for another catalog module; returns the SPI result code. */
+int
+SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	return Run(sql, nargs, types, values);
+}
+
 /* Column col (1-based) of row i of the last result, as Datum. */
-static Datum
-Col(uint64 i, int col, bool *isnull)
+Datum
+SsCatalogCol(uint64 i, int col, bool *isnull)
 {
 	return SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col, isnull);
 }
 
 /* Non-null int8 column. */
-static int64
-ColInt8(uint64 i, int col)
+int64
+SsCatalogColInt8(uint64 i, int col)
 {
 	bool		isnull;
-	Datum		d = Col(i, col, &isnull);
+	Datum		d = SsCatalogCol(i, col, &isnull);
 
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
 /* Text column as a C string, or NULL. */
-static char *
-ColText(uint64 i, int col)
+char *
+SsCatalogColText(uint64 i, int col)
 {
 	bool		isnull;
-	Datum		d = Col(i, col, &isnull);
+	Datum		d = SsCatalogCol(i, col, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
@@ -179,17 +186,17 @@ SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
 	}
 
 	coll = palloc0(sizeof(SsCollection));
-	coll->id = ColInt8(0, 1);
-	coll->name = ColText(0, 2);
+	coll->id = SsCatalogColInt8(0, 1);
+	coll->name = SsCatalogColText(0, 2);
 	{
 		bool		isnull;
 
-		coll->relid = DatumGetObjectId(Col(0, 3, &isnull));
-		coll->dim = DatumGetInt32(Col(0, 4, &isnull));
-		coll->auto_compaction = DatumGetBool(Col(0, 7, &isnull));
+		coll->relid = DatumGetObjectId(SsCatalogCol(0, 3, &isnull));
+		coll->dim = DatumGetInt32(SsCatalogCol(0, 4, &isnull));
+		coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 7, &isnull));
 	}
-	coll->growing_segment_id = ColInt8(0, 5);
-	coll->growing_bytes = ColInt8(0, 6);
+	coll->growing_segment_id = SsCatalogColInt8(0, 5);
+	coll->growing_bytes = SsCatalogColInt8(0, 6);
 
 	values[0] = Int64GetDatum(coll->id);
 	types[0] = INT8OID;
@@ -202,16 +209,27 @@ SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
 		SsField    *f = &coll->fields[i];
 		bool		isnull;
 
-		strlcpy(f->name, ColText(i, 1), NAMEDATALEN);
-		f->type = SsFieldTypeFromName(ColText(i, 2));
-		f->typmod = DatumGetInt32(Col(i, 3, &isnull));
-		f->is_primary = DatumGetBool(Col(i, 4, &isnull));
+		strlcpy(f->name, SsCatalogColText(i, 1), NAMEDATALEN);
+		f->type = SsFieldTypeFromName(SsCatalogColText(i, 2));
+		f->typmod = DatumGetInt32(SsCatalogCol(i, 3, &isnull));
+		f->is_primary = DatumGetBool(SsCatalogCol(i, 4, &isnull));
 		if (f->is_primary)
 			coll->pk = i;
 		if (f->type == SS_TYPE_VECTOR)
 			coll->vec = i;
 	}
 	return coll;
+}
+
+/* Name of a collection by id, or NULL if it does not exist. */
+char *
+SsCatalogCollectionName(int64 collection_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+
+	Run("SELECT name FROM segstore.collection WHERE collection_id = $1", 1, types, values);
+	return SPI_processed > 0 ? SsCatalogColText(0, 1) : NULL;
 }
 
 /* Register a new collection and its fields. */
@@ -310,7 +328,7 @@ SsCatalogNextId(const char *sequence)
 	ret = SPI_execute(sql, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not get next value of segstore.%s", sequence);
-	return ColInt8(0, 1);
+	return SsCatalogColInt8(0, 1);
 }
 
 /* Segments of a collection with their binlog summaries, in id order. */
@@ -329,7 +347,9 @@ SsCatalogSegments(int64 collection_id, bool flushed_only)
 		"  (SELECT COALESCE(pg_catalog.sum(b.rows), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta'), "
 		"  (SELECT pg_catalog.count(*) FROM segstore.pending_delete p WHERE p.segment_id = s.segment_id), "
 		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id), "
-		"  s.compacted_from "
+		"  s.compacted_from, "
+		"  (SELECT b.raw_bytes FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'insert'), "
+		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta') "
 		"FROM segstore.segment s WHERE s.collection_id = $1 "
 		"AND (NOT $2 OR s.state = 'flushed') ORDER BY s.segment_id",
 		2, types, values);
@@ -339,35 +359,43 @@ SsCatalogSegments(int64 collection_id, bool flushed_only)
 		bool		isnull;
 		Datum		d;
 
-		seg->segment_id = ColInt8(i, 1);
-		seg->state = ColText(i, 2);
-		seg->num_rows = ColInt8(i, 3);
-		seg->pk_min = ColInt8(i, 4);
-		seg->pk_max = ColInt8(i, 5);
-		seg->created_at = DatumGetTimestampTz(Col(i, 6, &isnull));
-		seg->insert_path = ColText(i, 7);
-		seg->stats_path = ColText(i, 8);
-		seg->delta_binlogs = (int) ColInt8(i, 9);
-		seg->delta_rows = ColInt8(i, 10);
-		seg->pending_rows = ColInt8(i, 11);
-		seg->size_bytes = ColInt8(i, 12);
-		d = Col(i, 13, &isnull);
+		seg->segment_id = SsCatalogColInt8(i, 1);
+		seg->state = SsCatalogColText(i, 2);
+		seg->num_rows = SsCatalogColInt8(i, 3);
+		seg->pk_min = SsCatalogColInt8(i, 4);
+		seg->pk_max = SsCatalogColInt8(i, 5);
+		seg->created_at = DatumGetTimestampTz(SsCatalogCol(i, 6, &isnull));
+		seg->insert_path = SsCatalogColText(i, 7);
+		seg->stats_path = SsCatalogColText(i, 8);
+		seg->delta_binlogs = (int) SsCatalogColInt8(i, 9);
+		seg->delta_rows = SsCatalogColInt8(i, 10);
+		seg->pending_rows = SsCatalogColInt8(i, 11);
+		seg->size_bytes = SsCatalogColInt8(i, 12);
+		d = SsCatalogCol(i, 13, &isnull);
 		seg->compacted_from = isnull ? (Datum) 0 :
 			PointerGetDatum(DatumGetArrayTypePCopy(d));
+		seg->insert_raw_bytes = SsCatalogColInt8(i, 14);
+		seg->delta_bytes = SsCatalogColInt8(i, 15);
 		result = lappend(result, seg);
 	}
 	return result;
 }
 
-/* Register a sealed segment. */
+/* Register a sealed segment, with the segments it was compacted from. */
 void
 SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
-					   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max)
+					   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max,
+					   const int64 *compacted_from, int nfrom)
 {
-	Oid			types[7] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[7];
+	Oid			types[8] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	Datum	   *elems = palloc(sizeof(Datum) * Max(nfrom, 1));
+	int			i;
 
+	for (i = 0; i < nfrom; i++)
+		elems[i] = Int64GetDatum(compacted_from[i]);
 	values[0] = Int64GetDatum(segment_id);
 	values[1] = Int64GetDatum(collection_id);
 	values[2] = Int64GetDatum(num_rows);
@@ -375,10 +403,14 @@ SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
 	values[4] = Int64GetDatum(pk_max);
 	values[5] = TimestampTzGetDatum(ts_min);
 	values[6] = TimestampTzGetDatum(ts_max);
-	SsCatalogExec("INSERT INTO segstore.segment (segment_id, collection_id, state, "
-				  "num_rows, pk_min, pk_max, ts_min, ts_max) "
-				  "VALUES ($1, $2, 'flushed', $3, $4, $5, $6, $7)",
-				  7, types, values, 1);
+	values[7] = PointerGetDatum(construct_array(elems, nfrom, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	nulls[7] = nfrom > 0 ? ' ' : 'n';
+	if (SPI_execute_with_args("INSERT INTO segstore.segment (segment_id, collection_id, state, "
+							  "num_rows, pk_min, pk_max, ts_min, ts_max, compacted_from) "
+							  "VALUES ($1, $2, 'flushed', $3, $4, $5, $6, $7, $8)",
+							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not register segment " INT64_FORMAT, segment_id);
 }
 
 /* Register a binlog file written for a segment. */
@@ -442,17 +474,17 @@ SsCatalogBinlogs(int64 collection_id, int64 segment_id, const char *kind)
 		SsBinlogRow *row = palloc0(sizeof(SsBinlogRow));
 		bool		isnull;
 
-		row->segment_id = ColInt8(i, 1);
-		row->file_id = ColInt8(i, 2);
-		row->kind = ColText(i, 3);
-		row->path = ColText(i, 4);
-		row->rows = ColInt8(i, 5);
-		row->size_bytes = ColInt8(i, 6);
-		row->raw_bytes = ColInt8(i, 7);
-		row->ts_min = DatumGetTimestampTz(Col(i, 8, &isnull));
+		row->segment_id = SsCatalogColInt8(i, 1);
+		row->file_id = SsCatalogColInt8(i, 2);
+		row->kind = SsCatalogColText(i, 3);
+		row->path = SsCatalogColText(i, 4);
+		row->rows = SsCatalogColInt8(i, 5);
+		row->size_bytes = SsCatalogColInt8(i, 6);
+		row->raw_bytes = SsCatalogColInt8(i, 7);
+		row->ts_min = DatumGetTimestampTz(SsCatalogCol(i, 8, &isnull));
 		row->ts_null = isnull;
-		row->ts_max = DatumGetTimestampTz(Col(i, 9, &isnull));
-		row->created_at = DatumGetTimestampTz(Col(i, 10, &isnull));
+		row->ts_max = DatumGetTimestampTz(SsCatalogCol(i, 9, &isnull));
+		row->created_at = DatumGetTimestampTz(SsCatalogCol(i, 10, &isnull));
 		result = lappend(result, row);
 	}
 	return result;
@@ -480,19 +512,8 @@ SsCatalogAllPaths(bool latest)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read binlog paths");
 	for (i = 0; i < SPI_processed; i++)
-		result = lappend(result, ColText(i, 1));
+		result = lappend(result, SsCatalogColText(i, 1));
 	return result;
-}
-
-/* Primary keys of a segment deleted but not yet written to a delta binlog, sorted. */
-int64 *
-SsCatalogPendingDeletes(int64 segment_id, int *n)
-{
-	int64	   *pks;
-	TimestampTz *ts;
-
-	SsCatalogPendingForSegment(segment_id, &pks, &ts, n);
-	return pks;
 }
 
 /* Pending deletes of one segment with their times, sorted by key. */
@@ -512,32 +533,38 @@ SsCatalogPendingForSegment(int64 segment_id, int64 **pks, TimestampTz **ts, int 
 	{
 		bool		isnull;
 
-		(*pks)[i] = ColInt8(i, 1);
-		(*ts)[i] = DatumGetTimestampTz(Col(i, 2, &isnull));
+		(*pks)[i] = SsCatalogColInt8(i, 1);
+		(*ts)[i] = DatumGetTimestampTz(SsCatalogCol(i, 2, &isnull));
 	}
 }
 
-/* Record deletes of keys that live in a sealed segment. */
+/* Record deletes of keys that live in a sealed segment, with their times. */
 void
 SsCatalogInsertPendingDeletes(int64 collection_id, int64 segment_id,
-							  const int64 *pks, int n, TimestampTz ts)
+							  const int64 *pks, const TimestampTz *ts, int n)
 {
-	Oid			types[4] = {INT8OID, INT8OID, INT8ARRAYOID, TIMESTAMPTZOID};
+	Oid			types[4] = {INT8OID, INT8OID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
 	Datum		values[4];
-	Datum	   *elems;
+	Datum	   *keys;
+	Datum	   *times;
 	int			i;
 
 	if (n == 0)
 		return;
-	elems = palloc(sizeof(Datum) * n);
+	keys = palloc(sizeof(Datum) * n);
+	times = palloc(sizeof(Datum) * n);
 	for (i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(pks[i]);
+	{
+		keys[i] = Int64GetDatum(pks[i]);
+		times[i] = TimestampTzGetDatum(ts[i]);
+	}
 	values[0] = Int64GetDatum(collection_id);
 	values[1] = Int64GetDatum(segment_id);
-	values[2] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[3] = TimestampTzGetDatum(ts);
+	values[2] = PointerGetDatum(construct_array(keys, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(times, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
 	SsCatalogExec("INSERT INTO segstore.pending_delete (collection_id, segment_id, pk, ts) "
-				  "SELECT $1, $2, k, $4 FROM pg_catalog.unnest($3) AS k",
+				  "SELECT $1, $2, k, t FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(k, t)",
 				  4, types, values, n);
 }
 
@@ -556,7 +583,7 @@ SsCatalogPendingSegments(int64 collection_id)
 	{
 		int64	   *id = palloc(sizeof(int64));
 
-		*id = ColInt8(i, 1);
+		*id = SsCatalogColInt8(i, 1);
 		result = lappend(result, id);
 	}
 	return result;
@@ -582,5 +609,5 @@ SsCatalogPendingCount(int64 collection_id)
 
 	Run("SELECT pg_catalog.count(*) FROM segstore.pending_delete WHERE collection_id = $1",
 		1, types, values);
-	return ColInt8(0, 1);
+	return SsCatalogColInt8(0, 1);
 }

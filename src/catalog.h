@@ -47,6 +47,8 @@ typedef struct SsSegment
 	int64		delta_rows;
 	int64		pending_rows;
 	int64		size_bytes;
+	int64		insert_raw_bytes;	/* uncompressed data, the segment's size */
+	int64		delta_bytes;
 	Datum		compacted_from; /* int8[] or 0 */
 } SsSegment;
 
@@ -78,8 +80,13 @@ extern void SsCatalogClose(SsCatalogSession *session);
 extern bool SsCatalogReadOnly(void);
 extern Oid	SsCatalogCaller(void);
 extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
+extern int	SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values);
+extern Datum SsCatalogCol(uint64 i, int col, bool *isnull);
+extern int64 SsCatalogColInt8(uint64 i, int col);
+extern char *SsCatalogColText(uint64 i, int col);
 
 extern SsCollection *SsCatalogGetCollection(const char *name, bool missing_ok, bool lock);
+extern char *SsCatalogCollectionName(int64 collection_id);
 extern void SsCatalogInsertCollection(SsCollection *coll, const char *description);
 extern void SsCatalogDeleteCollection(int64 id);
 extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description);
@@ -89,14 +96,14 @@ extern Oid	SsCatalogExtensionOwner(void);
 
 extern List *SsCatalogSegments(int64 collection_id, bool flushed_only);
 extern void SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
-								   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max);
+								   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max,
+								   const int64 *compacted_from, int nfrom);
 extern void SsCatalogInsertBinlog(const SsBinlogRow *row, int64 collection_id);
 extern List *SsCatalogBinlogs(int64 collection_id, int64 segment_id, const char *kind);
 extern List *SsCatalogAllPaths(bool latest);
 
-extern int64 *SsCatalogPendingDeletes(int64 segment_id, int *n);
 extern void SsCatalogInsertPendingDeletes(int64 collection_id, int64 segment_id,
-										  const int64 *pks, int n, TimestampTz ts);
+										  const int64 *pks, const TimestampTz *ts, int n);
 extern List *SsCatalogPendingSegments(int64 collection_id);
 extern void SsCatalogPendingForSegment(int64 segment_id, int64 **pks, TimestampTz **ts, int *n);
 extern void SsCatalogClearPendingDeletes(int64 collection_id);

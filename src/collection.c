@@ -104,7 +104,7 @@ SsCollectionDrop(const char *name, bool if_exists)
 	coll = SsCollectionOpen(name, SS_OWNER, true);
 	SsGrowingDrop(coll);
 	SsCatalogDeleteCollection(coll->id);
-	SsFilesRemoveAtCommit(MyDatabaseId, coll->id);
+	SsFilesRemoveAtCommit(SsFilesCollectionDir(MyDatabaseId, coll->id));
 }
 
 /* Change a collection's settings (auto_compaction < 0: unchanged). */

@@ -2,8 +2,7 @@
  *
  * files.c
  *	  Paths of segstore's files, creation of their directories, and removal
- *	  of a dropped collection's or database's directory once the drop has
- *	  committed durably.
+ *	  of dropped files and directories once the drop has committed durably.
  *
  * Layout, relative to the data directory:
  *	  segstore/<database oid>/<collection id>/<segment id>_<file id>.<kind>
@@ -27,10 +26,10 @@
 
 #include "files.h"
 
-/* A directory to remove when the transaction that dropped it commits. */
+/* A file or directory to remove when the transaction that dropped it commits. */
 typedef struct PendingRemoval
 {
-	char	   *dir;
+	char	   *path;
 	int			nestlevel;
 } PendingRemoval;
 
@@ -122,7 +121,7 @@ SsFilesSize(const char *path)
 	return (int64) st.st_size;
 }
 
-/* Remove the pending directories once the commit is on disk. */
+/* Remove the pending files and directories once the commit is on disk. */
 static void
 FilesXactCallback(XactEvent event, void *arg)
 {
@@ -150,10 +149,15 @@ FilesXactCallback(XactEvent event, void *arg)
 			foreach(lc, pending_removals)
 			{
 				PendingRemoval *r = lfirst(lc);
+				struct stat st;
+				bool		ok;
 
-				if (!rmtree(r->dir, true))
+				if (stat(r->path, &st) != 0)
+					continue;
+				ok = S_ISDIR(st.st_mode) ? rmtree(r->path, true) : unlink(r->path) == 0;
+				if (!ok)
 					ereport(WARNING,
-							(errmsg("could not remove segstore directory \"%s\"", r->dir),
+							(errmsg("could not remove segstore file \"%s\"", r->path),
 							 errhint("segstore.gc() will retry.")));
 			}
 			list_free_deep(pending_removals);
@@ -189,7 +193,7 @@ FilesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 
 		if (r->nestlevel >= level && event == SUBXACT_EVENT_ABORT_SUB)
 		{
-			pfree(r->dir);
+			pfree(r->path);
 			pfree(r);
 			continue;
 		}
@@ -203,17 +207,16 @@ FilesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * Remove a collection's directory (or with collection_id 0 a database's)
- * when the current transaction commits.
+ * Remove a file or a directory with its contents when the current
+ * transaction commits.
  */
 void
-SsFilesRemoveAtCommit(Oid dboid, int64 collection_id)
+SsFilesRemoveAtCommit(const char *path)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	PendingRemoval *r = palloc(sizeof(PendingRemoval));
 
-	r->dir = collection_id > 0 ? SsFilesCollectionDir(dboid, collection_id)
-		: SsFilesDatabaseDir(dboid);
+	r->path = pstrdup(path);
 	r->nestlevel = GetCurrentTransactionNestLevel();
 	pending_removals = lappend(pending_removals, r);
 	MemoryContextSwitchTo(old);

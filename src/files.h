@@ -21,6 +21,6 @@ extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
 extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
 extern void SsFilesEnsureDir(int64 collection_id);
 extern int64 SsFilesSize(const char *path);
-extern void SsFilesRemoveAtCommit(Oid dboid, int64 collection_id);
+extern void SsFilesRemoveAtCommit(const char *path);
 
 #endif

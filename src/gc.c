@@ -3,6 +3,10 @@
  * gc.c
  *	  Garbage collection of segstore files.
  *
+ * Segments a compaction swapped out are dropped once no running snapshot
+ * can still see them flushed and the retention window has passed: their
+ * binlog rows go, and their files when the dropping transaction commits.
+ *
  * A file is garbage when no committed catalog row references it and the
  * transaction that wrote it has ended: it was aborted, or the server
  * crashed between writing it and committing.  The order of the checks
@@ -33,6 +37,7 @@
 
 #include "binlog.h"
 #include "catalog.h"
+#include "compaction.h"
 #include "files.h"
 #include "gc.h"
 
@@ -140,8 +145,33 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 	HASHCTL		ctl;
 	ListCell   *lc;
 
+	List	   *dropping = NIL;
+
 	*removed_files = 0;
 	*removed_bytes = 0;
+
+	/*
+	 * 0. Segments compacted away that no snapshot can read any more: their
+	 * files go when this transaction commits.
+	 */
+	foreach(lc, SsCatalogDroppableSegments(ss_retention_duration_s))
+	{
+		int64		segment_id = *(int64 *) lfirst(lc);
+		List	   *binlogs = SsCatalogBinlogs(0, segment_id, NULL);
+		ListCell   *lb;
+
+		if (!SsCatalogDropSegment(segment_id))
+			continue;
+		foreach(lb, binlogs)
+		{
+			SsBinlogRow *row = lfirst(lb);
+
+			SsFilesRemoveAtCommit(row->path);
+			dropping = lappend(dropping, row->path);
+			(*removed_files)++;
+			*removed_bytes += Max(SsFilesSize(row->path), 0);
+		}
+	}
 
 	/* 1. Files whose writer has ended; temporary files are garbage then. */
 	foreach(lc, ListDir(dbdir))
@@ -172,8 +202,11 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 		}
 	}
 
-	/* 2. References as of now, which includes every writer that ended. */
-	referenced = SsCatalogAllPaths(true);
+	/*
+	 * 2. References as of now, which includes every writer that ended.  The
+	 * files of step 0 count as referenced: they go only if this commits.
+	 */
+	referenced = list_concat(SsCatalogAllPaths(true), dropping);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = MAXPGPATH;
 	ctl.entrysize = MAXPGPATH;

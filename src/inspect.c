@@ -88,7 +88,9 @@ SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
 		values[1] = CStringGetTextDatum(seg->state);
 		values[2] = Int64GetDatum(seg->num_rows);
 		values[3] = Int64GetDatum(deleted);
-		values[4] = Int64GetDatum(seg->num_rows - deleted);
+		/* a compacted or dropped segment's rows live on in its targets */
+		values[4] = Int64GetDatum(strcmp(seg->state, "flushed") == 0 ?
+								  seg->num_rows - deleted : 0);
 		values[5] = Int32GetDatum(ninsert);
 		values[6] = Int32GetDatum(seg->delta_binlogs);
 		values[7] = Int64GetDatum(size);

@@ -22,63 +22,173 @@
 
 #define SS_BLOOM_FPR 0.01
 
-/* Write one file durably and register it in the catalog. */
+/* Register a file written for a segment. */
 static void
-WriteBinlog(SsCollection *coll, int64 segment_id, const char *kind, uint16 format_kind,
-			const SsColumn *cols, int ncols, int64 nrows, TimestampTz ts_min,
-			TimestampTz ts_max, bool ts_null)
+RegisterBinlog(SsCollection *coll, int64 segment_id, const char *kind, int64 file_id,
+			   const char *path, int64 nrows, const SsBinlogInfo *info,
+			   TimestampTz ts_min, TimestampTz ts_max, bool ts_null)
 {
-	uint64		xid = U64FromFullTransactionId(GetTopFullTransactionId());
 	SsBinlogRow row;
-	SsBinlogInfo info;
 
 	row.segment_id = segment_id;
-	row.file_id = SsCatalogNextId("file_id_seq");
+	row.file_id = file_id;
 	row.kind = (char *) kind;
-	row.path = SsFilesPath(coll->id, segment_id, row.file_id, kind);
-	SsFilesEnsureDir(coll->id);
-	SsBinlogWrite(row.path, SsFilesTempPath(row.path, xid), format_kind,
-				  (uint64) row.file_id, xid, cols, ncols, nrows,
-				  ss_compression_level, &info);
+	row.path = (char *) path;
 	row.rows = nrows;
-	row.size_bytes = (int64) info.size_bytes;
-	row.raw_bytes = (int64) info.raw_bytes;
+	row.size_bytes = (int64) info->size_bytes;
+	row.raw_bytes = (int64) info->raw_bytes;
 	row.ts_min = ts_min;
 	row.ts_max = ts_max;
 	row.ts_null = ts_null;
 	SsCatalogInsertBinlog(&row, coll->id);
 }
 
-/* Write a sorted, non-empty batch as one segment. */
+/* Write one whole file durably and register it in the catalog. */
 static void
-WriteSegment(SsCollection *coll, int64 segment_id, SsBatch *batch)
+WriteBinlog(SsCollection *coll, int64 segment_id, const char *kind, uint16 format_kind,
+			const SsColumn *cols, int ncols, int64 nrows, TimestampTz ts_min,
+			TimestampTz ts_max, bool ts_null)
 {
-	int			tscol = coll->nfields;
-	const int64 *keys = (const int64 *) batch->cols[coll->pk].values;
-	const int64 *ts = (const int64 *) batch->cols[tscol].values;
-	TimestampTz ts_min = ts[0];
-	TimestampTz ts_max = ts[0];
-	SsBloom    *bloom;
-	SsColumn	stats[4];
-	int64		pk_min = keys[0];
-	int64		pk_max = keys[batch->nrows - 1];
-	int64		nrows = batch->nrows;
-	char	   *bloom_data;
-	Size		bloom_len;
+	uint64		xid = U64FromFullTransactionId(GetTopFullTransactionId());
+	int64		file_id = SsCatalogNextId("file_id_seq");
+	char	   *path = SsFilesPath(coll->id, segment_id, file_id, kind);
+	SsBinlogInfo info;
+
+	SsFilesEnsureDir(coll->id);
+	SsBinlogWrite(path, SsFilesTempPath(path, xid), format_kind, (uint64) file_id, xid,
+				  cols, ncols, nrows, ss_compression_level, &info);
+	RegisterBinlog(coll, segment_id, kind, file_id, path, nrows, &info,
+				   ts_min, ts_max, ts_null);
+}
+
+/* A segment being written row chunk by row chunk, in primary key order. */
+struct SsSegmentWriter
+{
+	SsCollection *coll;
+	int64		segment_id;
+	int64		file_id;
+	char	   *path;
+	SsBinlogWriter *writer;
+	int64	   *keys;			/* every key written, for the stats binlog */
+	int64		nkeys;
+	int64		capacity;
+	TimestampTz ts_min;
+	TimestampTz ts_max;
+};
+
+/* Start writing segment segment_id of a collection. */
+SsSegmentWriter *
+SsSegmentWriterBegin(SsCollection *coll, int64 segment_id)
+{
+	SsSegmentWriter *w = palloc0(sizeof(SsSegmentWriter));
+	uint64		xid = U64FromFullTransactionId(GetTopFullTransactionId());
+	SsColType  *types = palloc(sizeof(SsColType) * (coll->nfields + 1));
+	int32	   *dims = palloc0(sizeof(int32) * (coll->nfields + 1));
+	int			f;
+
+	for (f = 0; f < coll->nfields; f++)
+	{
+		types[f] = SsFieldColType(&coll->fields[f]);
+		if (types[f] == SS_COL_VECTOR)
+			dims[f] = coll->fields[f].typmod;
+	}
+	types[coll->nfields] = SS_COL_INT8;
+
+	w->coll = coll;
+	w->segment_id = segment_id;
+	w->file_id = SsCatalogNextId("file_id_seq");
+	w->path = SsFilesPath(coll->id, segment_id, w->file_id, "insert");
+	w->capacity = 1024;
+	w->keys = palloc(sizeof(int64) * w->capacity);
+	SsFilesEnsureDir(coll->id);
+	w->writer = SsBinlogWriterBegin(w->path, SsFilesTempPath(w->path, xid), SS_BINLOG_INSERT,
+									(uint64) w->file_id, xid, types, dims, coll->nfields + 1,
+									ss_compression_level);
+	return w;
+}
+
+/* Append rows [first, first + count) of a batch; keys must keep ascending. */
+void
+SsSegmentWriterAppend(SsSegmentWriter *w, const SsBatch *batch, int64 first, int64 count)
+{
+	const int64 *keys = (const int64 *) batch->cols[w->coll->pk].values;
+	const int64 *ts = (const int64 *) batch->cols[w->coll->nfields].values;
 	int64		i;
 
-	for (i = 1; i < batch->nrows; i++)
+	if (count <= 0)
+		return;
+	if (w->nkeys + count > w->capacity)
 	{
-		ts_min = Min(ts_min, ts[i]);
-		ts_max = Max(ts_max, ts[i]);
+		while (w->nkeys + count > w->capacity)
+			w->capacity *= 2;
+		w->keys = repalloc_huge(w->keys, sizeof(int64) * w->capacity);
 	}
-	SsCatalogInsertSegment(coll->id, segment_id, batch->nrows, pk_min, pk_max,
-						   ts_min, ts_max);
-	WriteBinlog(coll, segment_id, "insert", SS_BINLOG_INSERT, batch->cols,
-				batch->ncols, batch->nrows, ts_min, ts_max, false);
+	for (i = first; i < first + count; i++)
+	{
+		if (w->nkeys == 0)
+			w->ts_min = w->ts_max = ts[i];
+		w->ts_min = Min(w->ts_min, ts[i]);
+		w->ts_max = Max(w->ts_max, ts[i]);
+		w->keys[w->nkeys++] = keys[i];
+	}
+	SsBinlogWriterAppend(w->writer, batch->cols, first, count);
+}
+
+/* Id of the segment being written. */
+int64
+SsSegmentWriterSegmentId(SsSegmentWriter *w)
+{
+	return w->segment_id;
+}
+
+/* Rows written so far. */
+int64
+SsSegmentWriterRows(SsSegmentWriter *w)
+{
+	return w->nkeys;
+}
+
+/* Uncompressed bytes written so far. */
+int64
+SsSegmentWriterRawBytes(SsSegmentWriter *w)
+{
+	return (int64) SsBinlogWriterRawBytes(w->writer);
+}
+
+/* The keys written, ascending (valid after finishing too). */
+const int64 *
+SsSegmentWriterKeys(SsSegmentWriter *w, int64 *n)
+{
+	*n = w->nkeys;
+	return w->keys;
+}
+
+/*
+ * Finish a non-empty segment: close its insert binlog, write its stats
+ * binlog, and register the segment (with the segments it was compacted
+ * from, if any) and both files.
+ */
+void
+SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom)
+{
+	SsColumn	stats[4];
+	SsBloom    *bloom;
+	SsBinlogInfo info;
+	int64		pk_min = w->keys[0];
+	int64		pk_max = w->keys[w->nkeys - 1];
+	int64		nrows = w->nkeys;
+	char	   *bloom_data;
+	Size		bloom_len;
+	int			i;
+
+	SsBinlogWriterFinish(w->writer, &info);
+	SsCatalogInsertSegment(w->coll->id, w->segment_id, nrows, pk_min, pk_max,
+						   w->ts_min, w->ts_max, compacted_from, nfrom);
+	RegisterBinlog(w->coll, w->segment_id, "insert", w->file_id, w->path, nrows, &info,
+				   w->ts_min, w->ts_max, false);
 
 	/* The stats binlog is one row: key range, row count, bloom filter. */
-	bloom = SsBloomBuild(keys, batch->nrows, SS_BLOOM_FPR);
+	bloom = SsBloomBuild(w->keys, w->nkeys, SS_BLOOM_FPR);
 	SsBloomSerialize(bloom, &bloom_data, &bloom_len);
 	memset(stats, 0, sizeof(stats));
 	for (i = 0; i < 3; i++)
@@ -96,8 +206,15 @@ WriteSegment(SsCollection *coll, int64 segment_id, SsBatch *batch)
 	stats[3].offsets = palloc(sizeof(uint64) * 2);
 	stats[3].offsets[0] = 0;
 	stats[3].offsets[1] = bloom_len;
-	WriteBinlog(coll, segment_id, "stats", SS_BINLOG_STATS, stats, 4, 1,
+	WriteBinlog(w->coll, w->segment_id, "stats", SS_BINLOG_STATS, stats, 4, 1,
 				0, 0, true);
+}
+
+/* Abandon a segment being written; its temporary file goes. */
+void
+SsSegmentWriterAbort(SsSegmentWriter *w)
+{
+	SsBinlogWriterAbort(w->writer);
 }
 
 /*
@@ -117,7 +234,7 @@ SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch)
 	{
 		int64		bytes = 0;
 		int64		end = start;
-		int64		segment_id;
+		SsSegmentWriter *w;
 
 		while (end < batch->nrows)
 		{
@@ -128,9 +245,10 @@ SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch)
 			bytes += row_bytes;
 			end++;
 		}
-		segment_id = (nsegments == 0 && first_segment_id > 0) ? first_segment_id
-			: SsCatalogNextId("segment_id_seq");
-		WriteSegment(coll, segment_id, SsBatchSlice(batch, start, end - start));
+		w = SsSegmentWriterBegin(coll, (nsegments == 0 && first_segment_id > 0) ?
+								 first_segment_id : SsCatalogNextId("segment_id_seq"));
+		SsSegmentWriterAppend(w, batch, start, end - start);
+		SsSegmentWriterFinish(w, NULL, 0);
 		nsegments++;
 		start = end;
 		CHECK_FOR_INTERRUPTS();
@@ -177,22 +295,79 @@ SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields)
 	return batch;
 }
 
-/* Keys recorded in one delta binlog, sorted. */
-static int64 *
-ReadDelta(const char *path, int *n)
+/* Keys recorded in one delta binlog with their times, sorted by key. */
+static void
+ReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n)
 {
 	SsBinlogReader *reader = SsBinlogOpen(path);
-	SsColumn	col;
+	SsColumn	kcol;
+	SsColumn	tcol;
 
 	if (SsBinlogKind(reader) != SS_BINLOG_DELTA || SsBinlogNumColumns(reader) != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("segstore file \"%s\" is corrupt", path),
 				 errdetail("The file is not a delta binlog.")));
-	SsBinlogReadColumn(reader, 0, &col);
+	SsBinlogReadColumn(reader, 0, &kcol);
+	SsBinlogReadColumn(reader, 1, &tcol);
 	SsBinlogClose(reader);
-	*n = (int) col.nrows;
-	return (int64 *) col.values;
+	*n = (int) kcol.nrows;
+	*keys = (int64 *) kcol.values;
+	*ts = (TimestampTz *) tcol.values;
+}
+
+/*
+ * Deletes of a segment, from its delta binlogs and pending deletes, with
+ * their times, sorted by key.  A key is deleted from a segment at most
+ * once, since only live keys are ever deleted.
+ */
+void
+SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n)
+{
+	int64	   *k;
+	TimestampTz *t;
+	int			nk;
+	List	   *deltas = NIL;
+	ListCell   *lc;
+
+	SsCatalogPendingForSegment(seg->segment_id, &k, &t, &nk);
+	if (seg->delta_binlogs > 0)
+		deltas = SsCatalogBinlogs(0, seg->segment_id, "delta");
+	foreach(lc, deltas)
+	{
+		SsBinlogRow *row = lfirst(lc);
+		int64	   *dk;
+		TimestampTz *dt;
+		int			nd;
+		int64	   *mk;
+		TimestampTz *mt;
+		int			i = 0;
+		int			j = 0;
+		int			m = 0;
+
+		ReadDelta(row->path, &dk, &dt, &nd);
+		mk = palloc(sizeof(int64) * Max(nk + nd, 1));
+		mt = palloc(sizeof(TimestampTz) * Max(nk + nd, 1));
+		while (i < nk || j < nd)
+		{
+			if (j >= nd || (i < nk && k[i] <= dk[j]))
+			{
+				mk[m] = k[i];
+				mt[m++] = t[i++];
+			}
+			else
+			{
+				mk[m] = dk[j];
+				mt[m++] = dt[j++];
+			}
+		}
+		k = mk;
+		t = mt;
+		nk = m;
+	}
+	*keys = k;
+	*ts = t;
+	*n = nk;
 }
 
 /* Sorted keys deleted from a segment: its delta binlogs and pending deletes. */
@@ -200,26 +375,9 @@ int64 *
 SsSegmentDeletedKeys(SsSegment *seg, int *n)
 {
 	int64	   *keys;
-	int			nkeys;
-	ListCell   *lc;
-	List	   *deltas;
+	TimestampTz *ts;
 
-	keys = SsCatalogPendingDeletes(seg->segment_id, &nkeys);
-	if (seg->delta_binlogs == 0)
-	{
-		*n = nkeys;
-		return keys;
-	}
-	deltas = SsCatalogBinlogs(0, seg->segment_id, "delta");
-	foreach(lc, deltas)
-	{
-		SsBinlogRow *row = lfirst(lc);
-		int			nd;
-		int64	   *d = ReadDelta(row->path, &nd);
-
-		keys = SsSortedUnion(keys, nkeys, d, nd, &nkeys);
-	}
-	*n = nkeys;
+	SsSegmentDeletes(seg, &keys, &ts, n);
 	return keys;
 }
 

@@ -15,7 +15,19 @@
 #include "bloom.h"
 #include "catalog.h"
 
+typedef struct SsSegmentWriter SsSegmentWriter;
+
+extern SsSegmentWriter *SsSegmentWriterBegin(SsCollection *coll, int64 segment_id);
+extern void SsSegmentWriterAppend(SsSegmentWriter *w, const SsBatch *batch, int64 first,
+								  int64 count);
+extern int64 SsSegmentWriterSegmentId(SsSegmentWriter *w);
+extern int64 SsSegmentWriterRows(SsSegmentWriter *w);
+extern int64 SsSegmentWriterRawBytes(SsSegmentWriter *w);
+extern const int64 *SsSegmentWriterKeys(SsSegmentWriter *w, int64 *n);
+extern void SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom);
+extern void SsSegmentWriterAbort(SsSegmentWriter *w);
 extern int	SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch);
+extern void SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n);
 extern SsBatch *SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields);
 extern int64 *SsSegmentDeletedKeys(SsSegment *seg, int *n);
 extern SsBloom *SsSegmentBloom(SsSegment *seg);

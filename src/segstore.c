@@ -24,6 +24,15 @@ int			ss_insert_direct_threshold = 4096;
 int			ss_max_segment_size_mb = 512;
 double		ss_seal_proportion = 0.25;
 int			ss_compression_level = 1;
+bool		ss_enable_compaction = true;
+double		ss_delete_ratio_threshold = 0.2;
+int			ss_delta_size_threshold_kb = 10 * 1024;
+int			ss_merge_min_segments = 10;
+double		ss_small_segment_proportion = 0.5;
+int			ss_max_compaction_workers = 2;
+int			ss_compaction_memory_limit_kb = 256 * 1024;
+int			ss_compaction_timeout_s = 3600;
+int			ss_retention_duration_s = 0;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -50,7 +59,7 @@ SegstoreProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 
 	if (OidIsValid(dropped))
-		SsFilesRemoveAtCommit(dropped, 0);
+		SsFilesRemoveAtCommit(SsFilesDatabaseDir(dropped));
 }
 
 /* Define GUCs and install hooks. */
@@ -73,6 +82,43 @@ _PG_init(void)
 							"zstd compression level of new binlog files.",
 							NULL, &ss_compression_level, 1, -7, 19,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("segstore.enable_compaction",
+							 "Lets the automatic trigger rules queue compactions.",
+							 "Manual segstore.compact() works either way.",
+							 &ss_enable_compaction, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("segstore.delete_ratio_threshold",
+							 "A segment whose deleted rows reach this fraction of its rows gets a delete compaction.",
+							 NULL, &ss_delete_ratio_threshold, 0.2, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.delta_size_threshold",
+							"A segment whose delta binlogs reach this size gets a delete compaction.",
+							NULL, &ss_delta_size_threshold_kb, 10 * 1024, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.merge_min_segments",
+							"Small segments are merged when there are more of them than this.",
+							NULL, &ss_merge_min_segments, 10, 1, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("segstore.small_segment_proportion",
+							 "A segment smaller than this fraction of segstore.max_segment_size is small.",
+							 NULL, &ss_small_segment_proportion, 0.5, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.max_compaction_workers",
+							"Most compaction plans running at once in a database.",
+							NULL, &ss_max_compaction_workers, 2, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.compaction_memory_limit",
+							"Memory one compaction plan may use, whatever the segment sizes.",
+							NULL, &ss_compaction_memory_limit_kb, 256 * 1024, 8 * 1024, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.compaction_timeout",
+							"A compaction plan running longer than this fails with state timeout; 0 disables.",
+							NULL, &ss_compaction_timeout_s, 3600, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.retention_duration",
+							"Deletes younger than this are kept by compaction, for time travel.",
+							NULL, &ss_retention_duration_s, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("segstore");
 
 	prev_ProcessUtility = ProcessUtility_hook;

@@ -85,5 +85,14 @@ extern int	ss_insert_direct_threshold;
 extern int	ss_max_segment_size_mb;
 extern double ss_seal_proportion;
 extern int	ss_compression_level;
+extern bool ss_enable_compaction;
+extern double ss_delete_ratio_threshold;
+extern int	ss_delta_size_threshold_kb;
+extern int	ss_merge_min_segments;
+extern double ss_small_segment_proportion;
+extern int	ss_max_compaction_workers;
+extern int	ss_compaction_memory_limit_kb;
+extern int	ss_compaction_timeout_s;
+extern int	ss_retention_duration_s;
 
 #endif							/* SEGSTORE_H */

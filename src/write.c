@@ -41,9 +41,13 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	int64	   *rest = palloc(sizeof(int64) * Max(nkeys, 1));
 	int			nrest = 0;
 	int64		deleted = ngrowing;
+	TimestampTz *times = palloc(sizeof(TimestampTz) * Max(nkeys, 1));
 	List	   *segments;
 	ListCell   *lc;
 	int			i;
+
+	for (i = 0; i < nkeys; i++)
+		times[i] = ts;
 
 	for (i = 0; i < nkeys; i++)
 		if (!SsSortedContains(in_growing, ngrowing, keys[i]))
@@ -61,7 +65,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 		if (!RangeOverlaps(rest, nrest, seg->pk_min, seg->pk_max))
 			continue;
 		live = SsSegmentLiveKeys(coll, seg, rest, nrest, &nlive);
-		SsCatalogInsertPendingDeletes(coll->id, seg->segment_id, live, nlive, ts);
+		SsCatalogInsertPendingDeletes(coll->id, seg->segment_id, live, times, nlive);
 		deleted += nlive;
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -1,0 +1,507 @@
+/*-------------------------------------------------------------------------
+ *
+ * compact_exec.c
+ *	  Executing one compaction plan: a streaming k-way merge of the source
+ *	  segments' pk-sorted rows into target segments, then a short swap.
+ *
+ * The merge reads each source a chunk of rows at a time, sized so that all
+ * chunks together stay under half of the plan's memory limit, and writes
+ * targets through a streaming writer that holds about one block per
+ * column; so memory does not grow with segment sizes.  A row whose delete
+ * is older than the retention window is dropped; a younger delete is kept
+ * as a delta binlog of the target, so time travel inside the window still
+ * sees the row.  When one key appears in several sources (a deleted row
+ * kept for retention and a later re-insert), only the live row is kept,
+ * since a target's deletes are keyed by primary key alone.
+ *
+ * The swap takes the collection's write lock, so no insert, delete or
+ * flush runs meanwhile; it checks the sources are still flushed and moves
+ * every delete that reached a source while the merge ran onto the target
+ * holding that key.  Targets, moved deletes and the sources' new state
+ * commit together: no delete is lost, and an error anywhere leaves the
+ * sources as they were, the targets' files orphans for garbage collection.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "binlog.h"
+#include "compaction.h"
+#include "segment.h"
+
+/* Set when a plan stops for its timeout, to tell that from a cancel. */
+bool		ss_plan_timed_out = false;
+
+/* One source segment being merged. */
+typedef struct Source
+{
+	SsSegment  *seg;
+	SsBinlogReader *reader;
+	int64		next;			/* first row not yet loaded */
+	SsBatch    *chunk;			/* loaded rows */
+	int64		pos;			/* next row within chunk */
+	MemoryContext cxt;			/* holds chunk */
+	int64	   *del_keys;		/* deletes known when the plan started */
+	TimestampTz *del_ts;
+	int			ndel;
+} Source;
+
+/* State of one plan's execution. */
+typedef struct Merge
+{
+	SsCollection *coll;
+	SsPlan	   *plan;
+	SsPlanResult *result;
+	Source	   *sources;
+	int			nsources;
+	int64		chunk_rows;
+	TimestampTz cutoff;			/* deletes before this are purged */
+	TimestampTz deadline;		/* 0: no timeout */
+	MemoryContext cxt;			/* everything of the plan */
+	SsSegmentWriter *target;	/* being written, or NULL */
+	List	   *targets;		/* finished SsSegmentWriters */
+	int64	   *kept_keys;		/* deletes kept for the current target */
+	TimestampTz *kept_ts;
+	int			nkept;
+	int			kept_capacity;
+} Merge;
+
+/* Sample the plan's memory; the peak is part of the plan's record. */
+static void
+TrackMemory(Merge *m)
+{
+	int64		used = (int64) MemoryContextMemAllocated(m->cxt, true);
+
+	m->result->peak_memory = Max(m->result->peak_memory, used);
+}
+
+/* Stop a plan that has run past its timeout. */
+static void
+CheckDeadline(Merge *m)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (m->deadline != 0 && GetCurrentTimestamp() > m->deadline)
+	{
+		ss_plan_timed_out = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("compaction plan " INT64_FORMAT " timed out after %d s",
+						m->plan->plan_id, m->plan->timeout_s),
+				 errdetail("segstore.compaction_timeout bounds a plan.")));
+	}
+}
+
+/* Load the next chunk of a source; false when it is exhausted. */
+static bool
+LoadChunk(Merge *m, Source *src)
+{
+	int64		count = Min(m->chunk_rows, src->seg->num_rows - src->next);
+	MemoryContext old;
+	int			c;
+
+	MemoryContextReset(src->cxt);
+	src->chunk = NULL;
+	src->pos = 0;
+	if (count <= 0)
+		return false;
+	old = MemoryContextSwitchTo(src->cxt);
+	src->chunk = SsBatchCreate(m->coll->fields, m->coll->nfields, count);
+	for (c = 0; c < src->chunk->ncols; c++)
+		SsBinlogReadRange(src->reader, c, src->next, count, &src->chunk->cols[c]);
+	MemoryContextSwitchTo(old);
+	src->next += count;
+	TrackMemory(m);
+	CheckDeadline(m);
+	return true;
+}
+
+/* Current key of a source, or false if it has no rows left. */
+static bool
+CurrentKey(Merge *m, Source *src, int64 *key)
+{
+	if (src->chunk == NULL || src->pos >= src->chunk->nrows)
+	{
+		if (!LoadChunk(m, src))
+			return false;
+	}
+	*key = SsBatchKey(src->chunk, m->coll->pk, src->pos);
+	return true;
+}
+
+/* Index of a key among a source's deletes at the start, or -1. */
+static int
+FindDelete(const Source *src, int64 key)
+{
+	int			lo = 0;
+	int			hi = src->ndel - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (src->del_keys[mid] == key)
+			return mid;
+		if (src->del_keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* Finish the current target: its files, its kept deletes, its catalog rows. */
+static void
+FinishTarget(Merge *m)
+{
+	SsSegmentWriter *w = m->target;
+	int64		segment_id;
+
+	if (w == NULL)
+		return;
+	m->target = NULL;
+	if (SsSegmentWriterRows(w) == 0)
+	{
+		SsSegmentWriterAbort(w);
+		return;
+	}
+	SsSegmentWriterFinish(w, m->plan->sources, m->plan->nsources);
+	segment_id = SsSegmentWriterSegmentId(w);
+	if (m->nkept > 0)
+		SsSegmentWriteDelta(m->coll, segment_id, m->kept_keys, m->kept_ts, m->nkept);
+	m->result->rows_out += SsSegmentWriterRows(w);
+	m->nkept = 0;
+	m->targets = lappend(m->targets, w);
+	TrackMemory(m);
+}
+
+/* Make sure a target is open with room for more rows. */
+static void
+EnsureTarget(Merge *m)
+{
+	if (m->target != NULL &&
+		SsSegmentWriterRawBytes(m->target) >= m->plan->max_segment_size)
+		FinishTarget(m);
+	if (m->target == NULL)
+		m->target = SsSegmentWriterBegin(m->coll, SsCatalogNextId("segment_id_seq"));
+}
+
+/* Remember a kept (young) delete of a row just written to the target. */
+static void
+KeepDelete(Merge *m, int64 key, TimestampTz ts)
+{
+	if (m->nkept == m->kept_capacity)
+	{
+		m->kept_capacity *= 2;
+		m->kept_keys = repalloc_huge(m->kept_keys, sizeof(int64) * m->kept_capacity);
+		m->kept_ts = repalloc_huge(m->kept_ts, sizeof(TimestampTz) * m->kept_capacity);
+	}
+	m->kept_keys[m->nkept] = key;
+	m->kept_ts[m->nkept++] = ts;
+	m->result->deletes_kept++;
+}
+
+/* Is key past the limit of a run? */
+static inline bool
+PastLimit(int64 key, int64 limit, bool inclusive)
+{
+	return key > limit || (key == limit && !inclusive);
+}
+
+/*
+ * Copy rows of src's chunk from pos while their keys are within limit,
+ * dropping purged rows, in runs of at most 4096 rows so that a target
+ * overshoots its size by little.
+ */
+static void
+CopyRun(Merge *m, Source *src, int64 limit, bool inclusive)
+{
+	SsBatch    *chunk = src->chunk;
+	int			pk = m->coll->pk;
+
+	while (src->pos < chunk->nrows)
+	{
+		int64		key = SsBatchKey(chunk, pk, src->pos);
+		int			d = FindDelete(src, key);
+		int64		start;
+		int64		end;
+
+		if (PastLimit(key, limit, inclusive))
+			return;
+		if (d >= 0 && src->del_ts[d] < m->cutoff)
+		{
+			m->result->deleted_purged++;
+			src->pos++;
+			continue;
+		}
+		EnsureTarget(m);
+		start = end = src->pos;
+		while (end < chunk->nrows && end - start < 4096)
+		{
+			key = SsBatchKey(chunk, pk, end);
+			if (PastLimit(key, limit, inclusive))
+				break;
+			d = FindDelete(src, key);
+			if (d >= 0 && src->del_ts[d] < m->cutoff)
+				break;
+			if (d >= 0)
+				KeepDelete(m, key, src->del_ts[d]);
+			end++;
+		}
+		SsSegmentWriterAppend(m->target, chunk, start, end - start);
+		src->pos = end;
+		CheckDeadline(m);
+	}
+}
+
+/*
+ * Several sources hold the same key: keep the live row (there is at most
+ * one), drop the deleted copies.
+ */
+static void
+MergeDuplicates(Merge *m, int64 key, Source **dups, int ndups)
+{
+	int			i;
+
+	for (i = 0; i < ndups; i++)
+	{
+		Source	   *src = dups[i];
+
+		if (FindDelete(src, key) >= 0)
+		{
+			m->result->deleted_purged++;
+			src->pos++;
+		}
+		else
+			CopyRun(m, src, key, true);
+	}
+}
+
+/* The k-way merge of all sources into targets. */
+static void
+MergeSources(Merge *m)
+{
+	Source	  **dups = palloc(sizeof(Source *) * m->nsources);
+
+	for (;;)
+	{
+		int64		min_key = 0;
+		int64		second = PG_INT64_MAX;
+		int			nmin = 0;
+		int			i;
+
+		for (i = 0; i < m->nsources; i++)
+		{
+			int64		key;
+
+			if (!CurrentKey(m, &m->sources[i], &key))
+				continue;
+			if (nmin == 0 || key < min_key)
+			{
+				if (nmin > 0)
+					second = Min(second, min_key);
+				min_key = key;
+				dups[0] = &m->sources[i];
+				nmin = 1;
+			}
+			else if (key == min_key)
+				dups[nmin++] = &m->sources[i];
+			else
+				second = Min(second, key);
+		}
+		if (nmin == 0)
+			break;
+		if (nmin > 1)
+			MergeDuplicates(m, min_key, dups, nmin);
+		else if (second == PG_INT64_MAX)
+			CopyRun(m, dups[0], PG_INT64_MAX, true);
+		else
+			CopyRun(m, dups[0], second, false);
+	}
+	FinishTarget(m);
+}
+
+/* Target writer holding a key, or NULL (the row was purged). */
+static SsSegmentWriter *
+TargetOf(Merge *m, int64 key)
+{
+	ListCell   *lc;
+
+	foreach(lc, m->targets)
+	{
+		SsSegmentWriter *w = lfirst(lc);
+		int64		n;
+		const int64 *keys = SsSegmentWriterKeys(w, &n);
+		int64		lo = 0;
+		int64		hi = n - 1;
+
+		if (n == 0 || key < keys[0] || key > keys[n - 1])
+			continue;
+		while (lo <= hi)
+		{
+			int64		mid = lo + (hi - lo) / 2;
+
+			if (keys[mid] == key)
+				return w;
+			if (keys[mid] < key)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The swap: under the collection's write lock, check the sources are
+ * still flushed, carry deletes that arrived meanwhile onto the targets,
+ * and swap the sources out.
+ */
+static void
+Swap(Merge *m)
+{
+	List	   *now;
+	ListCell   *lc;
+	int			i;
+
+	(void) SsCatalogGetCollection(m->coll->name, false, true);
+	now = SsCatalogSegments(m->coll->id, true);
+	for (i = 0; i < m->nsources; i++)
+	{
+		Source	   *src = &m->sources[i];
+		SsSegment  *cur = NULL;
+		int64	   *keys;
+		TimestampTz *ts;
+		int			n;
+		int			j;
+
+		foreach(lc, now)
+			if (((SsSegment *) lfirst(lc))->segment_id == src->seg->segment_id)
+				cur = lfirst(lc);
+		if (cur == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("source segment " INT64_FORMAT " is no longer flushed",
+							src->seg->segment_id),
+					 errdetail("Something else rewrote or dropped it while the plan ran.")));
+
+		SsSegmentDeletes(cur, &keys, &ts, &n);
+		for (j = 0; j < n; j++)
+		{
+			SsSegmentWriter *w;
+
+			if (FindDelete(src, keys[j]) >= 0)
+				continue;
+			w = TargetOf(m, keys[j]);
+			if (w == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("delete of key " INT64_FORMAT " has no target in compaction plan " INT64_FORMAT,
+								keys[j], m->plan->plan_id)));
+			SsCatalogInsertPendingDeletes(m->coll->id, SsSegmentWriterSegmentId(w),
+										  &keys[j], &ts[j], 1);
+		}
+	}
+	SsCatalogMarkCompacted(m->plan->sources, m->plan->nsources);
+}
+
+/* Collection of a plan. */
+static SsCollection *
+PlanCollection(SsPlan *plan)
+{
+	char	   *name = SsCatalogCollectionName(plan->collection_id);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("collection of compaction plan " INT64_FORMAT " was dropped",
+						plan->plan_id)));
+	return SsCatalogGetCollection(name, false, false);
+}
+
+/*
+ * Execute a plan inside the caller's transaction and catalog session; on
+ * success the caller commits, which publishes the targets.
+ */
+void
+SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
+{
+	Merge		m;
+	List	   *segments;
+	int64		row_bytes = 0;
+	ListCell   *lc;
+	int			i;
+
+	memset(&m, 0, sizeof(m));
+	memset(result, 0, sizeof(*result));
+	m.plan = plan;
+	m.result = result;
+	m.coll = PlanCollection(plan);
+	m.cxt = CurrentMemoryContext;
+	m.cutoff = GetCurrentTimestamp() - (TimestampTz) plan->retention_s * USECS_PER_SEC;
+	m.deadline = plan->timeout_s > 0 ?
+		GetCurrentTimestamp() + (TimestampTz) plan->timeout_s * USECS_PER_SEC : 0;
+	m.kept_capacity = 1024;
+	m.kept_keys = palloc(sizeof(int64) * m.kept_capacity);
+	m.kept_ts = palloc(sizeof(TimestampTz) * m.kept_capacity);
+
+	segments = SsCatalogSegments(m.coll->id, true);
+	m.sources = palloc0(sizeof(Source) * plan->nsources);
+	for (i = 0; i < plan->nsources; i++)
+	{
+		Source	   *src = &m.sources[i];
+
+		foreach(lc, segments)
+			if (((SsSegment *) lfirst(lc))->segment_id == plan->sources[i])
+				src->seg = lfirst(lc);
+		if (src->seg == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("source segment " INT64_FORMAT " is no longer flushed",
+							plan->sources[i])));
+		SsSegmentDeletes(src->seg, &src->del_keys, &src->del_ts, &src->ndel);
+		src->reader = SsBinlogOpen(src->seg->insert_path);
+		if (SsBinlogNumRows(src->reader) != src->seg->num_rows ||
+			SsBinlogNumColumns(src->reader) != m.coll->nfields + 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("segstore file \"%s\" is corrupt", src->seg->insert_path),
+					 errdetail("The file does not match segment " INT64_FORMAT ".",
+							   src->seg->segment_id)));
+		src->cxt = AllocSetContextCreate(m.cxt, "segstore compaction source",
+										 ALLOCSET_DEFAULT_SIZES);
+		result->rows_in += src->seg->num_rows;
+		result->bytes_in += src->seg->size_bytes;
+		if (src->seg->num_rows > 0)
+			row_bytes = Max(row_bytes, src->seg->insert_raw_bytes / src->seg->num_rows);
+	}
+	m.nsources = plan->nsources;
+
+	/* All sources' chunks together get half the memory limit. */
+	m.chunk_rows = plan->memory_limit / 2 / Max(plan->nsources, 1) / Max(row_bytes, 1);
+	m.chunk_rows = Max(Min(m.chunk_rows, 65536), 64);
+
+	MergeSources(&m);
+	Swap(&m);
+
+	result->ntargets = list_length(m.targets);
+	result->targets = palloc(sizeof(int64) * Max(result->ntargets, 1));
+	i = 0;
+	foreach(lc, m.targets)
+		result->targets[i++] = SsSegmentWriterSegmentId(lfirst(lc));
+	foreach(lc, SsCatalogSegments(m.coll->id, true))
+	{
+		SsSegment  *seg = lfirst(lc);
+		int			t;
+
+		for (t = 0; t < result->ntargets; t++)
+			if (seg->segment_id == result->targets[t])
+				result->bytes_out += seg->size_bytes;
+	}
+	for (i = 0; i < m.nsources; i++)
+		SsBinlogClose(m.sources[i].reader);
+	TrackMemory(&m);
+}
