@@ -384,7 +384,7 @@ segstore_compact(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, SS_OWNER, true);
+	coll = SsCollectionOpen(name, SS_OWNER, false);
 	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL);
 	SsCatalogClose(&session);
 	SsCompactionLaunchAtCommit();
@@ -401,7 +401,7 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	int64		id = 0;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, SS_OWNER, true);
+	coll = SsCollectionOpen(name, SS_OWNER, false);
 	if (ss_enable_compaction && coll->auto_compaction)
 		id = SsCompactionPlan(coll, SS_TRIGGER_AUTO);
 	SsCatalogClose(&session);

@@ -103,6 +103,17 @@ SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 				  10, types, values, 1);
 }
 
+/* Take the planning lock of a collection until the transaction ends. */
+void
+SsCatalogLockPlanning(int64 collection_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+
+	SsCatalogQuery("SELECT pg_catalog.pg_advisory_xact_lock(1936025456, $1::int4)",
+				   1, types, values);
+}
+
 /* Segments that queued or running plans of a collection will rewrite. */
 List *
 SsCatalogBusySegments(int64 collection_id)

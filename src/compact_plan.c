@@ -129,8 +129,8 @@ DeleteRuleFires(const SsSegment *seg)
 int64
 SsCompactionPlan(SsCollection *coll, SsTrigger trigger)
 {
-	List	   *busy = SsCatalogBusySegments(coll->id);
-	List	   *segments = SsCatalogSegments(coll->id, true);
+	List	   *busy;
+	List	   *segments;
 	List	   *small = NIL;
 	List	   *large = NIL;
 	List	   *all = NIL;
@@ -140,6 +140,14 @@ SsCompactionPlan(SsCollection *coll, SsTrigger trigger)
 	ListCell   *lc;
 	StringInfoData reason;
 
+	/*
+	 * Planners of one collection take turns, so that two never plan the
+	 * same segments; writers are not held up, as the swap checks that
+	 * sources are still flushed.
+	 */
+	SsCatalogLockPlanning(coll->id);
+	busy = SsCatalogBusySegments(coll->id);
+	segments = SsCatalogSegments(coll->id, true);
 	foreach(lc, segments)
 	{
 		SsSegment  *seg = lfirst(lc);

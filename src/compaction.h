@@ -79,6 +79,7 @@ extern PGDLLEXPORT void SsCompactionWorkerMain(Datum arg);
 extern int64 SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *reason);
 extern void SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 								const char *plan_type, const int64 *sources, int nsources);
+extern void SsCatalogLockPlanning(int64 collection_id);
 extern List *SsCatalogBusySegments(int64 collection_id);
 extern int64 SsCatalogCompactionCollection(int64 compaction_id);
 extern void SsCatalogCompactionState(int64 compaction_id, SsCompactionState *state);
