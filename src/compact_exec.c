@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -356,6 +357,47 @@ TargetOf(Merge *m, int64 key)
 }
 
 /*
+ * Take the collection's write lock for the swap.  A writer may hold it for
+ * long; the plan's timeout bounds the wait too, through lock_timeout.
+ */
+static void
+LockForSwap(Merge *m)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (m->deadline != 0)
+	{
+		int64		ms = (m->deadline - GetCurrentTimestamp()) / 1000;
+
+		CheckDeadline(m);
+		(void) set_config_option("lock_timeout", psprintf(INT64_FORMAT, Max(ms, 1)),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
+	}
+	PG_TRY();
+	{
+		(void) SsCatalogGetCollection(m->coll->name, false, true);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE || m->deadline == 0)
+			PG_RE_THROW();
+		FlushErrorState();
+		ss_plan_timed_out = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("compaction plan " INT64_FORMAT " timed out after %d s waiting to swap",
+						m->plan->plan_id, m->plan->timeout_s),
+				 errdetail("A transaction held the collection's write lock; segstore.compaction_timeout bounds a plan.")));
+	}
+	PG_END_TRY();
+}
+
+/*
  * The swap: under the collection's write lock, check the sources are
  * still flushed, carry deletes that arrived meanwhile onto the targets,
  * and swap the sources out.
@@ -367,7 +409,7 @@ Swap(Merge *m)
 	ListCell   *lc;
 	int			i;
 
-	(void) SsCatalogGetCollection(m->coll->name, false, true);
+	LockForSwap(m);
 	now = SsCatalogSegments(m->coll->id, true);
 	for (i = 0; i < m->nsources; i++)
 	{
