@@ -45,9 +45,11 @@ CREATE TABLE segstore.segment (
 	compacted_from bigint[],
 	created_at timestamptz NOT NULL DEFAULT now(),
 	-- set when a compaction swapped the segment out: its files stay until
-	-- no snapshot that saw it flushed remains and the retention has passed
+	-- no snapshot that saw it flushed remains and droppable_at (the swap
+	-- plus the plan's retention window) has passed
 	compacted_xid xid8,
-	compacted_at timestamptz
+	compacted_at timestamptz,
+	droppable_at timestamptz
 );
 CREATE INDEX ON segstore.segment (collection_id, state);
 

@@ -13,6 +13,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -369,8 +370,25 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 	if (stmt->removeType != OBJECT_EXTENSION)
 		PG_RETURN_VOID();
 	foreach(lc, stmt->objects)
-		if (strcmp(strVal(lfirst(lc)), "segstore") == 0)
-			SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
+	{
+		if (strcmp(strVal(lfirst(lc)), "segstore") != 0)
+			continue;
+
+		/*
+		 * A compaction worker of this database holds locks on the tables
+		 * about to be dropped; stop it rather than deadlock with it.
+		 */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT pg_catalog.pg_terminate_backend(pid, 10000) "
+						"FROM pg_catalog.pg_stat_activity "
+						"WHERE backend_type = 'segstore compaction worker' "
+						"AND datname = pg_catalog.current_database()",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not stop segstore compaction workers");
+		SPI_finish();
+		SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
+	}
 	PG_RETURN_VOID();
 }
 

@@ -297,25 +297,32 @@ SsBatchValue(const SsBatch *batch, int col, int64 row, SsValue *value)
 	}
 }
 
-/* Binary search in a sorted key array. */
-bool
-SsSortedContains(const int64 *keys, int n, int64 key)
+/* Index of key in a sorted key array, or -1. */
+int64
+SsSortedFind(const int64 *keys, int64 n, int64 key)
 {
-	int			lo = 0;
-	int			hi = n - 1;
+	int64		lo = 0;
+	int64		hi = n - 1;
 
 	while (lo <= hi)
 	{
-		int			mid = lo + (hi - lo) / 2;
+		int64		mid = lo + (hi - lo) / 2;
 
 		if (keys[mid] == key)
-			return true;
+			return mid;
 		if (keys[mid] < key)
 			lo = mid + 1;
 		else
 			hi = mid - 1;
 	}
-	return false;
+	return -1;
+}
+
+/* Is key in a sorted key array? */
+bool
+SsSortedContains(const int64 *keys, int n, int64 key)
+{
+	return SsSortedFind(keys, n, key) >= 0;
 }
 
 /* Merge two sorted key arrays into a new sorted array without duplicates. */

@@ -32,6 +32,7 @@ extern int64 SsBatchRowBytes(const SsBatch *batch, int64 row);
 extern void SsBatchValue(const SsBatch *batch, int col, int64 row, SsValue *value);
 extern int64 SsBatchKey(const SsBatch *batch, int keycol, int64 row);
 extern int64 *SsBatchKeys(const SsBatch *batch, int keycol);
+extern int64 SsSortedFind(const int64 *keys, int64 n, int64 key);
 extern bool SsSortedContains(const int64 *keys, int n, int64 key);
 extern int64 *SsSortedUnion(const int64 *a, int na, const int64 *b, int nb, int *n);
 extern void SsSortKeys(int64 *keys, int *n, bool dedup);

@@ -118,6 +118,19 @@ SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expecte
 			 SPI_processed, expected, sql);
 }
 
+/* int8[] datum of n values, for statement parameters. */
+Datum
+SsCatalogInt8Array(const int64 *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
 /* Run a statement for another catalog module; returns the SPI result code. */
 int
 SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values)
@@ -391,11 +404,6 @@ SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
 	TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID};
 	Datum		values[8];
 	char		nulls[8] = "        ";
-	Datum	   *elems = palloc(sizeof(Datum) * Max(nfrom, 1));
-	int			i;
-
-	for (i = 0; i < nfrom; i++)
-		elems[i] = Int64GetDatum(compacted_from[i]);
 	values[0] = Int64GetDatum(segment_id);
 	values[1] = Int64GetDatum(collection_id);
 	values[2] = Int64GetDatum(num_rows);
@@ -403,8 +411,7 @@ SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
 	values[4] = Int64GetDatum(pk_max);
 	values[5] = TimestampTzGetDatum(ts_min);
 	values[6] = TimestampTzGetDatum(ts_max);
-	values[7] = PointerGetDatum(construct_array(elems, nfrom, INT8OID, 8, FLOAT8PASSBYVAL,
-												TYPALIGN_DOUBLE));
+	values[7] = SsCatalogInt8Array(compacted_from, nfrom);
 	nulls[7] = nfrom > 0 ? ' ' : 'n';
 	if (SPI_execute_with_args("INSERT INTO segstore.segment (segment_id, collection_id, state, "
 							  "num_rows, pk_min, pk_max, ts_min, ts_max, compacted_from) "
@@ -545,22 +552,17 @@ SsCatalogInsertPendingDeletes(int64 collection_id, int64 segment_id,
 {
 	Oid			types[4] = {INT8OID, INT8OID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
 	Datum		values[4];
-	Datum	   *keys;
 	Datum	   *times;
 	int			i;
 
 	if (n == 0)
 		return;
-	keys = palloc(sizeof(Datum) * n);
 	times = palloc(sizeof(Datum) * n);
 	for (i = 0; i < n; i++)
-	{
-		keys[i] = Int64GetDatum(pks[i]);
 		times[i] = TimestampTzGetDatum(ts[i]);
-	}
 	values[0] = Int64GetDatum(collection_id);
 	values[1] = Int64GetDatum(segment_id);
-	values[2] = PointerGetDatum(construct_array(keys, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = SsCatalogInt8Array(pks, n);
 	values[3] = PointerGetDatum(construct_array(times, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
 												TYPALIGN_DOUBLE));
 	SsCatalogExec("INSERT INTO segstore.pending_delete (collection_id, segment_id, pk, ts) "

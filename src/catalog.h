@@ -80,6 +80,7 @@ extern void SsCatalogClose(SsCatalogSession *session);
 extern bool SsCatalogReadOnly(void);
 extern Oid	SsCatalogCaller(void);
 extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
+extern Datum SsCatalogInt8Array(const int64 *values, int n);
 extern int	SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values);
 extern Datum SsCatalogCol(uint64 i, int col, bool *isnull);
 extern int64 SsCatalogColInt8(uint64 i, int col);

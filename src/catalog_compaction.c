@@ -41,19 +41,6 @@ TriggerName(SsTrigger trigger)
 	return "manual";
 }
 
-/* int8[] datum of n values. */
-static Datum
-Int8Array(const int64 *values, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(values[i]);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL,
-										   TYPALIGN_DOUBLE));
-}
-
 /* Register a compaction; returns its id. */
 int64
 SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *reason)
@@ -92,7 +79,7 @@ SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 	values[2] = Int64GetDatum(collection_id);
 	values[3] = Int32GetDatum(trigger == SS_TRIGGER_AUTO ? 1 : 0);
 	values[4] = CStringGetTextDatum(plan_type);
-	values[5] = Int8Array(sources, nsources);
+	values[5] = SsCatalogInt8Array(sources, nsources);
 	values[6] = Int64GetDatum((int64) ss_max_segment_size_mb * 1024 * 1024);
 	values[7] = Int64GetDatum((int64) ss_compaction_memory_limit_kb * 1024);
 	values[8] = Int32GetDatum(ss_retention_duration_s);
@@ -356,7 +343,7 @@ SsCatalogFinishPlan(int64 plan_id, const char *state, const SsPlanResult *result
 	values[1] = CStringGetTextDatum(state);
 	if (result)
 	{
-		values[2] = Int8Array(result->targets, result->ntargets);
+		values[2] = SsCatalogInt8Array(result->targets, result->ntargets);
 		values[3] = Int64GetDatum(result->rows_in);
 		values[4] = Int64GetDatum(result->rows_out);
 		values[5] = Int64GetDatum(result->deleted_purged);
@@ -421,18 +408,23 @@ SsCatalogFailOrphanedPlans(void)
 							"the worker running the plan exited before it finished");
 }
 
-/* Swap segments out: state compacted, stamped with this transaction. */
+/*
+ * Swap segments out: state compacted, stamped with this transaction and
+ * with when the retention window lets their files go.
+ */
 void
-SsCatalogMarkCompacted(const int64 *segments, int n)
+SsCatalogMarkCompacted(const int64 *segments, int n, int retention_s)
 {
-	Oid			types[2] = {INT8ARRAYOID, XID8OID};
-	Datum		values[2];
+	Oid			types[3] = {INT8ARRAYOID, XID8OID, INT4OID};
+	Datum		values[3];
 
-	values[0] = Int8Array(segments, n);
+	values[0] = SsCatalogInt8Array(segments, n);
 	values[1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[2] = Int32GetDatum(retention_s);
 	SsCatalogExec("UPDATE segstore.segment SET state = 'compacted', compacted_xid = $2, "
-				  "compacted_at = pg_catalog.now() "
-				  "WHERE segment_id = ANY ($1) AND state = 'flushed'", 2, types, values, n);
+				  "compacted_at = pg_catalog.now(), "
+				  "droppable_at = pg_catalog.now() + pg_catalog.make_interval(secs => $3) "
+				  "WHERE segment_id = ANY ($1) AND state = 'flushed'", 3, types, values, n);
 	SsCatalogExec("DELETE FROM segstore.pending_delete WHERE segment_id = ANY ($1)",
 				  1, types, values, -1);
 }
@@ -443,18 +435,15 @@ SsCatalogMarkCompacted(const int64 *segments, int n)
  * retention window has passed.
  */
 List *
-SsCatalogDroppableSegments(int retention_s)
+SsCatalogDroppableSegments(void)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(retention_s)};
 	TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
 	List	   *result = NIL;
 	uint64		i;
 
 	SsCatalogQuery("SELECT segment_id, compacted_xid FROM segstore.segment "
-				   "WHERE state = 'compacted' AND compacted_at <= "
-				   "pg_catalog.now() - pg_catalog.make_interval(secs => $1)",
-				   1, types, values);
+				   "WHERE state = 'compacted' AND droppable_at <= pg_catalog.now()",
+				   0, NULL, NULL);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;

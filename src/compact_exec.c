@@ -137,21 +137,7 @@ CurrentKey(Merge *m, Source *src, int64 *key)
 static int
 FindDelete(const Source *src, int64 key)
 {
-	int			lo = 0;
-	int			hi = src->ndel - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (src->del_keys[mid] == key)
-			return mid;
-		if (src->del_keys[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return (int) SsSortedFind(src->del_keys, src->ndel, key);
 }
 
 /* Finish the current target: its files, its kept deletes, its catalog rows. */
@@ -336,22 +322,9 @@ TargetOf(Merge *m, int64 key)
 		SsSegmentWriter *w = lfirst(lc);
 		int64		n;
 		const int64 *keys = SsSegmentWriterKeys(w, &n);
-		int64		lo = 0;
-		int64		hi = n - 1;
 
-		if (n == 0 || key < keys[0] || key > keys[n - 1])
-			continue;
-		while (lo <= hi)
-		{
-			int64		mid = lo + (hi - lo) / 2;
-
-			if (keys[mid] == key)
-				return w;
-			if (keys[mid] < key)
-				lo = mid + 1;
-			else
-				hi = mid - 1;
-		}
+		if (SsSortedFind(keys, n, key) >= 0)
+			return w;
 	}
 	return NULL;
 }
@@ -447,7 +420,7 @@ Swap(Merge *m)
 										  &keys[j], &ts[j], 1);
 		}
 	}
-	SsCatalogMarkCompacted(m->plan->sources, m->plan->nsources);
+	SsCatalogMarkCompacted(m->plan->sources, m->plan->nsources, m->plan->retention_s);
 }
 
 /* Collection of a plan. */

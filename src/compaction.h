@@ -94,8 +94,8 @@ extern void SsCatalogFinishPlan(int64 plan_id, const char *state, const SsPlanRe
 								const char *error);
 extern bool SsCatalogCompactionCancelRequested(int64 plan_id);
 extern void SsCatalogFailOrphanedPlans(void);
-extern void SsCatalogMarkCompacted(const int64 *segments, int n);
-extern List *SsCatalogDroppableSegments(int retention_s);
+extern void SsCatalogMarkCompacted(const int64 *segments, int n, int retention_s);
+extern List *SsCatalogDroppableSegments(void);
 extern bool SsCatalogDropSegment(int64 segment_id);
 
 #endif

@@ -48,11 +48,13 @@
 #include <float.h>
 #include <math.h>
 
-#include "expr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
+
+#include "expr.h"
+#include "schema.h"
 
 /* Comparison operators; in a tree the (left) field is on the left. */
 typedef enum CmpOp
@@ -283,28 +285,7 @@ token_error(ExprParser *ps, const Token *tok)
 static const char *
 type_name(SsFieldType type)
 {
-	switch (type)
-	{
-		case SS_TYPE_INT8:
-			return "int8";
-		case SS_TYPE_INT4:
-			return "int4";
-		case SS_TYPE_FLOAT4:
-			return "float4";
-		case SS_TYPE_FLOAT8:
-			return "float8";
-		case SS_TYPE_BOOL:
-			return "bool";
-		case SS_TYPE_TEXT:
-			return "text";
-		case SS_TYPE_VARCHAR:
-			return "varchar";
-		case SS_TYPE_JSONB:
-			return "jsonb";
-		case SS_TYPE_VECTOR:
-			return "float4[]";
-	}
-	return "unknown";
+	return type == SS_TYPE_VECTOR ? "float4[]" : SsFieldTypeName(type);
 }
 
 /* Description of a literal kind for error messages. */

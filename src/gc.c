@@ -154,7 +154,7 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 	 * 0. Segments compacted away that no snapshot can read any more: their
 	 * files go when this transaction commits.
 	 */
-	foreach(lc, SsCatalogDroppableSegments(ss_retention_duration_s))
+	foreach(lc, SsCatalogDroppableSegments())
 	{
 		int64		segment_id = *(int64 *) lfirst(lc);
 		List	   *binlogs = SsCatalogBinlogs(0, segment_id, NULL);

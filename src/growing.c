@@ -340,19 +340,6 @@ SsGrowingInsert(SsCollection *coll, SsBatch *batch)
 	SPI_freeplan(plan);
 }
 
-/* int8[] datum of keys. */
-static Datum
-KeyArray(const int64 *keys, int nkeys)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(nkeys, 1));
-	int			i;
-
-	for (i = 0; i < nkeys; i++)
-		elems[i] = Int64GetDatum(keys[i]);
-	return PointerGetDatum(construct_array(elems, nkeys, INT8OID, 8,
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /*
  * Run a statement over the growing table (%1$s: table, %2$s: key column)
  * taking a key array, collecting the keys it returns.
@@ -371,7 +358,7 @@ KeysQuery(SsCollection *coll, const char *fmt, const int64 *keys, int nkeys,
 	*nout = 0;
 	if (nkeys == 0)
 		return NULL;
-	values[0] = KeyArray(keys, nkeys);
+	values[0] = SsCatalogInt8Array(keys, nkeys);
 	if (SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 0) < 0)
 		elog(ERROR, "could not query growing table of collection \"%s\"", coll->name);
 	out = palloc(sizeof(int64) * Max(SPI_processed, 1));
