@@ -9,10 +9,13 @@
  * by a consistency check, so damage is reported rather than returned as
  * data.
  *
- * Rows may be written in chunks: each column's blocks are compressed and
- * written as soon as they fill, so that a writer holds about one block per
- * column whatever the size of the file.  The header, whose row count is only
- * known at the end, is written first as a placeholder and rewritten last.
+ * Rows may be written in chunks, to all columns at once or to each column
+ * on its own: each column's blocks are compressed and written as soon as
+ * they fill, so that a writer holds about one block per column whatever the
+ * size of the file.  A writer may also copy a block of another file as it
+ * is, compressed, which spares compaction decompressing and recompressing
+ * the blocks it keeps whole.  The header, whose row count is only known at
+ * the end, is written first as a placeholder and rewritten last.
  *
  * FILE LAYOUT (format version 1)
  *
@@ -63,8 +66,9 @@
  * than the interleaved original.
  *
  * Writers cut blocks at about 1 MiB of raw payload, and give a VAR row that
- * would push a block past that size a block of its own; readers accept any
- * block size.
+ * would push a block past that size a block of its own.  A block copied
+ * from another file keeps its size, and the rows pending before it become a
+ * short block, so readers accept any block size.
  *
  * Footer (length given in the trailer):
  *	  for each column, 12 bytes:
@@ -210,7 +214,8 @@ typedef struct WriterColumn
 	Size		pending_len;	/* bytes of pending in use */
 	Scratch		lens;			/* VAR only: the lengths of those rows */
 	int64		pending_rows;
-	int64		next_row;		/* first row of the pending block */
+	int64		next_row;		/* first row of the pending block, so
+								 * next_row + pending_rows rows so far */
 	BinlogBlock *blocks;		/* footer entries of the blocks written */
 	uint32		nblocks;
 	uint32		maxblocks;
@@ -225,7 +230,10 @@ struct SsBinlogWriter
 	char	   *tmp_path;
 	int			fd;				/* -1 once closed */
 	bool		tmp_exists;		/* tmp_path is not yet renamed or removed */
-	BinlogHeader header;		/* nrows counts the rows appended so far */
+	BinlogHeader header;		/* nrows counts the rows appended to all
+								 * columns at once, the row count of a file
+								 * without columns; SsBinlogWriterFinish sets
+								 * it from the columns otherwise */
 	int			level;
 	uint64		offset;			/* bytes written so far */
 	uint64		raw_bytes;		/* raw payload bytes appended so far */
@@ -520,6 +528,48 @@ read_at(int fd, const char *path, char *buf, Size len, uint64 offset)
 	return done;
 }
 
+/*
+ * Read the compressed bytes of block b of column c of r into buf, which has
+ * room for them, and check them: their checksum, and the raw size in their
+ * frame header against the footer's.
+ */
+static void
+read_compressed(SsBinlogReader *r, int c, uint32 b, char *buf)
+{
+	const BinlogBlock *blk = &r->cols[c].blocks[b];
+
+	if (read_at(r->fd, r->path, buf, blk->csize, blk->offset) != blk->csize)
+		binlog_corrupt(r->path, "Unexpected end of file in block %u of column %d.",
+					   b, c);
+	if (crc_of(buf, blk->csize) != blk->crc)
+		binlog_corrupt(r->path, "Checksum mismatch in block %u of column %d.",
+					   b, c);
+	if (ZSTD_getFrameContentSize(buf, blk->csize) != blk->rawsize)
+		binlog_corrupt(r->path, "Block %u of column %d has an invalid compressed frame header.",
+					   b, c);
+}
+
+/* Metadata of column col of r; asking for a missing column is a bug. */
+static const BinlogColumn *
+reader_column(SsBinlogReader *r, int col)
+{
+	if (col < 0 || col >= (int) r->header.ncols)
+		elog(ERROR, "segstore file \"%s\" has no column %d", r->path, col);
+	return &r->cols[col];
+}
+
+/* Metadata of a block of r; asking for a missing block is a bug. */
+static const BinlogBlock *
+reader_block(SsBinlogReader *r, int col, int block)
+{
+	const BinlogColumn *meta = reader_column(r, col);
+
+	if (block < 0 || (uint32) block >= meta->nblocks)
+		elog(ERROR, "segstore file \"%s\" has no block %d in column %d",
+			 r->path, block, col);
+	return &meta->blocks[block];
+}
+
 /* Append len bytes to the file being written. */
 static void
 write_all(SsBinlogWriter *w, const char *buf, Size len)
@@ -551,28 +601,17 @@ write_all(SsBinlogWriter *w, const char *buf, Size len)
 }
 
 /*
- * Compress a block of raw payload of column wc, write it and keep its footer
- * entry.
+ * Write the csize compressed bytes in w->comp, whose CRC is crc, of a block
+ * of nrows rows and rawsize bytes of raw payload as the next block of column
+ * wc, and keep its footer entry.
  */
 static void
-write_block(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
-			Size rawsize, int64 nrows)
+emit_block(SsBinlogWriter *w, WriterColumn *wc, Size csize, pg_crc32c crc,
+		   Size rawsize, int64 nrows)
 {
-	Size		bound = ZSTD_compressBound(rawsize);
 	uint64		offset = w->offset;
-	Size		csize;
 	BinlogBlock *blk;
 
-	CHECK_FOR_INTERRUPTS();
-	if (ZSTD_isError(bound))
-		elog(ERROR, "segstore block of %zu bytes is too large to compress",
-			 rawsize);
-	scratch_reserve(w->cxt, &w->comp, bound);
-	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
-	if (ZSTD_isError(csize))
-		ereport(ERROR,
-				(errmsg("could not compress data for segstore file \"%s\": %s",
-						w->tmp_path, ZSTD_getErrorName(csize))));
 	write_all(w, w->comp.buf, csize);
 
 	if (wc->nblocks == wc->maxblocks)
@@ -591,7 +630,7 @@ write_block(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
 	blk->rawsize = rawsize;
 	blk->first_row = wc->next_row;
 	blk->nrows = nrows;
-	blk->crc = crc_of(w->comp.buf, csize);
+	blk->crc = crc;
 	wc->next_row += nrows;
 
 	/* Don't keep a long row's buffers for the ordinary blocks to come. */
@@ -600,6 +639,30 @@ write_block(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
 		scratch_free(&w->raw);
 		scratch_free(&w->comp);
 	}
+}
+
+/*
+ * Compress a block of raw payload of column wc, write it and keep its footer
+ * entry.
+ */
+static void
+write_block(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
+			Size rawsize, int64 nrows)
+{
+	Size		bound = ZSTD_compressBound(rawsize);
+	Size		csize;
+
+	CHECK_FOR_INTERRUPTS();
+	if (ZSTD_isError(bound))
+		elog(ERROR, "segstore block of %zu bytes is too large to compress",
+			 rawsize);
+	scratch_reserve(w->cxt, &w->comp, bound);
+	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
+	if (ZSTD_isError(csize))
+		ereport(ERROR,
+				(errmsg("could not compress data for segstore file \"%s\": %s",
+						w->tmp_path, ZSTD_getErrorName(csize))));
+	emit_block(w, wc, csize, crc_of(w->comp.buf, csize), rawsize, nrows);
 }
 
 /* Write n rows of values of a fixed-width column as one block. */
@@ -879,6 +942,53 @@ SsBinlogWriterBegin(const char *path, const char *tmp_path, uint16 kind,
 	return w;
 }
 
+/* Rows appended so far to a column of a file being written. */
+static inline int64
+column_rows(const WriterColumn *wc)
+{
+	return wc->next_row + wc->pending_rows;
+}
+
+/* Check that column c of w can take count more rows. */
+static void
+check_room(SsBinlogWriter *w, int c, int64 count)
+{
+	if (count > PG_INT64_MAX - column_rows(&w->cols[c]))
+		elog(ERROR, "segstore column %d of file \"%s\" cannot take " INT64_FORMAT " more rows",
+			 c, w->tmp_path, count);
+}
+
+/*
+ * Check that rows [first, first + count) of col, a range already known to
+ * be valid, can be appended to column c of w.  Errors are caller bugs.
+ */
+static void
+check_column(SsBinlogWriter *w, int c, const SsColumn *col, int64 first,
+			 int64 count)
+{
+	const WriterColumn *wc = &w->cols[c];
+
+	if (col->type != wc->type ||
+		(wc->type == SS_COL_VECTOR && col->dim != wc->dim))
+		elog(ERROR, "segstore column %d has type %d, dim %d, expected type %d, dim %d",
+			 c, (int) col->type, col->dim, (int) wc->type, wc->dim);
+	if (col->nrows < first + count)
+		elog(ERROR, "segstore column %d has " INT64_FORMAT " rows, fewer than " INT64_FORMAT,
+			 c, col->nrows, first + count);
+	check_room(w, c, count);
+}
+
+/* Append rows [first, first + count) of col, checked, to column c of w. */
+static void
+append_column(SsBinlogWriter *w, int c, const SsColumn *col, int64 first,
+			  int64 count)
+{
+	if (w->cols[c].type == SS_COL_VAR)
+		append_var(w, &w->cols[c], col, c, first, count);
+	else
+		append_fixed(w, &w->cols[c], col, first, count);
+}
+
 /*
  * Append rows [first, first + count) of cols, writing the blocks that fill.
  * Errors about the arguments are caller bugs.
@@ -897,30 +1007,65 @@ SsBinlogWriterAppend(SsBinlogWriter *w, const SsColumn *cols, int64 first,
 	 * wrong shape is rejected whole.
 	 */
 	for (int c = 0; c < w->ncols; c++)
-	{
-		const SsColumn *col = &cols[c];
-		const WriterColumn *wc = &w->cols[c];
-
-		if (col->type != wc->type ||
-			(wc->type == SS_COL_VECTOR && col->dim != wc->dim))
-			elog(ERROR, "segstore column %d has type %d, dim %d, expected type %d, dim %d",
-				 c, (int) col->type, col->dim, (int) wc->type, wc->dim);
-		if (col->nrows < first + count)
-			elog(ERROR, "segstore column %d has " INT64_FORMAT " rows, fewer than " INT64_FORMAT,
-				 c, col->nrows, first + count);
-	}
+		check_column(w, c, &cols[c], first, count);
 
 	/* A column without rows may have no values at all. */
 	if (count == 0)
 		return;
 	for (int c = 0; c < w->ncols; c++)
-	{
-		if (w->cols[c].type == SS_COL_VAR)
-			append_var(w, &w->cols[c], &cols[c], c, first, count);
-		else
-			append_fixed(w, &w->cols[c], &cols[c], first, count);
-	}
+		append_column(w, c, &cols[c], first, count);
 	w->header.nrows += (uint64) count;
+}
+
+/*
+ * Append rows [first, first + count) of column, to column col of w only.
+ * Errors about the arguments are caller bugs.
+ */
+void
+SsBinlogWriterAppendColumn(SsBinlogWriter *w, int col, const SsColumn *column,
+						   int64 first, int64 count)
+{
+	if (col < 0 || col >= w->ncols)
+		elog(ERROR, "segstore file \"%s\" has no column %d", w->tmp_path, col);
+	if (first < 0 || count < 0 || count > PG_INT64_MAX - first)
+		elog(ERROR, "invalid rows to append to segstore file \"%s\": first " INT64_FORMAT ", count " INT64_FORMAT,
+			 w->tmp_path, first, count);
+	check_column(w, col, column, first, count);
+
+	/* A column without rows may have no values at all. */
+	if (count > 0)
+		append_column(w, col, column, first, count);
+}
+
+/*
+ * Append block block of column col of r to column col of w as it is,
+ * compressed, after checking its CRC.  The rows pending in that column are
+ * written first, as a short block, to keep the rows in order.
+ */
+void
+SsBinlogWriterCopyBlock(SsBinlogWriter *w, int col, SsBinlogReader *r,
+						int block)
+{
+	const BinlogBlock *blk = reader_block(r, col, block);
+	const BinlogColumn *rc = &r->cols[col];
+	WriterColumn *wc;
+
+	if (col >= w->ncols)
+		elog(ERROR, "segstore file \"%s\" has no column %d", w->tmp_path, col);
+	wc = &w->cols[col];
+	if (rc->type != wc->type || rc->dim != wc->dim)
+		elog(ERROR, "column %d of segstore file \"%s\" has type %d, dim %d, expected type %d, dim %d",
+			 col, r->path, (int) rc->type, rc->dim, (int) wc->type, wc->dim);
+	check_room(w, col, blk->nrows);
+
+	CHECK_FOR_INTERRUPTS();
+
+	/* Flushing uses w->comp, so it must come before the read into it. */
+	flush_pending(w, wc);
+	scratch_reserve(w->cxt, &w->comp, blk->csize);
+	read_compressed(r, col, (uint32) block, w->comp.buf);
+	emit_block(w, wc, blk->csize, blk->crc, blk->rawsize, blk->nrows);
+	w->raw_bytes += blk->rawsize;
 }
 
 /* Write the footer: each column's entry and its blocks' entries, and a CRC. */
@@ -979,6 +1124,19 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 	ssize_t		n;
 	int			rc;
 	char	   *dir;
+
+	/* Columns fed one by one must have come out the same length. */
+	if (w->ncols > 0)
+	{
+		w->header.nrows = (uint64) column_rows(&w->cols[0]);
+		for (int c = 1; c < w->ncols; c++)
+		{
+			if (column_rows(&w->cols[c]) != (int64) w->header.nrows)
+				elog(ERROR, "segstore file \"%s\" has " INT64_FORMAT " rows in column %d but " UINT64_FORMAT " in column 0",
+					 w->tmp_path, column_rows(&w->cols[c]), c,
+					 w->header.nrows);
+		}
+	}
 
 	for (int c = 0; c < w->ncols; c++)
 		flush_pending(w, &w->cols[c]);
@@ -1399,6 +1557,24 @@ SsBinlogFileId(SsBinlogReader *r)
 	return r->header.file_id;
 }
 
+/* Number of blocks of column col. */
+int
+SsBinlogNumBlocks(SsBinlogReader *r, int col)
+{
+	return (int) reader_column(r, col)->nblocks;
+}
+
+/* Rows [*first, *first + *count) are those of block block of column col. */
+void
+SsBinlogBlockRows(SsBinlogReader *r, int col, int block, int64 *first,
+				  int64 *count)
+{
+	const BinlogBlock *blk = reader_block(r, col, block);
+
+	*first = blk->first_row;
+	*count = blk->nrows;
+}
+
 /*
  * Read block b of column c, check it and decompress it.  The raw bytes go to
  * dst if that is not NULL (it must have room for the raw size), else to raw,
@@ -1410,21 +1586,10 @@ read_block(SsBinlogReader *r, int c, uint32 b, Scratch *comp, Scratch *raw,
 		   char *dst)
 {
 	const BinlogBlock *blk = &r->cols[c].blocks[b];
-	unsigned long long content_size;
 	Size		n;
 
 	scratch_reserve(CurrentMemoryContext, comp, blk->csize);
-	if (read_at(r->fd, r->path, comp->buf, blk->csize, blk->offset) != blk->csize)
-		binlog_corrupt(r->path, "Unexpected end of file in block %u of column %d.",
-					   b, c);
-	if (crc_of(comp->buf, blk->csize) != blk->crc)
-		binlog_corrupt(r->path, "Checksum mismatch in block %u of column %d.",
-					   b, c);
-
-	content_size = ZSTD_getFrameContentSize(comp->buf, blk->csize);
-	if (content_size != blk->rawsize)
-		binlog_corrupt(r->path, "Block %u of column %d has an invalid compressed frame header.",
-					   b, c);
+	read_compressed(r, c, b, comp->buf);
 	if (dst == NULL)
 	{
 		scratch_reserve(CurrentMemoryContext, raw, blk->rawsize);
@@ -1634,16 +1799,13 @@ void
 SsBinlogReadRange(SsBinlogReader *r, int col, int64 first, int64 count,
 				  SsColumn *out)
 {
-	const BinlogColumn *meta;
+	const BinlogColumn *meta = reader_column(r, col);
 
-	if (col < 0 || col >= (int) r->header.ncols)
-		elog(ERROR, "segstore file \"%s\" has no column %d", r->path, col);
 	if (first < 0 || count < 0 || count > (int64) r->header.nrows ||
 		first > (int64) r->header.nrows - count)
 		elog(ERROR, "rows " INT64_FORMAT " to " INT64_FORMAT " are out of range for segstore file \"%s\"",
 			 first, first + count, r->path);
 
-	meta = &r->cols[col];
 	memset(out, 0, sizeof(SsColumn));
 	out->type = meta->type;
 	out->dim = meta->dim;

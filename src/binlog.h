@@ -27,6 +27,9 @@ typedef struct SsBinlogInfo
 	uint64		raw_bytes;		/* uncompressed payload bytes */
 } SsBinlogInfo;
 
+/* An open file being read, from SsBinlogOpen. */
+typedef struct SsBinlogReader SsBinlogReader;
+
 /*
  * Write a complete file durably: write to tmp_path, fsync it, rename to
  * path, fsync the directory.  ereport(ERROR) on failure, after removing the
@@ -77,9 +80,32 @@ extern void SsBinlogWriterAppend(SsBinlogWriter *w, const SsColumn *cols,
 								 int64 first, int64 count);
 
 /*
- * Write the partial blocks, the footer and trailer and the final header,
- * fsync the file, rename it to path and fsync the directory; fills *info if
- * it is not NULL and frees the writer.  After an ERROR the writer is left to
+ * Append rows [first, first + count) of column, of the declared type of
+ * column col and with at least first + count rows, to column col only.
+ * Columns may be fed independently and in any order, each with its rows in
+ * order; SsBinlogWriterFinish checks that all end with the same row count.
+ */
+extern void SsBinlogWriterAppendColumn(SsBinlogWriter *w, int col,
+									   const SsColumn *column, int64 first,
+									   int64 count);
+
+/*
+ * Append block block of column col of r, an open file, to column col of w
+ * as it is on disk, without decompressing it: after the rows of that column
+ * still pending, which become a block of their own, so that the blocks of a
+ * file may have any size.  The block's checksum is verified first, and a
+ * mismatch is reported as corruption of r's file.  Both columns must have
+ * the same type and dimension.  The block's raw size counts towards
+ * SsBinlogWriterRawBytes.
+ */
+extern void SsBinlogWriterCopyBlock(SsBinlogWriter *w, int col,
+									SsBinlogReader *r, int block);
+
+/*
+ * Check that every column has the same number of rows, write the partial
+ * blocks, the footer and trailer and the final header, fsync the file,
+ * rename it to path and fsync the directory; fills *info if it is not NULL
+ * and frees the writer.  After an ERROR the writer is left to
  * SsBinlogWriterAbort or to its cleanup.
  */
 extern void SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info);
@@ -94,8 +120,6 @@ extern void SsBinlogWriterAbort(SsBinlogWriter *w);
 /* Raw payload bytes appended so far, for callers that cut files at a size. */
 extern uint64 SsBinlogWriterRawBytes(SsBinlogWriter *w);
 
-typedef struct SsBinlogReader SsBinlogReader;
-
 /*
  * Open a file and validate its header, trailer and footer (magic numbers,
  * version, checksums, offsets within the file size).  The reader holds a
@@ -109,6 +133,11 @@ extern int64 SsBinlogNumRows(SsBinlogReader *r);
 extern int	SsBinlogNumColumns(SsBinlogReader *r);
 extern uint64 SsBinlogWriterXid(SsBinlogReader *r);
 extern uint64 SsBinlogFileId(SsBinlogReader *r);
+
+/* Blocks of column col, and the rows [*first, *first + *count) of one. */
+extern int	SsBinlogNumBlocks(SsBinlogReader *r, int col);
+extern void SsBinlogBlockRows(SsBinlogReader *r, int col, int block,
+							  int64 *first, int64 *count);
 
 /*
  * Read rows [first, first + count) of column col into *out, allocated in
