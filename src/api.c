@@ -520,7 +520,7 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 		if (need_worker)
 			(void) SsCompactionLaunchWorker();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 100, PG_WAIT_EXTENSION);
+						 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

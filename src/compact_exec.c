@@ -4,7 +4,9 @@
  *	  Executing one compaction plan: a streaming k-way merge of the source
  *	  segments' pk-sorted rows into target segments, then a short swap.
  *
- * The merge reads each source a chunk of rows at a time, sized so that all
+ * A plan with a single source goes column by column and copies whole
+ * compressed blocks whose rows all survive (CompactSingleSource).  Others
+ * merge: the merge reads each source a chunk of rows at a time, sized so that all
  * chunks together stay under half of the plan's memory limit, and writes
  * targets through a streaming writer that holds about one block per
  * column; so memory does not grow with segment sizes.  A row whose delete
@@ -311,6 +313,102 @@ MergeSources(Merge *m)
 	FinishTarget(m);
 }
 
+/*
+ * A plan with one source keeps its row order, so it can go column by
+ * column: blocks whose rows are all kept are copied as they are on disk,
+ * blocks with none kept are skipped, and only the others are decoded and
+ * re-encoded.  With clustered deletes this is mostly a file copy.
+ */
+static void
+CompactSingleSource(Merge *m)
+{
+	Source	   *src = &m->sources[0];
+	SsCollection *coll = m->coll;
+	int64		nrows = src->seg->num_rows;
+	SsColumn	pkcol;
+	SsColumn	tscol;
+	bool	   *keep = palloc(sizeof(bool) * Max(nrows, 1));
+	int64	   *kept_keys = palloc(sizeof(int64) * Max(nrows, 1));
+	int64		nkept = 0;
+	TimestampTz ts_min = 0;
+	TimestampTz ts_max = 0;
+	int64		r;
+	int			c;
+
+	SsBinlogReadColumn(src->reader, coll->pk, &pkcol);
+	SsBinlogReadColumn(src->reader, coll->nfields, &tscol);
+	for (r = 0; r < nrows; r++)
+	{
+		int64		key = ((int64 *) pkcol.values)[r];
+		TimestampTz ts = ((TimestampTz *) tscol.values)[r];
+		int			d = FindDelete(src, key);
+
+		keep[r] = !(d >= 0 && src->del_ts[d] < m->cutoff);
+		if (!keep[r])
+		{
+			m->result->deleted_purged++;
+			continue;
+		}
+		if (d >= 0)
+			KeepDelete(m, key, src->del_ts[d]);
+		if (nkept == 0 || ts < ts_min)
+			ts_min = ts;
+		if (nkept == 0 || ts > ts_max)
+			ts_max = ts;
+		kept_keys[nkept++] = key;
+	}
+	pfree(pkcol.values);
+	pfree(tscol.values);
+	TrackMemory(m);
+	if (nkept == 0)
+		return;
+
+	m->target = SsSegmentWriterBegin(coll, SsCatalogNextId("segment_id_seq"));
+	SsSegmentWriterSetKeys(m->target, kept_keys, nkept, ts_min, ts_max);
+	pfree(kept_keys);
+	for (c = 0; c <= coll->nfields; c++)
+	{
+		int			nblocks = SsBinlogNumBlocks(src->reader, c);
+		int			b;
+
+		for (b = 0; b < nblocks; b++)
+		{
+			int64		first;
+			int64		count;
+			int64		n = 0;
+			SsColumn	col;
+
+			SsBinlogBlockRows(src->reader, c, b, &first, &count);
+			for (r = first; r < first + count; r++)
+				n += keep[r];
+			if (n == count)
+				SsSegmentWriterCopyBlock(m->target, c, src->reader, b);
+			else if (n > 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(src->cxt);
+				int64		run = first;
+
+				SsBinlogReadRange(src->reader, c, first, count, &col);
+				MemoryContextSwitchTo(old);
+				while (run < first + count)
+				{
+					int64		end = run;
+
+					while (end < first + count && keep[end])
+						end++;
+					if (end > run)
+						SsSegmentWriterAppendColumn(m->target, c, &col, run - first, end - run);
+					run = end + 1;
+				}
+				TrackMemory(m);
+				MemoryContextReset(src->cxt);
+			}
+			CheckDeadline(m);
+		}
+	}
+	FinishTarget(m);
+}
+
 /* Target writer holding a key, or NULL (the row was purged). */
 static SsSegmentWriter *
 TargetOf(Merge *m, int64 key)
@@ -499,7 +597,10 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	m.chunk_rows = plan->memory_limit / 2 / Max(plan->nsources, 1) / Max(row_bytes, 1);
 	m.chunk_rows = Max(Min(m.chunk_rows, 65536), 64);
 
-	MergeSources(&m);
+	if (m.nsources == 1)
+		CompactSingleSource(&m);
+	else
+		MergeSources(&m);
 	Swap(&m);
 
 	result->ntargets = list_length(m.targets);

@@ -134,6 +134,41 @@ SsSegmentWriterAppend(SsSegmentWriter *w, const SsBatch *batch, int64 first, int
 	SsBinlogWriterAppend(w->writer, batch->cols, first, count);
 }
 
+/*
+ * Column-wise writing, for a target that keeps a source's row order: the
+ * caller gives every key and the time range up front, then feeds each
+ * column by row ranges or whole copied blocks.
+ */
+void
+SsSegmentWriterSetKeys(SsSegmentWriter *w, const int64 *keys, int64 n,
+					   TimestampTz ts_min, TimestampTz ts_max)
+{
+	if (n > w->capacity)
+	{
+		w->capacity = n;
+		w->keys = repalloc_huge(w->keys, sizeof(int64) * w->capacity);
+	}
+	memcpy(w->keys, keys, sizeof(int64) * n);
+	w->nkeys = n;
+	w->ts_min = ts_min;
+	w->ts_max = ts_max;
+}
+
+/* Append rows [first, first + count) of one column. */
+void
+SsSegmentWriterAppendColumn(SsSegmentWriter *w, int col, const SsColumn *column,
+							int64 first, int64 count)
+{
+	SsBinlogWriterAppendColumn(w->writer, col, column, first, count);
+}
+
+/* Append a block of a source's column as it is on disk. */
+void
+SsSegmentWriterCopyBlock(SsSegmentWriter *w, int col, SsBinlogReader *source, int block)
+{
+	SsBinlogWriterCopyBlock(w->writer, col, source, block);
+}
+
 /* Id of the segment being written. */
 int64
 SsSegmentWriterSegmentId(SsSegmentWriter *w)

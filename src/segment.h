@@ -12,6 +12,7 @@
 #include "nodes/bitmapset.h"
 
 #include "batch.h"
+#include "binlog.h"
 #include "bloom.h"
 #include "catalog.h"
 
@@ -20,6 +21,12 @@ typedef struct SsSegmentWriter SsSegmentWriter;
 extern SsSegmentWriter *SsSegmentWriterBegin(SsCollection *coll, int64 segment_id);
 extern void SsSegmentWriterAppend(SsSegmentWriter *w, const SsBatch *batch, int64 first,
 								  int64 count);
+extern void SsSegmentWriterSetKeys(SsSegmentWriter *w, const int64 *keys, int64 n,
+								   TimestampTz ts_min, TimestampTz ts_max);
+extern void SsSegmentWriterAppendColumn(SsSegmentWriter *w, int col, const SsColumn *column,
+										int64 first, int64 count);
+extern void SsSegmentWriterCopyBlock(SsSegmentWriter *w, int col, SsBinlogReader *source,
+									 int block);
 extern int64 SsSegmentWriterSegmentId(SsSegmentWriter *w);
 extern int64 SsSegmentWriterRows(SsSegmentWriter *w);
 extern int64 SsSegmentWriterRawBytes(SsSegmentWriter *w);
