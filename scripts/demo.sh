@@ -112,27 +112,31 @@ SELECT array_agg(id ORDER BY id) AS ids, array_agg(vector ORDER BY id) AS vector
 FROM demo_rows;
 \echo 'Input prepared:' :rows 'ids, a' :rows 'x 128 float4[][] and' :rows 'texts.'
 
-SELECT clock_timestamp() AS t0 \gset
+SELECT clock_timestamp() AS insert_start \gset
 SELECT segstore.insert('compaction_test', ids, vectors, texts) AS inserted
 FROM demo_input \gset
-SELECT clock_timestamp() AS t1 \gset
-SELECT segstore.flush('compaction_test');
-SELECT clock_timestamp() AS t2 \gset
+SELECT clock_timestamp() AS insert_end \gset
+SELECT segstore.flush('compaction_test') \gset
+SELECT clock_timestamp() AS flush_end \gset
+SELECT round(extract(epoch FROM :'flush_end'::timestamptz - :'insert_start'::timestamptz)::numeric, 3)
+	AS load_s \gset
 SELECT :inserted AS inserted,
-	   round(extract(epoch FROM :'t1'::timestamptz - :'t0'::timestamptz)::numeric, 3) AS insert_s,
-	   round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric, 3) AS flush_s,
-	   round(:inserted / extract(epoch FROM :'t2'::timestamptz - :'t0'::timestamptz)::numeric)
-		   AS rows_per_s,
+	   round(extract(epoch FROM :'insert_end'::timestamptz - :'insert_start'::timestamptz)::numeric, 3)
+		   AS insert_s,
+	   round(extract(epoch FROM :'flush_end'::timestamptz - :'insert_end'::timestamptz)::numeric, 3)
+		   AS flush_s,
+	   round(:inserted / nullif(:load_s, 0)) AS rows_per_s,
 	   segstore.num_entities('compaction_test') AS num_entities;
 
 \echo
-\echo '=== 3. Delete 50% with the expression "id <' :half '", then flush'
-SELECT clock_timestamp() AS t0 \gset
+SELECT format('=== 3. Delete 50%% with the expression "id < %s", then flush', :half) AS title \gset
+\echo :title
+SELECT clock_timestamp() AS delete_start \gset
 SELECT segstore.delete('compaction_test', 'id < ' || :half) AS deleted \gset
-SELECT segstore.flush('compaction_test');
-SELECT :deleted AS deleted,
-	   round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 3)
-		   AS delete_and_flush_s,
+SELECT segstore.flush('compaction_test') \gset
+SELECT round(extract(epoch FROM clock_timestamp() - :'delete_start'::timestamptz)::numeric, 3)
+	AS delete_s \gset
+SELECT :deleted AS deleted, :delete_s AS delete_and_flush_s,
 	   segstore.num_entities('compaction_test') AS num_entities;
 
 \echo
@@ -159,17 +163,18 @@ SELECT * FROM segstore.collection_stats('compaction_test');
 
 \echo
 \echo '=== Report'
-SELECT format('%s entities inserted and flushed in %s s; %s deleted; %s live.',
-			  :inserted,
-			  round(extract(epoch FROM :'t2'::timestamptz - :'t0'::timestamptz)::numeric, 2),
-			  :deleted, segstore.num_entities('compaction_test')) AS report
-UNION ALL
-SELECT format('%s segments, %s rows stored (%s of them deleted), %s on disk '
-			  'for %s of raw data.',
-			  st.flushed_segments + st.growing_segments, st.rows, st.deleted_rows,
-			  pg_size_pretty(st.disk_bytes),
-			  pg_size_pretty((SELECT sum(raw_bytes) FROM segstore.binlogs('compaction_test'))))
-FROM segstore.collection_stats('compaction_test') st;
+SELECT item, value FROM (VALUES
+	(1, 'entities inserted', format('%s in %s s with flush (%s rows/s)',
+									:inserted, :load_s, round(:inserted / nullif(:load_s, 0)))),
+	(2, 'deleted by "id < ' || :half || '"', format('%s in %s s with flush', :deleted, :delete_s)),
+	(3, 'live entities', segstore.num_entities('compaction_test')::text),
+	(4, 'sealed segments', (SELECT format('%s, holding %s rows of which %s deleted',
+								   flushed_segments, rows, deleted_rows)
+						  FROM segstore.collection_stats('compaction_test'))),
+	(5, 'on disk', (SELECT format('%s for %s of raw data',
+						  pg_size_pretty(sum(size_bytes)), pg_size_pretty(sum(raw_bytes)))
+				  FROM segstore.binlogs('compaction_test')))
+) AS r(n, item, value) ORDER BY n;
 
 \echo
 \echo '=== 5-8. Compaction, search before/after, scheduled compaction'

@@ -60,6 +60,11 @@ else
 	SUDO=(sudo)
 fi
 
+WORK=$(mktemp -d /tmp/segstore-test.XXXXXX)
+tar -C "$SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+	--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=./output_iso \
+	--exclude='./regression.*' -cf - . | tar -C "$WORK" -xf -
+
 MAKE_ARGS=()
 # What every test process gets; runuser resets parts of the environment, so
 # it is passed explicitly.  PATH puts PostgreSQL 15 first: the TAP modules
@@ -71,10 +76,50 @@ if [ "${SANITIZE:-}" = 1 ]; then
 	# The server binaries are not instrumented, so the ASan runtime must be
 	# loaded first into every process that may load segstore.so; pg_regress
 	# and PostgreSQL::Test::Cluster start postmasters with the environment
-	# they inherit, so setting it for the whole run reaches them.  Leak
-	# detection is off: PostgreSQL frees memory contexts wholesale at exit.
+	# they inherit, so setting it for the whole run reaches them.
+	#
+	# Preloaded, ASan initialises itself on the first call it intercepts.
+	# Constructors of libraries the PostgreSQL binaries link (libgpg-error,
+	# p11-kit, gnutls) run before libasan's own and call bindtextdomain()
+	# or newlocale(), which malloc() while holding a glibc lock; ASan's
+	# initialisation then takes and releases the same lock, which leaves it
+	# broken and the process hangs.  This shim, preloaded after libasan,
+	# wraps those functions so that ASan is initialised before the lock is.
+	cat >"$WORK/asan_early_init.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <locale.h>
+#include <stdlib.h>
+
+static void
+asan_init_now(void)
+{
+	void	   *volatile p = malloc(1);	/* volatile: not optimised away */
+
+	free(p);
+}
+
+#define WRAP(ret, name, params, args) \
+ret name params \
+{ \
+	static ret (*real) params; \
+	if (!real) \
+	{ \
+		asan_init_now(); \
+		real = (ret (*) params) dlsym(RTLD_NEXT, #name); \
+	} \
+	return real args; \
+}
+
+WRAP(locale_t, newlocale, (int mask, const char *name, locale_t base), (mask, name, base))
+WRAP(char *, bindtextdomain, (const char *domain, const char *dir), (domain, dir))
+WRAP(char *, bind_textdomain_codeset, (const char *domain, const char *codeset), (domain, codeset))
+WRAP(char *, textdomain, (const char *domain), (domain))
+EOF
+	gcc -shared -fPIC -O2 -o "$WORK/asan_early_init.so" "$WORK/asan_early_init.c" -ldl
+	# Leak detection is off: PostgreSQL frees memory contexts wholesale.
 	TEST_ENV+=(
-		LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+		LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so) $WORK/asan_early_init.so"
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	)
@@ -84,10 +129,6 @@ as_user() {
 	"${AS_USER[@]}" env "${TEST_ENV[@]}" "$@"
 }
 
-WORK=$(mktemp -d /tmp/segstore-test.XXXXXX)
-tar -C "$SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-	--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=./output_iso \
-	--exclude='./regression.*' -cf - . | tar -C "$WORK" -xf -
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R postgres: "$WORK"
 fi
@@ -142,9 +183,11 @@ run_regress() {
 	done
 	echo "=== pg_regress: ${#tests[@]} tests"
 	[ ${#tests[@]} -gt 0 ] || return 0
+	# No --load-extension: each test creates (and drops) the extension
+	# itself, which is what its expected output shows.
 	as_user "$PGXS_TEST/regress/pg_regress" \
 		--temp-instance="$WORK/tmp_check_regress" --temp-config="$WORK/test.conf" \
-		--load-extension=segstore --inputdir=. --outputdir=. --bindir="$PGBIN" \
+		--inputdir=. --outputdir=. --bindir="$PGBIN" \
 		"${tests[@]}" | tee "$WORK/regress.out" || rc=$?
 	count_regress_output "$WORK/regress.out"
 	if [ "$rc" -ne 0 ]; then
@@ -167,9 +210,11 @@ run_isolation() {
 	done
 	echo "=== isolation: ${#specs[@]} specs"
 	[ ${#specs[@]} -gt 0 ] || return 0
+	# No --load-extension either: a spec's setup and teardown create and
+	# drop the extension for each permutation.
 	as_user "$PGXS_TEST/isolation/pg_isolation_regress" \
 		--temp-instance="$WORK/tmp_check_iso" --temp-config="$WORK/test.conf" \
-		--load-extension=segstore --inputdir=test/isolation --outputdir=output_iso \
+		--inputdir=test/isolation --outputdir=output_iso \
 		--bindir="$PGBIN" "${specs[@]}" | tee "$WORK/isolation.out" || rc=$?
 	count_regress_output "$WORK/isolation.out"
 	if [ "$rc" -ne 0 ]; then

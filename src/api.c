@@ -351,6 +351,63 @@ segstore_gc(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
+/*
+ * Stop this database's compaction workers and wait until they are gone: a
+ * worker holds locks on the tables DROP EXTENSION is about to drop, and
+ * would deadlock with it.
+ */
+static void
+StopCompactionWorkers(void)
+{
+	List	   *pids = NIL;
+	ListCell   *lc;
+	uint64		i;
+	int			waited;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT pid FROM pg_catalog.pg_stat_activity "
+					"WHERE backend_type = 'segstore compaction worker' "
+					"AND datname = pg_catalog.current_database()",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list segstore compaction workers");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		pids = lappend_int(pids, DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+
+	foreach(lc, pids)
+		if (BackendPidGetProc(lfirst_int(lc)) != NULL)
+			(void) kill(lfirst_int(lc), SIGTERM);
+	for (waited = 0; waited < 10000; waited += 10)
+	{
+		bool		alive = false;
+
+		foreach(lc, pids)
+			alive |= BackendPidGetProc(lfirst_int(lc)) != NULL;
+		if (!alive)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/*
+	 * Workers that start from now on wait at their first catalog access
+	 * until the drop has committed, instead of taking locks in an order
+	 * that deadlocks with it.
+	 */
+	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.segment, "
+					"segstore.binlog, segstore.pending_delete, segstore.compaction, "
+					"segstore.compaction_plan IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock segstore's catalog");
+	SPI_finish();
+}
+
 /* Event trigger: DROP EXTENSION segstore removes the database's files at commit. */
 Datum
 segstore_on_drop_extension(PG_FUNCTION_ARGS)
@@ -374,19 +431,7 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 		if (strcmp(strVal(lfirst(lc)), "segstore") != 0)
 			continue;
 
-		/*
-		 * A compaction worker of this database holds locks on the tables
-		 * about to be dropped; stop it rather than deadlock with it.
-		 */
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute("SELECT pg_catalog.pg_terminate_backend(pid, 10000) "
-						"FROM pg_catalog.pg_stat_activity "
-						"WHERE backend_type = 'segstore compaction worker' "
-						"AND datname = pg_catalog.current_database()",
-						false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not stop segstore compaction workers");
-		SPI_finish();
+		StopCompactionWorkers();
 		SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
 	}
 	PG_RETURN_VOID();

@@ -357,13 +357,13 @@ SsCatalogFinishPlan(int64 plan_id, const char *state, const SsPlanResult *result
 			values[i] = (Datum) 0;
 	values[10] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	nulls[10] = error ? ' ' : 'n';
+	/* A plan whose collection was dropped meanwhile has gone with it. */
 	if (SPI_execute_with_args("UPDATE segstore.compaction_plan SET state = $2, "
 							  "targets = COALESCE($3, targets), rows_in = $4, rows_out = $5, "
 							  "deleted_purged = $6, deletes_kept = $7, bytes_in = $8, "
 							  "bytes_out = $9, peak_memory = $10, error = $11, "
 							  "finished_at = pg_catalog.clock_timestamp() WHERE plan_id = $1",
-							  11, types, values, nulls, false, 0) != SPI_OK_UPDATE ||
-		SPI_processed != 1)
+							  11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the end of compaction plan " INT64_FORMAT, plan_id);
 }
 

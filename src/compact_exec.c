@@ -16,8 +16,10 @@
  * kept for retention and a later re-insert), only the live row is kept,
  * since a target's deletes are keyed by primary key alone.
  *
- * The swap takes the collection's write lock, so no insert, delete or
- * flush runs meanwhile; it checks the sources are still flushed and moves
+ * Targets are only files until the swap, so a plan holds no catalog lock
+ * while it waits for one.  The swap takes the collection's write lock, so
+ * no insert, delete or flush runs meanwhile; it registers the targets,
+ * checks the sources are still flushed and moves
  * every delete that reached a source while the merge ran onto the target
  * holding that key.  Targets, moved deletes and the sources' new state
  * commit together: no delete is lost, and an error anywhere leaves the
@@ -66,7 +68,7 @@ typedef struct Merge
 	TimestampTz deadline;		/* 0: no timeout */
 	MemoryContext cxt;			/* everything of the plan */
 	SsSegmentWriter *target;	/* being written, or NULL */
-	List	   *targets;		/* finished SsSegmentWriters */
+	List	   *targets;		/* finished Targets */
 	int64	   *kept_keys;		/* deletes kept for the current target */
 	TimestampTz *kept_ts;
 	int			nkept;
@@ -142,12 +144,21 @@ FindDelete(const Source *src, int64 key)
 	return (int) SsSortedFind(src->del_keys, src->ndel, key);
 }
 
-/* Finish the current target: its files, its kept deletes, its catalog rows. */
+/* A finished target: its files are written, its catalog rows wait for the swap. */
+typedef struct Target
+{
+	SsSegmentWriter *writer;
+	int64	   *kept_keys;		/* deletes kept for retention */
+	TimestampTz *kept_ts;
+	int			nkept;
+} Target;
+
+/* Finish the current target's files. */
 static void
 FinishTarget(Merge *m)
 {
 	SsSegmentWriter *w = m->target;
-	int64		segment_id;
+	Target	   *t;
 
 	if (w == NULL)
 		return;
@@ -157,13 +168,20 @@ FinishTarget(Merge *m)
 		SsSegmentWriterAbort(w);
 		return;
 	}
-	SsSegmentWriterFinish(w, m->plan->sources, m->plan->nsources);
-	segment_id = SsSegmentWriterSegmentId(w);
+	SsSegmentWriterClose(w);
+	t = palloc0(sizeof(Target));
+	t->writer = w;
+	t->nkept = m->nkept;
 	if (m->nkept > 0)
-		SsSegmentWriteDelta(m->coll, segment_id, m->kept_keys, m->kept_ts, m->nkept);
+	{
+		t->kept_keys = palloc(sizeof(int64) * m->nkept);
+		t->kept_ts = palloc(sizeof(TimestampTz) * m->nkept);
+		memcpy(t->kept_keys, m->kept_keys, sizeof(int64) * m->nkept);
+		memcpy(t->kept_ts, m->kept_ts, sizeof(TimestampTz) * m->nkept);
+	}
 	m->result->rows_out += SsSegmentWriterRows(w);
 	m->nkept = 0;
-	m->targets = lappend(m->targets, w);
+	m->targets = lappend(m->targets, t);
 	TrackMemory(m);
 }
 
@@ -409,20 +427,20 @@ CompactSingleSource(Merge *m)
 	FinishTarget(m);
 }
 
-/* Target writer holding a key, or NULL (the row was purged). */
-static SsSegmentWriter *
+/* Target holding a key, or NULL (the row was purged). */
+static Target *
 TargetOf(Merge *m, int64 key)
 {
 	ListCell   *lc;
 
 	foreach(lc, m->targets)
 	{
-		SsSegmentWriter *w = lfirst(lc);
+		Target	   *t = lfirst(lc);
 		int64		n;
-		const int64 *keys = SsSegmentWriterKeys(w, &n);
+		const int64 *keys = SsSegmentWriterKeys(t->writer, &n);
 
 		if (SsSortedFind(keys, n, key) >= 0)
-			return w;
+			return t;
 	}
 	return NULL;
 }
@@ -481,6 +499,18 @@ Swap(Merge *m)
 	int			i;
 
 	LockForSwap(m);
+
+	/* The targets appear, with the deletes they keep for retention. */
+	foreach(lc, m->targets)
+	{
+		Target	   *t = lfirst(lc);
+
+		SsSegmentWriterRegister(t->writer, m->plan->sources, m->plan->nsources);
+		if (t->nkept > 0)
+			SsSegmentWriteDelta(m->coll, SsSegmentWriterSegmentId(t->writer),
+								t->kept_keys, t->kept_ts, t->nkept);
+	}
+
 	now = SsCatalogSegments(m->coll->id, true);
 	for (i = 0; i < m->nsources; i++)
 	{
@@ -504,17 +534,17 @@ Swap(Merge *m)
 		SsSegmentDeletes(cur, &keys, &ts, &n);
 		for (j = 0; j < n; j++)
 		{
-			SsSegmentWriter *w;
+			Target	   *t;
 
 			if (FindDelete(src, keys[j]) >= 0)
 				continue;
-			w = TargetOf(m, keys[j]);
-			if (w == NULL)
+			t = TargetOf(m, keys[j]);
+			if (t == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_INTERNAL_ERROR),
 						 errmsg("delete of key " INT64_FORMAT " has no target in compaction plan " INT64_FORMAT,
 								keys[j], m->plan->plan_id)));
-			SsCatalogInsertPendingDeletes(m->coll->id, SsSegmentWriterSegmentId(w),
+			SsCatalogInsertPendingDeletes(m->coll->id, SsSegmentWriterSegmentId(t->writer),
 										  &keys[j], &ts[j], 1);
 		}
 	}
@@ -607,7 +637,7 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	result->targets = palloc(sizeof(int64) * Max(result->ntargets, 1));
 	i = 0;
 	foreach(lc, m.targets)
-		result->targets[i++] = SsSegmentWriterSegmentId(lfirst(lc));
+		result->targets[i++] = SsSegmentWriterSegmentId(((Target *) lfirst(lc))->writer);
 	foreach(lc, SsCatalogSegments(m.coll->id, true))
 	{
 		SsSegment  *seg = lfirst(lc);

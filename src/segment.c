@@ -43,22 +43,19 @@ RegisterBinlog(SsCollection *coll, int64 segment_id, const char *kind, int64 fil
 	SsCatalogInsertBinlog(&row, coll->id);
 }
 
-/* Write one whole file durably and register it in the catalog. */
+/* Write one whole file durably; its id and path go to *file_id and *path. */
 static void
-WriteBinlog(SsCollection *coll, int64 segment_id, const char *kind, uint16 format_kind,
-			const SsColumn *cols, int ncols, int64 nrows, TimestampTz ts_min,
-			TimestampTz ts_max, bool ts_null)
+WriteFile(SsCollection *coll, int64 segment_id, const char *kind, uint16 format_kind,
+		  const SsColumn *cols, int ncols, int64 nrows, int64 *file_id, char **path,
+		  SsBinlogInfo *info)
 {
 	uint64		xid = U64FromFullTransactionId(GetTopFullTransactionId());
-	int64		file_id = SsCatalogNextId("file_id_seq");
-	char	   *path = SsFilesPath(coll->id, segment_id, file_id, kind);
-	SsBinlogInfo info;
 
+	*file_id = SsCatalogNextId("file_id_seq");
+	*path = SsFilesPath(coll->id, segment_id, *file_id, kind);
 	SsFilesEnsureDir(coll->id);
-	SsBinlogWrite(path, SsFilesTempPath(path, xid), format_kind, (uint64) file_id, xid,
-				  cols, ncols, nrows, ss_compression_level, &info);
-	RegisterBinlog(coll, segment_id, kind, file_id, path, nrows, &info,
-				   ts_min, ts_max, ts_null);
+	SsBinlogWrite(*path, SsFilesTempPath(*path, xid), format_kind, (uint64) *file_id, xid,
+				  cols, ncols, nrows, ss_compression_level, info);
 }
 
 /* A segment being written row chunk by row chunk, in primary key order. */
@@ -74,6 +71,10 @@ struct SsSegmentWriter
 	int64		capacity;
 	TimestampTz ts_min;
 	TimestampTz ts_max;
+	SsBinlogInfo insert_info;	/* set by SsSegmentWriterClose */
+	int64		stats_file_id;
+	char	   *stats_path;
+	SsBinlogInfo stats_info;
 };
 
 /* Start writing segment segment_id of a collection. */
@@ -199,16 +200,15 @@ SsSegmentWriterKeys(SsSegmentWriter *w, int64 *n)
 }
 
 /*
- * Finish a non-empty segment: close its insert binlog, write its stats
- * binlog, and register the segment (with the segments it was compacted
- * from, if any) and both files.
+ * Finish a non-empty segment's files: close its insert binlog and write
+ * its stats binlog (key range, row count, bloom filter).  Nothing is
+ * registered yet, so no catalog lock is held.
  */
 void
-SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom)
+SsSegmentWriterClose(SsSegmentWriter *w)
 {
 	SsColumn	stats[4];
 	SsBloom    *bloom;
-	SsBinlogInfo info;
 	int64		pk_min = w->keys[0];
 	int64		pk_max = w->keys[w->nkeys - 1];
 	int64		nrows = w->nkeys;
@@ -216,13 +216,7 @@ SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom
 	Size		bloom_len;
 	int			i;
 
-	SsBinlogWriterFinish(w->writer, &info);
-	SsCatalogInsertSegment(w->coll->id, w->segment_id, nrows, pk_min, pk_max,
-						   w->ts_min, w->ts_max, compacted_from, nfrom);
-	RegisterBinlog(w->coll, w->segment_id, "insert", w->file_id, w->path, nrows, &info,
-				   w->ts_min, w->ts_max, false);
-
-	/* The stats binlog is one row: key range, row count, bloom filter. */
+	SsBinlogWriterFinish(w->writer, &w->insert_info);
 	bloom = SsBloomBuild(w->keys, w->nkeys, SS_BLOOM_FPR);
 	SsBloomSerialize(bloom, &bloom_data, &bloom_len);
 	memset(stats, 0, sizeof(stats));
@@ -241,8 +235,32 @@ SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom
 	stats[3].offsets = palloc(sizeof(uint64) * 2);
 	stats[3].offsets[0] = 0;
 	stats[3].offsets[1] = bloom_len;
-	WriteBinlog(w->coll, w->segment_id, "stats", SS_BINLOG_STATS, stats, 4, 1,
-				0, 0, true);
+	WriteFile(w->coll, w->segment_id, "stats", SS_BINLOG_STATS, stats, 4, 1,
+			  &w->stats_file_id, &w->stats_path, &w->stats_info);
+}
+
+/*
+ * Register a closed segment and its two files, with the segments it was
+ * compacted from, if any: it becomes visible when the transaction commits.
+ */
+void
+SsSegmentWriterRegister(SsSegmentWriter *w, const int64 *compacted_from, int nfrom)
+{
+	SsCatalogInsertSegment(w->coll->id, w->segment_id, w->nkeys, w->keys[0],
+						   w->keys[w->nkeys - 1], w->ts_min, w->ts_max,
+						   compacted_from, nfrom);
+	RegisterBinlog(w->coll, w->segment_id, "insert", w->file_id, w->path, w->nkeys,
+				   &w->insert_info, w->ts_min, w->ts_max, false);
+	RegisterBinlog(w->coll, w->segment_id, "stats", w->stats_file_id, w->stats_path, 1,
+				   &w->stats_info, 0, 0, true);
+}
+
+/* Close and register a segment in one go. */
+void
+SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom)
+{
+	SsSegmentWriterClose(w);
+	SsSegmentWriterRegister(w, compacted_from, nfrom);
 }
 
 /* Abandon a segment being written; its temporary file goes. */
@@ -484,7 +502,7 @@ SsSegmentLiveKeys(SsCollection *coll, SsSegment *seg, const int64 *keys, int nke
 	return found;
 }
 
-/* Write deletes of a segment as a delta binlog; pks sorted, ts matching. */
+/* Write deletes of a segment as a delta binlog and register it; pks sorted. */
 void
 SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int64 *pks,
 					const TimestampTz *ts, int n)
@@ -492,6 +510,9 @@ SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int64 *pks,
 	SsColumn	cols[2];
 	TimestampTz ts_min = ts[0];
 	TimestampTz ts_max = ts[0];
+	SsBinlogInfo info;
+	int64		file_id;
+	char	   *path;
 	int			i;
 
 	for (i = 1; i < n; i++)
@@ -506,6 +527,6 @@ SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int64 *pks,
 	cols[1].type = SS_COL_INT8;
 	cols[1].nrows = n;
 	cols[1].values = (char *) ts;
-	WriteBinlog(coll, segment_id, "delta", SS_BINLOG_DELTA, cols, 2, n,
-				ts_min, ts_max, false);
+	WriteFile(coll, segment_id, "delta", SS_BINLOG_DELTA, cols, 2, n, &file_id, &path, &info);
+	RegisterBinlog(coll, segment_id, "delta", file_id, path, n, &info, ts_min, ts_max, false);
 }

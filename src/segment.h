@@ -31,6 +31,8 @@ extern int64 SsSegmentWriterSegmentId(SsSegmentWriter *w);
 extern int64 SsSegmentWriterRows(SsSegmentWriter *w);
 extern int64 SsSegmentWriterRawBytes(SsSegmentWriter *w);
 extern const int64 *SsSegmentWriterKeys(SsSegmentWriter *w, int64 *n);
+extern void SsSegmentWriterClose(SsSegmentWriter *w);
+extern void SsSegmentWriterRegister(SsSegmentWriter *w, const int64 *compacted_from, int nfrom);
 extern void SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_from, int nfrom);
 extern void SsSegmentWriterAbort(SsSegmentWriter *w);
 extern int	SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch);

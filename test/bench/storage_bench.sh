@@ -17,7 +17,7 @@ set -euo pipefail
 ROWS=${ROWS:-100000}
 REPS=${REPS:-5}
 
-# shellcheck source=../../scripts/demo.sh
+# shellcheck source=SCRIPTDIR/../../scripts/demo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/demo.sh"
 
 echo "Building and installing segstore..." >&2
@@ -100,7 +100,7 @@ cat <<EOF
 ### Storage benchmark: $ROWS entities (int8, float4[128], varchar text)
 
 Machine: $(nproc) cores, ${cpu:-unknown CPU}; PostgreSQL $pgver, fsync on.
-Raw data: $raw_bytes bytes ($(numfmt --to=iec "$raw_bytes")B): 8 + 512 + length(text) per row.
+Raw data: $raw_bytes bytes ($(awk -v b="$raw_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB, MB = 10^6 bytes): 8 + 512 + length(text) per row.
 Medians of $REPS runs, each into a fresh collection / table; time is server
 time per statement including commit; heap = table with a primary key,
 INSERT ... SELECT from a staging table.

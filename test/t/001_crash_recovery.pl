@@ -90,8 +90,9 @@ sub ranges
 }
 
 my $ranges_sql = qq{
-WITH r AS (SELECT (jsonb_populate_record(NULL::crash_row, j)).*
-		   FROM segstore.query('$coll', 'id >= 0', ARRAY['id', 'vector', 'tag']) j),
+WITH r AS (SELECT r.*
+		   FROM segstore.query('$coll', 'id >= 0', ARRAY['id', 'vector', 'tag']) j,
+				jsonb_populate_record(NULL::crash_row, j) r),
 islands AS (SELECT min(id) AS lo, max(id) AS hi
 			FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS g FROM r) x
 			GROUP BY g)
@@ -155,30 +156,32 @@ sub stats
 	);
 }
 
-# Starts a statement in a background session, waits until it is running
-# and has created a file the catalog does not know, then stops the server
-# with "immediate".  If the statement ends before such a file shows up, the
-# server is stopped all the same: the checks after restart hold either way.
+# Starts a statement in a background session, waits until it has created a
+# file the catalog does not know, then stops the server with "immediate".
+# If the statement ends before such a file shows up, the server is stopped
+# all the same: the checks after restart hold either way.
 sub crash_during
 {
 	my ($sql) = @_;
 	my %known = map { $_ => 1 } files_on_disk();
 	my $bg = $node->background_psql('postgres', on_error_stop => 0);
-	my $pid = $bg->query_safe('SELECT pg_backend_pid()');
-	$bg->query_until(qr/started/, "\\echo started\n$sql;\n");
+	my $out =
+	  $bg->query_until(qr/started/, "\\echo started\n$sql;\n\\echo finished\n");
 	my $deadline = time() + 60;
 	my $saw_file = 0;
-	while (time() < $deadline)
+	while ($out !~ /finished/ && time() < $deadline)
 	{
 		if (grep { !$known{$_} } files_on_disk())
 		{
 			$saw_file = 1;
 			last;
 		}
-		last
-		  if $node->safe_psql('postgres',
-			"SELECT state FROM pg_stat_activity WHERE pid = $pid") ne 'active';
-		usleep(10_000);
+		# Polled without blocking: a psql call per round would be too slow
+		# to catch a flush in the act.
+		$bg->{run}->pump_nb();
+		$out .= $bg->{stdout};
+		$bg->{stdout} = '';
+		usleep(1000);
 	}
 	note $saw_file
 	  ? 'stopping while a new file exists'
@@ -187,7 +190,6 @@ sub crash_during
 	# psql has lost its server; it may already have exited.
 	eval { $bg->quit; };
 	$node->start;
-	return $saw_file;
 }
 
 ### Committed work survives an immediate stop.
@@ -244,7 +246,7 @@ $node->safe_psql(
 	'postgres', qq{
 DO \$\$
 BEGIN
-	FOR b IN 0..199 LOOP
+	FOR b IN 0..1999 LOOP
 		PERFORM segstore.insert('$coll',
 			array_agg(i::int8 ORDER BY i),
 			array_agg(ARRAY[i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7]::float4[] ORDER BY i),
@@ -253,8 +255,8 @@ BEGIN
 	END LOOP;
 END
 \$\$});
-$live{$_} = 1 for 4000000 .. 4000000 + 200 * 99 - 1;
-is(stats(), (48 + 19800) . ' 1001', 'growing segment holds the small batches');
+$live{$_} = 1 for 4000000 .. 4000000 + 2000 * 99 - 1;
+is(stats(), (48 + 198000) . ' 1001', 'growing segment holds the small batches');
 
 {
 	my $bg = $node->background_psql('postgres');
@@ -264,7 +266,7 @@ is(stats(), (48 + 19800) . ' 1001', 'growing segment holds the small batches');
 	eval { $bg->quit; };
 	$node->start;
 	check_state('flush not committed');
-	is(stats(), (48 + 19800) . ' 1001', 'an uncommitted flush sealed nothing');
+	is(stats(), (48 + 198000) . ' 1001', 'an uncommitted flush sealed nothing');
 }
 
 crash_during("SELECT segstore.flush('$coll')");
