@@ -161,6 +161,43 @@ FROM segstore.binlogs('compaction_test') GROUP BY kind ORDER BY kind;
 SELECT * FROM segstore.collection_stats('compaction_test');
 \x off
 
+SELECT sum(size_bytes) AS bytes_before, count(*) AS segments_before,
+	   sum(num_rows) AS rows_before
+FROM segstore.segments('compaction_test') WHERE state IN ('growing', 'flushed') \gset
+
+\echo
+\echo '=== 5. Compact, and poll its state until it is Completed'
+SELECT segstore.compact('compaction_test') AS cid \gset
+\echo 'Compaction id:' :cid
+SELECT set_config('demo.cid', :'cid', false) IS NOT NULL AS noted \gset
+DO $$
+DECLARE
+	s record;
+BEGIN
+	LOOP
+		SELECT * INTO s FROM segstore.compaction_state(current_setting('demo.cid')::bigint);
+		RAISE NOTICE 'state: %, progress: %/% (completed %, failed %)',
+			s.state, s.executing_plan_no, s.total_plan_no, s.completed_plan_no, s.failed_plan_no;
+		EXIT WHEN s.state <> 'Executing';
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END $$;
+SELECT plan_id, plan_type, sources, targets, state, rows_in, rows_out, deleted_purged,
+	   pg_size_pretty(bytes_in) AS bytes_in, pg_size_pretty(bytes_out) AS bytes_out,
+	   pg_size_pretty(peak_memory) AS peak_memory, finished_at - started_at AS took
+FROM segstore.compaction_plans(:cid);
+
+\echo
+\echo '=== 6. The segments again (after compaction)'
+-- the worker removes the sources' files as soon as no snapshot needs them
+SELECT segstore.wait_for_compaction(:cid) AS final_state;
+SELECT removed_files >= 0 AS garbage_collected FROM segstore.gc();
+SELECT segment_id, state, num_rows, deleted_rows, live_rows,
+	   pg_size_pretty(size_bytes) AS size, compacted_from
+FROM segstore.segments('compaction_test') ORDER BY segment_id;
+SELECT sum(size_bytes) AS bytes_after, count(*) AS segments_after, sum(num_rows) AS rows_after
+FROM segstore.segments('compaction_test') WHERE state IN ('growing', 'flushed') \gset
+
 \echo
 \echo '=== Report'
 SELECT item, value FROM (VALUES
@@ -168,18 +205,21 @@ SELECT item, value FROM (VALUES
 									:inserted, :load_s, round(:inserted / nullif(:load_s, 0)))),
 	(2, 'deleted by "id < ' || :half || '"', format('%s in %s s with flush', :deleted, :delete_s)),
 	(3, 'live entities', segstore.num_entities('compaction_test')::text),
-	(4, 'sealed segments', (SELECT format('%s, holding %s rows of which %s deleted',
-								   flushed_segments, rows, deleted_rows)
-						  FROM segstore.collection_stats('compaction_test'))),
-	(5, 'on disk', (SELECT format('%s for %s of raw data',
-						  pg_size_pretty(sum(size_bytes)), pg_size_pretty(sum(raw_bytes)))
-				  FROM segstore.binlogs('compaction_test')))
+	(4, 'segments', format('%s -> %s', :segments_before, :segments_after)),
+	(5, 'rows in segments', format('%s -> %s (%s purged)', :rows_before, :rows_after,
+								   :rows_before - :rows_after)),
+	(6, 'on disk', format('%s -> %s (%s reclaimed)', pg_size_pretty(:bytes_before::bigint),
+						  pg_size_pretty(:bytes_after::bigint),
+						  pg_size_pretty(:bytes_before::bigint - :bytes_after::bigint))),
+	(7, 'compaction', (SELECT format('%s, %s plan(s), %s from compact() to finish',
+									 state, plans, finished_at - created_at)
+					  FROM segstore.compactions WHERE compaction_id = :cid))
 ) AS r(n, item, value) ORDER BY n;
 
 \echo
-\echo '=== 5-8. Compaction, search before/after, scheduled compaction'
-\echo 'Not implemented yet: segstore.compact(), compaction_state(), create_index()'
-\echo 'and search() are still to come; the demo will show them then.'
+\echo '=== 7-8. Search before/after compaction, scheduled compaction'
+\echo 'Not implemented yet: create_index() and search() (issue 5), the background'
+\echo 'worker schedule and pg_cron recipes (issue 4).'
 SQL
 	echo
 	echo "Demo finished; removing the cluster."

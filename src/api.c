@@ -550,6 +550,7 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 
 		SsCatalogOpen(&session, false);
 		OpenCompaction(id, ACL_SELECT);
+		SsCatalogFailOrphanedPlans();
 		if (SsCatalogCompactionQueuedHere(id))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -579,20 +580,13 @@ segstore_cancel_compaction(PG_FUNCTION_ARGS)
 	int64		id = PG_GETARG_INT64(0);
 	SsCatalogSession session;
 	List	   *pids;
-	ListCell   *lc;
 
 	SsCatalogOpen(&session, false);
 	OpenCompaction(id, SS_OWNER);
 	pids = SsCatalogCancelCompaction(id);
-	SsCatalogClose(&session);
 
 	/* A running plan stops at its next interrupt check and rolls back. */
-	foreach(lc, pids)
-	{
-		int			pid = lfirst_int(lc);
-
-		if (BackendPidGetProc(pid) != NULL)
-			(void) kill(pid, SIGINT);
-	}
+	SsCompactionCancelAtCommit(pids);
+	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }

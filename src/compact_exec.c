@@ -5,25 +5,25 @@
  *	  segments' pk-sorted rows into target segments, then a short swap.
  *
  * A plan with a single source goes column by column and copies whole
- * compressed blocks whose rows all survive (CompactSingleSource).  Others
- * merge: the merge reads each source a chunk of rows at a time, sized so that all
- * chunks together stay under half of the plan's memory limit, and writes
- * targets through a streaming writer that holds about one block per
- * column; so memory does not grow with segment sizes.  A row whose delete
- * is older than the retention window is dropped; a younger delete is kept
- * as a delta binlog of the target, so time travel inside the window still
- * sees the row.  When one key appears in several sources (a deleted row
- * kept for retention and a later re-insert), only the live row is kept,
- * since a target's deletes are keyed by primary key alone.
+ * compressed blocks whose rows all survive (CompactSingleSource).  Other
+ * plans merge: each source is read a chunk of rows at a time, sized so that
+ * all chunks together stay under half of the plan's memory limit, and
+ * targets are written through a streaming writer that holds about one
+ * block per column; so memory does not grow with segment sizes.  A row
+ * whose delete is older than the retention window is dropped; a younger
+ * delete is kept, the row with it and the delete as a delta binlog of the
+ * target, so the row stays there for time travel inside the window.  When one key appears in several sources (a
+ * deleted row kept for retention and a later re-insert), only the live row
+ * is kept, since a target's deletes are keyed by primary key alone.
  *
  * Targets are only files until the swap, so a plan holds no catalog lock
  * while it waits for one.  The swap takes the collection's write lock, so
  * no insert, delete or flush runs meanwhile; it registers the targets,
- * checks the sources are still flushed and moves
- * every delete that reached a source while the merge ran onto the target
- * holding that key.  Targets, moved deletes and the sources' new state
- * commit together: no delete is lost, and an error anywhere leaves the
- * sources as they were, the targets' files orphans for garbage collection.
+ * checks the sources are still flushed and moves every delete that reached
+ * a source while the plan ran onto the target holding that key.  Targets,
+ * moved deletes and the sources' new state commit together: no delete is
+ * lost, and an error anywhere leaves the sources as they were and the
+ * targets' files orphans for garbage collection.
  *
  *-------------------------------------------------------------------------
  */

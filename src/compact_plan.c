@@ -11,7 +11,9 @@
  * a delete plan where the deleted share or the delta binlogs pass their
  * thresholds, merge plans when there are more small segments than
  * segstore.merge_min_segments.  Segments already in a queued or running
- * plan are left out, so two plans never rewrite the same segment.
+ * plan are left out, so two plans never rewrite the same segment; a plan
+ * left running by a worker that died (a crash) is marked failed first, so
+ * that its segments are free again.
  *
  *-------------------------------------------------------------------------
  */
@@ -146,6 +148,7 @@ SsCompactionPlan(SsCollection *coll, SsTrigger trigger)
 	 * sources are still flushed.
 	 */
 	SsCatalogLockPlanning(coll->id);
+	SsCatalogFailOrphanedPlans();
 	busy = SsCatalogBusySegments(coll->id);
 	segments = SsCatalogSegments(coll->id, true);
 	foreach(lc, segments)

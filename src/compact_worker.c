@@ -25,6 +25,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -41,6 +42,7 @@
 #define SS_GC_RETRY_MS 200
 
 static int	launch_at_commit = 0;
+static List *cancel_at_commit = NIL;	/* pids, in TopMemoryContext */
 static bool callback_registered = false;
 
 /* Start a worker for the current database; false if none could start. */
@@ -62,14 +64,21 @@ SsCompactionLaunchWorker(void)
 	return RegisterDynamicBackgroundWorker(&worker, NULL);
 }
 
-/* Start the requested workers once the plans they will run are committed. */
+/*
+ * At commit, start the requested workers, whose plans are now visible, and
+ * interrupt the workers of cancelled plans, which will now see the cancel.
+ */
 static void
 LaunchCallback(XactEvent event, void *arg)
 {
+	ListCell   *lc;
 	int			i;
 
 	if (event == XACT_EVENT_COMMIT)
 	{
+		foreach(lc, cancel_at_commit)
+			if (BackendPidGetProc(lfirst_int(lc)) != NULL)
+				(void) kill(lfirst_int(lc), SIGINT);
 		for (i = 0; i < launch_at_commit; i++)
 			if (!SsCompactionLaunchWorker())
 			{
@@ -81,8 +90,38 @@ LaunchCallback(XactEvent event, void *arg)
 			}
 		launch_at_commit = 0;
 	}
-	else if (event == XACT_EVENT_ABORT)
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+	{
 		launch_at_commit = 0;
+		list_free(cancel_at_commit);
+		cancel_at_commit = NIL;
+	}
+}
+
+/* Register the commit callback once per backend. */
+static void
+RegisterCallback(void)
+{
+	if (!callback_registered)
+	{
+		RegisterXactCallback(LaunchCallback, NULL);
+		callback_registered = true;
+	}
+}
+
+/*
+ * Interrupt the workers running a cancelled compaction's plans once the
+ * cancel commits: signalled earlier, a worker could look for the cancel
+ * before it is visible and record a plain failure.
+ */
+void
+SsCompactionCancelAtCommit(List *pids)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	cancel_at_commit = list_concat(cancel_at_commit, pids);
+	MemoryContextSwitchTo(old);
+	RegisterCallback();
 }
 
 /* Ask for workers (as many as plans, at most the limit) when this transaction commits. */
@@ -90,11 +129,7 @@ void
 SsCompactionLaunchAtCommit(void)
 {
 	launch_at_commit = ss_max_compaction_workers;
-	if (!callback_registered)
-	{
-		RegisterXactCallback(LaunchCallback, NULL);
-		callback_registered = true;
-	}
+	RegisterCallback();
 }
 
 /* Run fn inside a transaction and a catalog session. */

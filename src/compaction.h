@@ -72,6 +72,7 @@ extern void SsCompactionExecute(SsPlan *plan, SsPlanResult *result);
 
 /* compact_worker.c */
 extern void SsCompactionLaunchAtCommit(void);
+extern void SsCompactionCancelAtCommit(List *pids);
 extern bool SsCompactionLaunchWorker(void);
 extern PGDLLEXPORT void SsCompactionWorkerMain(Datum arg);
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -48,12 +49,20 @@ typedef struct Candidate
 	char	   *dir;
 } Candidate;
 
-/* Is the transaction with this 64-bit id still running? */
+/*
+ * Is the transaction with this 64-bit id still running?  An id not yet
+ * handed out is not: a writer that crashed before its xid reached the WAL
+ * leaves an id that the next transactions will get again, and
+ * TransactionIdIsInProgress would take it for theirs.
+ */
 static bool
 WriterRunning(uint64 writer_xid)
 {
-	TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
+	FullTransactionId fxid = FullTransactionIdFromU64(writer_xid);
+	TransactionId xid = XidFromFullTransactionId(fxid);
 
+	if (!FullTransactionIdPrecedes(fxid, ReadNextFullTransactionId()))
+		return false;
 	return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
 }
 
@@ -149,6 +158,7 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 
 	*removed_files = 0;
 	*removed_bytes = 0;
+	SsCatalogFailOrphanedPlans();
 
 	/*
 	 * 0. Segments compacted away that no snapshot can read any more: their

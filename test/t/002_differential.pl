@@ -1,8 +1,9 @@
 
 # Differential test: random inserts, upserts, deletes (by ids and by Milvus
-# expressions), flushes and transactions are applied both to a segstore
-# collection and to a plain heap table with the same columns; after every
-# step both must hold the same rows.
+# expressions), flushes, transactions and compactions (manual, full, by the
+# trigger rules; some still running while later steps write) are applied
+# both to a segstore collection and to a plain heap table with the same
+# columns; after every step both must hold the same rows.
 #
 #   SEGSTORE_SEED=n       repeat a run (the seed is printed)
 #   SEGSTORE_DIFF_OPS=n   number of steps (default 1000)
@@ -52,7 +53,7 @@ sub sql
 	my $out = $s->query($q);
 	return ($out, $s->{stderr});
 }
-sql("\\set VERBOSITY verbose\nSET client_min_messages = warning");
+sql("\\set VERBOSITY verbose\nSET client_min_messages = warning\nSET segstore.merge_min_segments = 3");
 
 my @history;         # the write statements so far, for the report
 my %live;            # live ids, as the heap table holds them
@@ -342,6 +343,37 @@ sub do_write
 	else              { do_flush() }
 }
 
+# Compactions queued and not yet waited for: they run while later steps
+# write, which must change no answer.
+my @running;
+my $compactions = 0;
+
+# Waits for the running compactions; each must complete.
+sub wait_compactions
+{
+	for my $id (@running)
+	{
+		my $state = query_ok("SELECT segstore.wait_for_compaction($id, '2 min')");
+		expect($state, 'Completed', "compaction $id");
+	}
+	@running = ();
+}
+
+# A compaction step: manual, full or by the automatic rules, waited for at
+# once or left running.
+sub do_compact
+{
+	my $how = rand_of("segstore.compact('diff')", "segstore.compact('diff', \"full\" => true)",
+		"segstore.trigger_compaction('diff')");
+	my $id = query_ok("SELECT $how");
+	push @history, "SELECT $how";
+	return if $id eq '';    # no rule fired
+	$compactions++;
+	push @running, $id;
+	wait_compactions() if rand() < 0.5;
+	query_ok('SELECT removed_files FROM segstore.gc()') if rand() < 0.3;
+}
+
 # Compares the whole collection with the heap table, and the rows of a
 # random expression with those of its SQL condition.  Refreshes %live.
 sub check_step
@@ -388,7 +420,15 @@ for ($step = 1; $step <= $nsteps && !defined $failure; $step++)
 	{
 		do_duplicate_insert();
 	}
-	elsif ($r < 0.10)
+	elsif ($r < 0.14)
+	{
+		do_compact();
+	}
+	elsif ($r < 0.16)
+	{
+		wait_compactions();
+	}
+	elsif ($r < 0.21)
 	{
 		# A transaction of several writes, committed or rolled back; a
 		# rolled back one must leave no trace on either side.
@@ -406,6 +446,9 @@ for ($step = 1; $step <= $nsteps && !defined $failure; $step++)
 	expect(join(',', sort { $a <=> $b } keys %live), $ids_before, "step $step: ids after ROLLBACK")
 	  if defined $ids_before;
 }
+
+wait_compactions() unless defined $failure;
+check_step($step) unless defined $failure;
 
 if (defined $failure)
 {
@@ -425,8 +468,9 @@ UNION ALL
 is($failure // 'none', 'none', "segstore and heap agree after each of $nsteps steps");
 
 # The run really queried across several sealed segments (compaction may
-# have merged them by the end).
+# have merged them by the end), and compacted.
 cmp_ok($max_flushed, '>', 1, 'the collection had several flushed segments');
+cmp_ok($compactions, '>', 0, 'compactions ran between the steps');
 
 $s->quit;
 $node->stop;
