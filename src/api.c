@@ -533,6 +533,7 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 	int64		id = PG_GETARG_INT64(0);
 	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
 	TimestampTz deadline;
+	TimestampTz last_launch = 0;
 	SsCompactionState st;
 
 	if (IsolationUsesXactSnapshot())
@@ -550,7 +551,6 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 
 		SsCatalogOpen(&session, false);
 		OpenCompaction(id, ACL_SELECT);
-		SsCatalogFailOrphanedPlans();
 		if (SsCatalogCompactionQueuedHere(id))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -562,9 +562,17 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 
 		if (strcmp(st.state, "Executing") != 0 || GetCurrentTimestamp() >= deadline)
 			break;
-		/* Plans left queued (no free worker slot at commit, a restart): start one. */
-		if (need_worker)
+
+		/*
+		 * Plans left queued (no free worker slot at commit, a restart): start
+		 * a worker, at most once a second while none shows up.
+		 */
+		if (need_worker &&
+			TimestampDifferenceExceeds(last_launch, GetCurrentTimestamp(), 1000))
+		{
 			(void) SsCompactionLaunchWorker();
+			last_launch = GetCurrentTimestamp();
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

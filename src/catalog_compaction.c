@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -260,6 +261,8 @@ SsCatalogCompactionQueuedHere(int64 compaction_id)
 bool
 SsCatalogWorkerRunning(void)
 {
+	/* Activity is otherwise read once per transaction; callers poll. */
+	pgstat_clear_snapshot();
 	SsCatalogQuery("SELECT 1 FROM pg_catalog.pg_stat_activity "
 				   "WHERE backend_type = 'segstore compaction worker' "
 				   "AND datid = (SELECT oid FROM pg_catalog.pg_database "
