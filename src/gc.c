@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/transam.h"
@@ -35,6 +36,7 @@
 #include "utils/hsearch.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "binlog.h"
 #include "catalog.h"
@@ -50,18 +52,18 @@ typedef struct Candidate
 } Candidate;
 
 /*
- * Is the transaction with this 64-bit id still running?  An id not yet
- * handed out is not: a writer that crashed before its xid reached the WAL
- * leaves an id that the next transactions will get again, and
- * TransactionIdIsInProgress would take it for theirs.
+ * Is the writer of a file, a transaction with this 64-bit id, still
+ * running?  Not if the file is older than the server's start: after a
+ * crash, an xid that never reached the WAL is handed out again, maybe to
+ * the very transaction asking, and TransactionIdIsInProgress would say yes.
  */
 static bool
-WriterRunning(uint64 writer_xid)
+WriterRunning(const char *path, uint64 writer_xid)
 {
-	FullTransactionId fxid = FullTransactionIdFromU64(writer_xid);
-	TransactionId xid = XidFromFullTransactionId(fxid);
+	TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
+	struct stat st;
 
-	if (!FullTransactionIdPrecedes(fxid, ReadNextFullTransactionId()))
+	if (stat(path, &st) != 0 || time_t_to_timestamptz(st.st_mtime) < PgStartTime)
 		return false;
 	return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
 }
@@ -200,13 +202,13 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 			CHECK_FOR_INTERRUPTS();
 			if (SsFilesParseTempXid(name, &xid))
 			{
-				if (!WriterRunning(xid))
+				if (!WriterRunning(path, xid))
 					RemoveFile(path, removed_files, removed_bytes);
 				continue;
 			}
 			/* A file another gc() removed meanwhile is no concern of ours. */
 			if (SsFilesSize(path) < 0 ||
-				(SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(xid)))
+				(SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(path, xid)))
 				continue;
 			candidates = lappend(candidates, path);
 		}
