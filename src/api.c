@@ -533,7 +533,7 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 	int64		id = PG_GETARG_INT64(0);
 	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
 	TimestampTz deadline;
-	TimestampTz last_launch = 0;
+	TimestampTz last_launch = GetCurrentTimestamp();	/* commit launched one */
 	SsCompactionState st;
 
 	if (IsolationUsesXactSnapshot())

@@ -21,6 +21,7 @@
 #include "access/xlog.h"
 #include "common/file_perm.h"
 #include "miscadmin.h"
+#include "replication/message.h"
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
@@ -56,6 +57,26 @@ SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id, const char *ki
 {
 	return psprintf(SS_FILES_ROOT "/%u/" INT64_FORMAT "/" INT64_FORMAT "_" INT64_FORMAT ".%s",
 					MyDatabaseId, collection_id, segment_id, file_id, kind);
+}
+
+/*
+ * The current transaction's id, as writers stamp it on their files, made
+ * durable in the WAL first.  An xid that never reached the WAL before a
+ * crash is handed out again after it; garbage collection would then take
+ * the dead writer's files for a running transaction's and keep them.
+ */
+uint64
+SsFilesWriterXid(void)
+{
+	static FullTransactionId durable = {0};
+	FullTransactionId fxid = GetTopFullTransactionId();
+
+	if (!FullTransactionIdEquals(fxid, durable))
+	{
+		XLogFlush(LogLogicalMessage("segstore", "", 0, false));
+		durable = fxid;
+	}
+	return U64FromFullTransactionId(fxid);
 }
 
 /* Temporary name under which a file is written before its rename. */

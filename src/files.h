@@ -17,6 +17,7 @@ extern char *SsFilesDatabaseDir(Oid dboid);
 extern char *SsFilesCollectionDir(Oid dboid, int64 collection_id);
 extern char *SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id,
 						 const char *kind);
+extern uint64 SsFilesWriterXid(void);
 extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
 extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
 extern void SsFilesEnsureDir(int64 collection_id);

@@ -22,7 +22,6 @@
  */
 #include "postgres.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/transam.h"
@@ -36,7 +35,6 @@
 #include "utils/hsearch.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/timestamp.h"
 
 #include "binlog.h"
 #include "catalog.h"
@@ -53,18 +51,15 @@ typedef struct Candidate
 
 /*
  * Is the writer of a file, a transaction with this 64-bit id, still
- * running?  Not if the file is older than the server's start: after a
- * crash, an xid that never reached the WAL is handed out again, maybe to
- * the very transaction asking, and TransactionIdIsInProgress would say yes.
+ * running?  Writers make their xid durable in the WAL before they create a
+ * file (SsFilesWriterXid), so after a crash it is never handed out again
+ * and TransactionIdIsInProgress cannot mistake another transaction for it.
  */
 static bool
-WriterRunning(const char *path, uint64 writer_xid)
+WriterRunning(uint64 writer_xid)
 {
 	TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
-	struct stat st;
 
-	if (stat(path, &st) != 0 || time_t_to_timestamptz(st.st_mtime) < PgStartTime)
-		return false;
 	return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
 }
 
@@ -202,13 +197,13 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 			CHECK_FOR_INTERRUPTS();
 			if (SsFilesParseTempXid(name, &xid))
 			{
-				if (!WriterRunning(path, xid))
+				if (!WriterRunning(xid))
 					RemoveFile(path, removed_files, removed_bytes);
 				continue;
 			}
 			/* A file another gc() removed meanwhile is no concern of ours. */
 			if (SsFilesSize(path) < 0 ||
-				(SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(path, xid)))
+				(SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(xid)))
 				continue;
 			candidates = lappend(candidates, path);
 		}

@@ -49,7 +49,7 @@ WriteFile(SsCollection *coll, int64 segment_id, const char *kind, uint16 format_
 		  const SsColumn *cols, int ncols, int64 nrows, int64 *file_id, char **path,
 		  SsBinlogInfo *info)
 {
-	uint64		xid = U64FromFullTransactionId(GetTopFullTransactionId());
+	uint64		xid = SsFilesWriterXid();
 
 	*file_id = SsCatalogNextId("file_id_seq");
 	*path = SsFilesPath(coll->id, segment_id, *file_id, kind);
@@ -82,7 +82,7 @@ SsSegmentWriter *
 SsSegmentWriterBegin(SsCollection *coll, int64 segment_id)
 {
 	SsSegmentWriter *w = palloc0(sizeof(SsSegmentWriter));
-	uint64		xid = U64FromFullTransactionId(GetTopFullTransactionId());
+	uint64		xid = SsFilesWriterXid();
 	SsColType  *types = palloc(sizeof(SsColType) * (coll->nfields + 1));
 	int32	   *dims = palloc0(sizeof(int32) * (coll->nfields + 1));
 	int			f;
