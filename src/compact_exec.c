@@ -38,6 +38,9 @@
 #include "compaction.h"
 #include "segment.h"
 
+/* Per-row memory of CompactSingleSource: key, time, keep flag, kept key, target key. */
+#define SS_SINGLE_SOURCE_ROW_BYTES 33
+
 /* Set when a plan stops for its timeout, to tell that from a cancel. */
 bool		ss_plan_timed_out = false;
 
@@ -185,12 +188,17 @@ FinishTarget(Merge *m)
 	TrackMemory(m);
 }
 
-/* Make sure a target is open with room for more rows. */
+/*
+ * Make sure a target is open with room for more rows: under the maximum
+ * segment size, and with its keys (kept for its stats) within half the
+ * plan's memory limit.
+ */
 static void
 EnsureTarget(Merge *m)
 {
 	if (m->target != NULL &&
-		SsSegmentWriterRawBytes(m->target) >= m->plan->max_segment_size)
+		(SsSegmentWriterRawBytes(m->target) >= m->plan->max_segment_size ||
+		 SsSegmentWriterRows(m->target) * (int64) sizeof(int64) >= m->plan->memory_limit / 2))
 		FinishTarget(m);
 	if (m->target == NULL)
 		m->target = SsSegmentWriterBegin(m->coll, SsCatalogNextId("segment_id_seq"));
@@ -623,11 +631,21 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	}
 	m.nsources = plan->nsources;
 
-	/* All sources' chunks together get half the memory limit. */
-	m.chunk_rows = plan->memory_limit / 2 / Max(plan->nsources, 1) / Max(row_bytes, 1);
+	/*
+	 * All sources' chunks together get half the memory limit less the fixed
+	 * costs; the other half is for the target's keys (EnsureTarget).
+	 */
+	m.chunk_rows = (plan->memory_limit / 2 -
+					SsPlanFixedMemory(m.coll->nfields + 1, plan->nsources)) /
+		Max(plan->nsources, 1) / Max(row_bytes, 1);
 	m.chunk_rows = Max(Min(m.chunk_rows, 65536), 64);
 
-	if (m.nsources == 1)
+	/*
+	 * The single-source path holds a few words per row of the segment;
+	 * beyond half the limit, streaming the rows is the way.
+	 */
+	if (m.nsources == 1 &&
+		m.sources[0].seg->num_rows * SS_SINGLE_SOURCE_ROW_BYTES <= plan->memory_limit / 2)
 		CompactSingleSource(&m);
 	else
 		MergeSources(&m);

@@ -35,15 +35,27 @@ LiveBytes(const SsSegment *seg)
 }
 
 /*
- * Most segments one plan merges: a plan holds about one block (1 MiB) per
- * column of every source, and keeps half its memory limit for the rest.
+ * Most segments one plan merges: its fixed costs and a minimal chunk of 64
+ * rows per source must fit in half its memory limit, the other half being
+ * for chunks and the target's keys.
  */
 static int
-MaxSourcesPerPlan(SsCollection *coll)
+MaxSourcesPerPlan(SsCollection *coll, List *segments)
 {
-	int64		per_source = (int64) (coll->nfields + 1) * 2 * 1024 * 1024;
-	int64		n = ((int64) ss_compaction_memory_limit_kb * 1024 / 2) / per_source;
+	int			ncols = coll->nfields + 1;
+	int64		half = (int64) ss_compaction_memory_limit_kb * 1024 / 2;
+	int64		row_bytes = 1;
+	int64		n;
+	ListCell   *lc;
 
+	foreach(lc, segments)
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		if (seg->num_rows > 0)
+			row_bytes = Max(row_bytes, seg->insert_raw_bytes / seg->num_rows);
+	}
+	n = (half - SsPlanFixedMemory(ncols, 0)) / (ncols * SS_BLOCK_BYTES + 64 * row_bytes);
 	return (int) Max(Min(n, 1000), 2);
 }
 
@@ -58,7 +70,7 @@ QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 			List *segments, const char *merge_type, bool force_single)
 {
 	int64		limit = (int64) ss_max_segment_size_mb * 1024 * 1024;
-	int			max_sources = MaxSourcesPerPlan(coll);
+	int			max_sources = MaxSourcesPerPlan(coll, segments);
 	int64	   *group = palloc(sizeof(int64) * Max(list_length(segments), 1));
 	int			ngroup = 0;
 	int64		bytes = 0;

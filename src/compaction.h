@@ -63,6 +63,15 @@ typedef struct SsCompactionState
 	int			total;
 } SsCompactionState;
 
+/*
+ * Memory a plan spends whatever its chunk sizes: the target's writer holds
+ * a block, its compressed copy and scratch per column; each source's
+ * reader decompresses a block per column at a time.
+ */
+#define SS_BLOCK_BYTES ((int64) 1024 * 1024)
+#define SsPlanFixedMemory(ncols, nsources) \
+	((int64) (ncols) * 3 * SS_BLOCK_BYTES + (int64) (nsources) * (ncols) * SS_BLOCK_BYTES)
+
 /* compact_plan.c */
 extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger);
 

@@ -109,7 +109,7 @@ _PG_init(void)
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("segstore.compaction_memory_limit",
 							"Memory one compaction plan may use, whatever the segment sizes.",
-							NULL, &ss_compaction_memory_limit_kb, 256 * 1024, 8 * 1024, INT_MAX,
+							NULL, &ss_compaction_memory_limit_kb, 256 * 1024, 32 * 1024, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("segstore.compaction_timeout",
 							"A compaction plan running longer than this fails with state timeout; 0 disables.",

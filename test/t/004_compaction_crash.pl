@@ -570,7 +570,7 @@ check_state('big', 'big collection loaded');
 	# Small chunks, so that the merge has written rows of both sources
 	# before it reads the damaged block.
 	my $offset = -s $node->logfile;
-	my $cid = sql("SET segstore.compaction_memory_limit = '8MB';
+	my $cid = sql("SET segstore.compaction_memory_limit = '32MB';
 SELECT segstore.compact('$coll')");
 	is(wait_for_compaction($cid), 'Failed', 'corrupt source: Failed');
 	is(compaction_state($cid), 'Failed 0 0 1 0 1', 'corrupt source: one failed plan');
