@@ -207,43 +207,6 @@ SsBatchSortByKey(SsBatch *batch, int keycol)
 	pfree(perm);
 }
 
-/* Rows [first, first + count) of a batch, sharing its memory. */
-SsBatch *
-SsBatchSlice(const SsBatch *batch, int64 first, int64 count)
-{
-	SsBatch    *slice = palloc0(sizeof(SsBatch));
-	int			c;
-
-	slice->nrows = count;
-	slice->ncols = batch->ncols;
-	slice->cols = palloc0(sizeof(SsColumn) * batch->ncols);
-	for (c = 0; c < batch->ncols; c++)
-	{
-		const SsColumn *src = &batch->cols[c];
-		SsColumn   *dst = &slice->cols[c];
-
-		*dst = *src;
-		dst->nrows = count;
-		if (src->values == NULL)
-			continue;
-		if (src->type == SS_COL_VAR)
-		{
-			uint64		base = src->offsets[first];
-			int64		i;
-
-			/* Offsets must start at zero, so they are rebased. */
-			dst->offsets = MemoryContextAllocHuge(CurrentMemoryContext,
-												  sizeof(uint64) * (count + 1));
-			for (i = 0; i <= count; i++)
-				dst->offsets[i] = src->offsets[first + i] - base;
-			dst->data = src->data + base;
-		}
-		else
-			dst->values = src->values + (Size) SsColWidth(src) * first;
-	}
-	return slice;
-}
-
 /* Uncompressed bytes of one row over the loaded columns. */
 int64
 SsBatchRowBytes(const SsBatch *batch, int64 row)
@@ -323,30 +286,6 @@ bool
 SsSortedContains(const int64 *keys, int n, int64 key)
 {
 	return SsSortedFind(keys, n, key) >= 0;
-}
-
-/* Merge two sorted key arrays into a new sorted array without duplicates. */
-int64 *
-SsSortedUnion(const int64 *a, int na, const int64 *b, int nb, int *n)
-{
-	int64	   *out = palloc(sizeof(int64) * Max(na + nb, 1));
-	int			i = 0;
-	int			j = 0;
-	int			k = 0;
-
-	while (i < na || j < nb)
-	{
-		int64		next;
-
-		if (j >= nb || (i < na && a[i] <= b[j]))
-			next = a[i++];
-		else
-			next = b[j++];
-		if (k == 0 || out[k - 1] != next)
-			out[k++] = next;
-	}
-	*n = k;
-	return out;
 }
 
 /* Sort keys in place, optionally dropping duplicates. */

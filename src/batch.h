@@ -27,14 +27,12 @@ extern int	SsColWidth(const SsColumn *col);
 extern SsBatch *SsBatchCreate(const SsField *fields, int nfields, int64 nrows);
 extern void SsColumnAllocate(SsColumn *col, int64 nrows, Size var_bytes);
 extern void SsBatchSortByKey(SsBatch *batch, int keycol);
-extern SsBatch *SsBatchSlice(const SsBatch *batch, int64 first, int64 count);
 extern int64 SsBatchRowBytes(const SsBatch *batch, int64 row);
 extern void SsBatchValue(const SsBatch *batch, int col, int64 row, SsValue *value);
 extern int64 SsBatchKey(const SsBatch *batch, int keycol, int64 row);
 extern int64 *SsBatchKeys(const SsBatch *batch, int keycol);
 extern int64 SsSortedFind(const int64 *keys, int64 n, int64 key);
 extern bool SsSortedContains(const int64 *keys, int n, int64 key);
-extern int64 *SsSortedUnion(const int64 *a, int na, const int64 *b, int nb, int *n);
 extern void SsSortKeys(int64 *keys, int *n, bool dedup);
 
 #endif

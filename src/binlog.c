@@ -1543,20 +1543,6 @@ SsBinlogNumColumns(SsBinlogReader *r)
 	return (int) r->header.ncols;
 }
 
-/* Transaction id of the writer, from the header. */
-uint64
-SsBinlogWriterXid(SsBinlogReader *r)
-{
-	return r->header.writer_xid;
-}
-
-/* File id from the header. */
-uint64
-SsBinlogFileId(SsBinlogReader *r)
-{
-	return r->header.file_id;
-}
-
 /* Number of blocks of column col. */
 int
 SsBinlogNumBlocks(SsBinlogReader *r, int col)

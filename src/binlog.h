@@ -131,8 +131,6 @@ extern SsBinlogReader *SsBinlogOpen(const char *path);
 extern uint16 SsBinlogKind(SsBinlogReader *r);
 extern int64 SsBinlogNumRows(SsBinlogReader *r);
 extern int	SsBinlogNumColumns(SsBinlogReader *r);
-extern uint64 SsBinlogWriterXid(SsBinlogReader *r);
-extern uint64 SsBinlogFileId(SsBinlogReader *r);
 
 /* Blocks of column col, and the rows [*first, *first + *count) of one. */
 extern int	SsBinlogNumBlocks(SsBinlogReader *r, int col);

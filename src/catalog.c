@@ -602,14 +602,3 @@ SsCatalogClearPendingDeletes(int64 collection_id)
 				  1, types, values, -1);
 }
 
-/* Number of pending deletes of a collection. */
-int64
-SsCatalogPendingCount(int64 collection_id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(collection_id)};
-
-	Run("SELECT pg_catalog.count(*) FROM segstore.pending_delete WHERE collection_id = $1",
-		1, types, values);
-	return SsCatalogColInt8(0, 1);
-}

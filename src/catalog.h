@@ -108,6 +108,5 @@ extern void SsCatalogInsertPendingDeletes(int64 collection_id, int64 segment_id,
 extern List *SsCatalogPendingSegments(int64 collection_id);
 extern void SsCatalogPendingForSegment(int64 segment_id, int64 **pks, TimestampTz **ts, int *n);
 extern void SsCatalogClearPendingDeletes(int64 collection_id);
-extern int64 SsCatalogPendingCount(int64 collection_id);
 
 #endif
