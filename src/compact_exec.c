@@ -4,9 +4,9 @@
  *	  Executing one compaction plan: a streaming k-way merge of the source
  *	  segments' pk-sorted rows into target segments, then a short swap.
  *
- * A plan with a single source goes column by column and copies whole
- * compressed blocks whose rows all survive (CompactSingleSource).  Other
- * plans merge: each source is read a chunk of rows at a time, sized so that
+ * A plan whose sources do not overlap in keys (always so for one source)
+ * goes column by column and copies whole compressed blocks whose rows all
+ * survive (CompactColumnWise).  Other plans merge: each source is read a chunk of rows at a time, sized so that
  * all chunks together stay under half of the plan's memory limit, and
  * targets are written through a streaming writer that holds about one
  * block per column; so memory does not grow with segment sizes.  A row
@@ -38,8 +38,8 @@
 #include "compaction.h"
 #include "segment.h"
 
-/* Per-row memory of CompactSingleSource: key, time, keep flag, kept key, target key. */
-#define SS_SINGLE_SOURCE_ROW_BYTES 33
+/* Per-row memory of CompactColumnWise: key, time, keep flag, kept key, target key. */
+#define SS_COLUMNWISE_ROW_BYTES 33
 
 /* Set when a plan stops for its timeout, to tell that from a cancel. */
 bool		ss_plan_timed_out = false;
@@ -56,6 +56,7 @@ typedef struct Source
 	int64	   *del_keys;		/* deletes known when the plan started */
 	TimestampTz *del_ts;
 	int			ndel;
+	bool		purged;			/* every row goes: nothing to read */
 } Source;
 
 /* State of one plan's execution. */
@@ -131,6 +132,8 @@ LoadChunk(Merge *m, Source *src)
 static bool
 CurrentKey(Merge *m, Source *src, int64 *key)
 {
+	if (src->purged)
+		return false;
 	if (src->chunk == NULL || src->pos >= src->chunk->nrows)
 	{
 		if (!LoadChunk(m, src))
@@ -300,13 +303,18 @@ static void
 MergeSources(Merge *m)
 {
 	Source	  **dups = palloc(sizeof(Source *) * m->nsources);
+	int			i;
+
+	/* A source whose rows are all purged is never read. */
+	for (i = 0; i < m->nsources; i++)
+		if (m->sources[i].purged)
+			m->result->deleted_purged += m->sources[i].seg->num_rows;
 
 	for (;;)
 	{
 		int64		min_key = 0;
 		int64		second = PG_INT64_MAX;
 		int			nmin = 0;
-		int			i;
 
 		for (i = 0; i < m->nsources; i++)
 		{
@@ -339,31 +347,63 @@ MergeSources(Merge *m)
 	FinishTarget(m);
 }
 
+/* Order of sources by their smallest key. */
+static int
+SourceByFirstKey(const void *a, const void *b)
+{
+	const Source *x = *(Source *const *) a;
+	const Source *y = *(Source *const *) b;
+
+	return x->seg->pk_min < y->seg->pk_min ? -1 : x->seg->pk_min > y->seg->pk_min ? 1 : 0;
+}
+
 /*
- * A plan with one source keeps its row order, so it can go column by
- * column: blocks whose rows are all kept are copied as they are on disk,
- * blocks with none kept are skipped, and only the others are decoded and
- * re-encoded.  With clustered deletes this is mostly a file copy.
+ * Can the plan go column by column: do its sources' key ranges not overlap
+ * (so that their rows, one source after the other, are in key order), does
+ * what survives fit one target, and does the per-row state fit half the
+ * memory limit?  Sources come back in key order.
+ */
+static bool
+InKeyOrder(Merge *m, Source **ordered)
+{
+	int64		rows = 0;
+	int64		bytes = 0;
+	int			i;
+
+	for (i = 0; i < m->nsources; i++)
+	{
+		SsSegment  *seg = m->sources[i].seg;
+
+		ordered[i] = &m->sources[i];
+		rows += seg->num_rows;
+		if (seg->num_rows > 0)
+			bytes += seg->insert_raw_bytes / seg->num_rows *
+				(seg->num_rows - m->sources[i].ndel);
+	}
+	qsort(ordered, m->nsources, sizeof(Source *), SourceByFirstKey);
+	for (i = 1; i < m->nsources; i++)
+		if (ordered[i - 1]->seg->pk_max >= ordered[i]->seg->pk_min)
+			return false;
+	return bytes <= m->plan->max_segment_size &&
+		rows * SS_COLUMNWISE_ROW_BYTES <= m->plan->memory_limit / 2;
+}
+
+/*
+ * Decide which rows of a source survive (keep[r]), gathering their keys,
+ * their time range and the deletes kept for retention.
  */
 static void
-CompactSingleSource(Merge *m)
+ChooseRows(Merge *m, Source *src, bool *keep, int64 *keys, int64 *nkeys,
+		   TimestampTz *ts_min, TimestampTz *ts_max)
 {
-	Source	   *src = &m->sources[0];
 	SsCollection *coll = m->coll;
-	int64		nrows = src->seg->num_rows;
 	SsColumn	pkcol;
 	SsColumn	tscol;
-	bool	   *keep = palloc(sizeof(bool) * Max(nrows, 1));
-	int64	   *kept_keys = palloc(sizeof(int64) * Max(nrows, 1));
-	int64		nkept = 0;
-	TimestampTz ts_min = 0;
-	TimestampTz ts_max = 0;
 	int64		r;
-	int			c;
 
 	SsBinlogReadColumn(src->reader, coll->pk, &pkcol);
 	SsBinlogReadColumn(src->reader, coll->nfields, &tscol);
-	for (r = 0; r < nrows; r++)
+	for (r = 0; r < src->seg->num_rows; r++)
 	{
 		int64		key = ((int64 *) pkcol.values)[r];
 		TimestampTz ts = ((TimestampTz *) tscol.values)[r];
@@ -377,61 +417,99 @@ CompactSingleSource(Merge *m)
 		}
 		if (d >= 0)
 			KeepDelete(m, key, src->del_ts[d]);
-		if (nkept == 0 || ts < ts_min)
-			ts_min = ts;
-		if (nkept == 0 || ts > ts_max)
-			ts_max = ts;
-		kept_keys[nkept++] = key;
+		if (*nkeys == 0 || ts < *ts_min)
+			*ts_min = ts;
+		if (*nkeys == 0 || ts > *ts_max)
+			*ts_max = ts;
+		keys[(*nkeys)++] = key;
 	}
 	pfree(pkcol.values);
 	pfree(tscol.values);
+}
+
+/* Append the surviving rows of one column of one source to the target. */
+static void
+CopyColumn(Merge *m, Source *src, const bool *keep, int c)
+{
+	int			nblocks = SsBinlogNumBlocks(src->reader, c);
+	int			b;
+
+	for (b = 0; b < nblocks; b++)
+	{
+		int64		first;
+		int64		count;
+		int64		n = 0;
+		int64		r;
+
+		SsBinlogBlockRows(src->reader, c, b, &first, &count);
+		for (r = first; r < first + count; r++)
+			n += keep[r];
+		if (n == count)
+			SsSegmentWriterCopyBlock(m->target, c, src->reader, b);
+		else if (n > 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(src->cxt);
+			SsColumn	col;
+			int64		run = first;
+
+			SsBinlogReadRange(src->reader, c, first, count, &col);
+			MemoryContextSwitchTo(old);
+			while (run < first + count)
+			{
+				int64		end = run;
+
+				while (end < first + count && keep[end])
+					end++;
+				if (end > run)
+					SsSegmentWriterAppendColumn(m->target, c, &col, run - first, end - run);
+				run = end + 1;
+			}
+			TrackMemory(m);
+			MemoryContextReset(src->cxt);
+		}
+		CheckDeadline(m);
+	}
+}
+
+/*
+ * Sources whose key ranges do not overlap need no merge: one after the
+ * other they are in key order.  So the plan goes column by column, and
+ * blocks whose rows all survive are copied as they are on disk, blocks
+ * with none are skipped, and only the others are decoded and re-encoded.
+ * With clustered deletes this is mostly a file copy.
+ */
+static void
+CompactColumnWise(Merge *m, Source **ordered)
+{
+	SsCollection *coll = m->coll;
+	bool	  **keep = palloc(sizeof(bool *) * m->nsources);
+	int64		rows = 0;
+	int64	   *keys;
+	int64		nkeys = 0;
+	TimestampTz ts_min = 0;
+	TimestampTz ts_max = 0;
+	int			i;
+	int			c;
+
+	for (i = 0; i < m->nsources; i++)
+		rows += ordered[i]->seg->num_rows;
+	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(rows, 1));
+	for (i = 0; i < m->nsources; i++)
+	{
+		keep[i] = MemoryContextAllocHuge(CurrentMemoryContext,
+										 Max(ordered[i]->seg->num_rows, 1));
+		ChooseRows(m, ordered[i], keep[i], keys, &nkeys, &ts_min, &ts_max);
+	}
 	TrackMemory(m);
-	if (nkept == 0)
+	if (nkeys == 0)
 		return;
 
 	m->target = SsSegmentWriterBegin(coll, SsCatalogNextId("segment_id_seq"));
-	SsSegmentWriterSetKeys(m->target, kept_keys, nkept, ts_min, ts_max);
-	pfree(kept_keys);
+	SsSegmentWriterSetKeys(m->target, keys, nkeys, ts_min, ts_max);
+	pfree(keys);
 	for (c = 0; c <= coll->nfields; c++)
-	{
-		int			nblocks = SsBinlogNumBlocks(src->reader, c);
-		int			b;
-
-		for (b = 0; b < nblocks; b++)
-		{
-			int64		first;
-			int64		count;
-			int64		n = 0;
-			SsColumn	col;
-
-			SsBinlogBlockRows(src->reader, c, b, &first, &count);
-			for (r = first; r < first + count; r++)
-				n += keep[r];
-			if (n == count)
-				SsSegmentWriterCopyBlock(m->target, c, src->reader, b);
-			else if (n > 0)
-			{
-				MemoryContext old = MemoryContextSwitchTo(src->cxt);
-				int64		run = first;
-
-				SsBinlogReadRange(src->reader, c, first, count, &col);
-				MemoryContextSwitchTo(old);
-				while (run < first + count)
-				{
-					int64		end = run;
-
-					while (end < first + count && keep[end])
-						end++;
-					if (end > run)
-						SsSegmentWriterAppendColumn(m->target, c, &col, run - first, end - run);
-					run = end + 1;
-				}
-				TrackMemory(m);
-				MemoryContextReset(src->cxt);
-			}
-			CheckDeadline(m);
-		}
-	}
+		for (i = 0; i < m->nsources; i++)
+			CopyColumn(m, ordered[i], keep[i], c);
 	FinishTarget(m);
 }
 
@@ -581,6 +659,7 @@ void
 SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 {
 	Merge		m;
+	Source	  **ordered;
 	List	   *segments;
 	int64		row_bytes = 0;
 	ListCell   *lc;
@@ -614,6 +693,14 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 					 errmsg("source segment " INT64_FORMAT " is no longer flushed",
 							plan->sources[i])));
 		SsSegmentDeletes(src->seg, &src->del_keys, &src->del_ts, &src->ndel);
+		if (src->ndel == src->seg->num_rows)
+		{
+			int			d;
+
+			src->purged = true;
+			for (d = 0; d < src->ndel; d++)
+				src->purged &= src->del_ts[d] < m.cutoff;
+		}
 		src->reader = SsBinlogOpen(src->seg->insert_path);
 		if (SsBinlogNumRows(src->reader) != src->seg->num_rows ||
 			SsBinlogNumColumns(src->reader) != m.coll->nfields + 1)
@@ -640,13 +727,9 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 		Max(plan->nsources, 1) / Max(row_bytes, 1);
 	m.chunk_rows = Max(Min(m.chunk_rows, 65536), 64);
 
-	/*
-	 * The single-source path holds a few words per row of the segment;
-	 * beyond half the limit, streaming the rows is the way.
-	 */
-	if (m.nsources == 1 &&
-		m.sources[0].seg->num_rows * SS_SINGLE_SOURCE_ROW_BYTES <= plan->memory_limit / 2)
-		CompactSingleSource(&m);
+	ordered = palloc(sizeof(Source *) * m.nsources);
+	if (InKeyOrder(&m, ordered))
+		CompactColumnWise(&m, ordered);
 	else
 		MergeSources(&m);
 	Swap(&m);
