@@ -45,6 +45,7 @@ FROM before;
 -- nothing left to do: a compaction with no plans is Completed at once
 SELECT segstore.compact('compaction_test') AS cid \gset
 SELECT * FROM segstore.compaction_state(:cid);
+SELECT state, plans FROM segstore.compactions WHERE compaction_id = :cid;
 
 -- full compaction: many segments into as few as fit under max_segment_size
 SELECT sum(segstore.insert('compaction_test', ids, vecs, texts)) AS inserted FROM (
