@@ -218,8 +218,8 @@ SELECT item, value FROM (VALUES
 
 \echo
 \echo '=== 7-8. Search before/after compaction, scheduled compaction'
-\echo 'Not implemented yet: create_index() and search() (issue 5), the background'
-\echo 'worker schedule and pg_cron recipes (issue 4).'
+\echo 'Not implemented yet: create_index() and search() (issue 5) and the built-in'
+\echo 'compaction schedule (issue 4). Step 8 with pg_cron: see the README recipes.'
 SQL
 	echo
 	echo "Demo finished; removing the cluster."
