@@ -6,7 +6,7 @@
 # columns; after every step both must hold the same rows.
 #
 #   SEGSTORE_SEED=n       repeat a run (the seed is printed)
-#   SEGSTORE_DIFF_OPS=n   number of steps (default 1000)
+#   SEGSTORE_DIFF_OPS=n   number of steps (default 2000)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -14,7 +14,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $seed = $ENV{SEGSTORE_SEED} // int(rand(2**31));
-my $nsteps = $ENV{SEGSTORE_DIFF_OPS} // 1000;
+my $nsteps = $ENV{SEGSTORE_DIFF_OPS} // 2000;
 diag("random seed $seed (SEGSTORE_SEED=$seed repeats this run)");
 srand($seed);
 
