@@ -155,6 +155,23 @@ SsCatalogColInt8(uint64 i, int col)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
+/* The int8 column col of every row of the last result, as a list of int64 *. */
+List *
+SsCatalogColInt8List(int col)
+{
+	List	   *result = NIL;
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64	   *id = palloc(sizeof(int64));
+
+		*id = SsCatalogColInt8(i, col);
+		result = lappend(result, id);
+	}
+	return result;
+}
+
 /* Text column as a C string, or NULL. */
 char *
 SsCatalogColText(uint64 i, int col)
@@ -576,19 +593,10 @@ SsCatalogPendingSegments(int64 collection_id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(collection_id)};
-	List	   *result = NIL;
-	uint64		i;
 
 	Run("SELECT DISTINCT segment_id FROM segstore.pending_delete "
 		"WHERE collection_id = $1 ORDER BY 1", 1, types, values);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		int64	   *id = palloc(sizeof(int64));
-
-		*id = SsCatalogColInt8(i, 1);
-		result = lappend(result, id);
-	}
-	return result;
+	return SsCatalogColInt8List(1);
 }
 
 /* Forget a collection's pending deletes once flush has written them out. */

@@ -84,6 +84,7 @@ extern Datum SsCatalogInt8Array(const int64 *values, int n);
 extern int	SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values);
 extern Datum SsCatalogCol(uint64 i, int col, bool *isnull);
 extern int64 SsCatalogColInt8(uint64 i, int col);
+extern List *SsCatalogColInt8List(int col);
 extern char *SsCatalogColText(uint64 i, int col);
 
 extern SsCollection *SsCatalogGetCollection(const char *name, bool missing_ok, bool lock);

@@ -108,20 +108,11 @@ SsCatalogBusySegments(int64 collection_id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(collection_id)};
-	List	   *result = NIL;
-	uint64		i;
 
 	SsCatalogQuery("SELECT DISTINCT pg_catalog.unnest(sources) FROM segstore.compaction_plan "
 				   "WHERE collection_id = $1 AND state IN ('pending', 'executing')",
 				   1, types, values);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		int64	   *id = palloc(sizeof(int64));
-
-		*id = SsCatalogColInt8(i, 1);
-		result = lappend(result, id);
-	}
-	return result;
+	return SsCatalogColInt8List(1);
 }
 
 /* Collection of a compaction; an unknown id is an error. */

@@ -6,11 +6,13 @@
 # catalog references.
 use strict;
 use warnings;
-use File::Find;
+use FindBin;
+use lib $FindBin::RealBin;
 use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SegstoreTest qw(ranges files_under);
 
 my $coll = 'crash';
 
@@ -74,21 +76,6 @@ sub delete_committed
 	delete $live{$_} for @ids;
 }
 
-# "0-9,20,30-31": a set of ids as sorted ranges, short enough to show.
-sub ranges
-{
-	my @ids = sort { $a <=> $b } @_;
-	my @out;
-	while (@ids)
-	{
-		my $lo = shift @ids;
-		my $hi = $lo;
-		$hi = shift @ids while @ids && $ids[0] == $hi + 1;
-		push @out, $lo == $hi ? $lo : "$lo-$hi";
-	}
-	return join(',', @out);
-}
-
 my $ranges_sql = qq{
 WITH r AS (SELECT r.*
 		   FROM segstore.query('$coll', 'id >= 0', ARRAY['id', 'vector', 'tag']) j,
@@ -126,10 +113,7 @@ sub crash_and_restart
 # Paths of all files under the segstore directory.
 sub files_on_disk
 {
-	my $dir = $node->data_dir . '/segstore';
-	my @files;
-	find(sub { push @files, $File::Find::name if -f $_ }, $dir) if -d $dir;
-	return sort @files;
+	return files_under($node->data_dir . '/segstore');
 }
 
 # Paths of all files the catalog references, in every collection.

@@ -9,11 +9,13 @@
 # references, and a new compaction must work and keep the answers.
 use strict;
 use warnings;
-use File::Find;
+use FindBin;
+use lib $FindBin::RealBin;
 use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SegstoreTest qw(ranges files_under);
 
 my $node = PostgreSQL::Test::Cluster->new('compaction_crash');
 $node->init(extra => [ '--locale=C', '--encoding=UTF8' ]);
@@ -122,21 +124,6 @@ sub forget
 	}
 }
 
-# "0-9,20,30-31": a set of ids as sorted ranges, short enough to show.
-sub ranges
-{
-	my @ids = sort { $a <=> $b } @_;
-	my @out;
-	while (@ids)
-	{
-		my $lo = shift @ids;
-		my $hi = $lo;
-		$hi = shift @ids while @ids && $ids[0] == $hi + 1;
-		push @out, $lo == $hi ? $lo : "$lo-$hi";
-	}
-	return join(',', @out);
-}
-
 # The collection answers exactly as the model says: the full set of ids,
 # each once, every tag, num_entities, and whole rows (vectors too) of a
 # sample of live ids; the sample's deleted ids are not returned.
@@ -217,9 +204,7 @@ sub wait_for_compaction
 
 sub files_on_disk
 {
-	my @files;
-	find(sub { push @files, $File::Find::name if -f $_ }, $dbdir) if -d $dbdir;
-	return sort @files;
+	return files_under($dbdir);
 }
 
 sub files_referenced
