@@ -12,7 +12,7 @@ use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use SegstoreTest qw(ranges files_under);
+use SegstoreTest qw(ranges ranges_sql files_under);
 
 my $coll = 'crash';
 
@@ -76,15 +76,11 @@ sub delete_committed
 	delete $live{$_} for @ids;
 }
 
-my $ranges_sql = qq{
+my $state_sql = qq{
 WITH r AS (SELECT r.*
 		   FROM segstore.query('$coll', 'id >= 0', ARRAY['id', 'vector', 'tag']) j,
-				jsonb_populate_record(NULL::crash_row, j) r),
-islands AS (SELECT min(id) AS lo, max(id) AS hi
-			FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS g FROM r) x
-			GROUP BY g)
-SELECT coalesce((SELECT string_agg(CASE WHEN lo = hi THEN lo::text ELSE lo || '-' || hi END,
-							   ',' ORDER BY lo) FROM islands), ''),
+				jsonb_populate_record(NULL::crash_row, j) r)
+SELECT @{[ ranges_sql('r') ]},
 	   (SELECT count(*) - count(DISTINCT id) FROM r),
 	   (SELECT count(*) FROM r
 		WHERE tag <> id % 7
@@ -97,7 +93,7 @@ sub check_state
 {
 	my ($label) = @_;
 	my ($got, $dups, $bad, $num) = split /\|/,
-	  $node->safe_psql('postgres', $ranges_sql);
+	  $node->safe_psql('postgres', $state_sql);
 	is($got, ranges(keys %live), "$label: exactly the committed ids");
 	is($dups, 0, "$label: no id returned twice");
 	is($bad, 0, "$label: every row has its own vector and tag");

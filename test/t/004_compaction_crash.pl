@@ -15,7 +15,7 @@ use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use SegstoreTest qw(ranges files_under);
+use SegstoreTest qw(ranges ranges_sql files_under);
 
 my $node = PostgreSQL::Test::Cluster->new('compaction_crash');
 $node->init(extra => [ '--locale=C', '--encoding=UTF8' ]);
@@ -132,12 +132,8 @@ sub check_state
 	my ($coll, $label) = @_;
 	my ($got, $dups, $bad, $num) = split /\|/, sql(qq{
 WITH r AS (SELECT (j->>'id')::int8 AS id, (j->>'tag')::int4 AS tag
-		   FROM segstore.query('$coll', NULL, ARRAY['id', 'tag']) j),
-islands AS (SELECT min(id) AS lo, max(id) AS hi
-			FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS g FROM r) x
-			GROUP BY g)
-SELECT coalesce((SELECT string_agg(CASE WHEN lo = hi THEN lo::text ELSE lo || '-' || hi END,
-							   ',' ORDER BY lo) FROM islands), ''),
+		   FROM segstore.query('$coll', NULL, ARRAY['id', 'tag']) j)
+SELECT @{[ ranges_sql('r') ]},
 	   (SELECT count(*) - count(DISTINCT id) FROM r),
 	   (SELECT count(*) FROM r WHERE tag <> id % 7),
 	   segstore.num_entities('$coll')});

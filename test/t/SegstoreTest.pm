@@ -7,7 +7,7 @@ use warnings;
 use Exporter 'import';
 use File::Find;
 
-our @EXPORT_OK = qw(ranges files_under);
+our @EXPORT_OK = qw(ranges ranges_sql files_under);
 
 # "0-9,20,30-31": a set of ids as sorted ranges, short enough to show.
 sub ranges
@@ -22,6 +22,18 @@ sub ranges
 		push @out, $lo == $hi ? $lo : "$lo-$hi";
 	}
 	return join(',', @out);
+}
+
+# A scalar subquery giving the ids of relation $rel as ranges() writes them,
+# so that the server, not the test, folds a large id set.
+sub ranges_sql
+{
+	my ($rel) = @_;
+	return qq{(SELECT coalesce(string_agg(CASE WHEN lo = hi THEN lo::text ELSE lo || '-' || hi END,
+							   ',' ORDER BY lo), '')
+	FROM (SELECT min(id) AS lo, max(id) AS hi
+		  FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS g FROM $rel) x
+		  GROUP BY g) islands)};
 }
 
 # The regular files below a directory, sorted; none if it does not exist.
