@@ -20,7 +20,6 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
 PGXS_TEST=/usr/lib/postgresql/15/lib/pgxs/src/test
 SUITES=${SUITES:-regress isolation tap}
 
@@ -54,10 +53,8 @@ trap finish EXIT
 
 if [ "$(id -u)" -eq 0 ]; then
 	AS_USER=(runuser -u postgres --)
-	SUDO=()
 else
 	AS_USER=()
-	SUDO=(sudo)
 fi
 
 WORK=$(mktemp -d /tmp/segstore-test.XXXXXX)
@@ -65,7 +62,18 @@ tar -C "$SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc'
 	--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=./output_iso \
 	--exclude='./regression.*' -cf - . | tar -C "$WORK" -xf -
 
-MAKE_ARGS=()
+# The servers run from a private copy of PostgreSQL 15 with segstore
+# installed into it, so that test runs of different trees on one machine do
+# not replace each other's segstore.so.  PostgreSQL finds its share and lib
+# directories relative to its binaries, so a copy of both trees works.
+INST="$WORK/inst"
+mkdir -p "$INST/usr/lib/postgresql" "$INST/usr/share/postgresql"
+cp -a /usr/lib/postgresql/15 "$INST/usr/lib/postgresql/"
+cp -a /usr/share/postgresql/15 "$INST/usr/share/postgresql/"
+PGBIN="$INST/usr/lib/postgresql/15/bin"
+
+# Built against the system headers; only the install goes into the copy.
+MAKE_ARGS=(PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config)
 # What every test process gets; runuser resets parts of the environment, so
 # it is passed explicitly.  PATH puts PostgreSQL 15 first: the TAP modules
 # call initdb, pg_ctl and psql by name.  The locale is fixed so that every
@@ -146,7 +154,7 @@ if ! as_user make -j"$(nproc)" "${MAKE_ARGS[@]}"; then
 	finished=1
 	exit 1
 fi
-"${SUDO[@]}" make install "${MAKE_ARGS[@]}" >/dev/null
+as_user make install DESTDIR="$INST" "${MAKE_ARGS[@]}" >/dev/null
 
 # Counts the result lines of pg_regress or pg_isolation_regress output in
 # $1; sets counted to how many there were.
