@@ -91,7 +91,8 @@ CREATE TABLE segstore.compaction (
 	trigger text NOT NULL CHECK (trigger IN ('manual', 'auto', 'full')),
 	reason text,
 	cancel_requested boolean NOT NULL DEFAULT false,
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	finished_at timestamptz			-- set when its last plan ended
 );
 
 CREATE TABLE segstore.compaction_plan (
@@ -258,6 +259,44 @@ CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
 WHERE pg_catalog.has_table_privilege(col.relid, 'SELECT')
 GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
 GRANT SELECT ON segstore.compactions TO PUBLIC;
+
+-- Background workers (with shared_preload_libraries = 'segstore'; without
+-- it these views are empty)
+
+CREATE FUNCTION segstore.get_compaction_progress(
+	OUT pid int, OUT datid oid, OUT collection text, OUT compaction_id bigint,
+	OUT plan_id bigint, OUT phase text, OUT rows_done bigint, OUT rows_total bigint,
+	OUT bytes_done bigint, OUT bytes_total bigint, OUT started_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_compaction_progress' LANGUAGE C VOLATILE;
+
+-- Plans running now in this database, live.
+CREATE VIEW segstore.compaction_progress AS
+SELECT p.pid, p.collection, p.compaction_id, p.plan_id, p.phase,
+	   p.rows_done, p.rows_total, p.bytes_done, p.bytes_total, p.started_at
+FROM segstore.get_compaction_progress() p
+JOIN segstore.collection c ON c.name = p.collection
+WHERE p.datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+  AND pg_catalog.has_table_privilege(c.relid, 'SELECT');
+GRANT SELECT ON segstore.compaction_progress TO PUBLIC;
+
+CREATE FUNCTION segstore.get_worker_status(
+	OUT datid oid, OUT pid int, OUT state text, OUT started_at timestamptz,
+	OUT runs bigint, OUT last_run_at timestamptz, OUT last_run_seconds float8,
+	OUT last_decision text, OUT last_error text, OUT next_run_at timestamptz,
+	OUT restarts int)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_worker_status' LANGUAGE C VOLATILE;
+
+-- Each database's maintenance worker: when it ran, what it decided and
+-- why, when it runs next.  Cluster-wide, like pg_stat_activity; readable
+-- by members of pg_read_all_stats.
+CREATE VIEW segstore.worker_status AS
+SELECT d.datname, w.pid, w.state, w.started_at, w.runs, w.last_run_at,
+	   w.last_run_seconds, w.last_decision, w.last_error, w.next_run_at, w.restarts
+FROM segstore.get_worker_status() w
+LEFT JOIN pg_catalog.pg_database d ON d.oid = w.datid;
+REVOKE ALL ON FUNCTION segstore.get_worker_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segstore.get_worker_status() TO pg_read_all_stats;
+GRANT SELECT ON segstore.worker_status TO pg_read_all_stats;
 
 -- Maintenance
 

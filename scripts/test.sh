@@ -143,8 +143,13 @@ fi
 cd "$WORK"
 
 # Settings every server of the pg_regress and isolation suites starts with.
+# The maintenance worker would run its rules in the middle of tests that
+# check what their own calls did; test/t/ has the worker's own tests.  The
+# launcher and the workers take background worker slots of their own.
 cat >"$WORK/test.conf" <<'EOF'
 shared_preload_libraries = 'segstore'
+segstore.compaction_interval = '1d'
+max_worker_processes = 16
 EOF
 
 echo "=== build${SANITIZE:+ (sanitizers)}"

@@ -32,6 +32,7 @@
 #include "input.h"
 #include "inspect.h"
 #include "read.h"
+#include "workers.h"
 #include "write.h"
 
 PG_FUNCTION_INFO_V1(segstore_create_collection);
@@ -56,6 +57,8 @@ PG_FUNCTION_INFO_V1(segstore_compaction_state);
 PG_FUNCTION_INFO_V1(segstore_compaction_plans);
 PG_FUNCTION_INFO_V1(segstore_wait_for_compaction);
 PG_FUNCTION_INFO_V1(segstore_cancel_compaction);
+PG_FUNCTION_INFO_V1(segstore_compaction_progress);
+PG_FUNCTION_INFO_V1(segstore_worker_status);
 
 /* Text argument as a C string; a null one is an error naming the argument. */
 static char *
@@ -352,55 +355,22 @@ segstore_gc(PG_FUNCTION_ARGS)
 }
 
 /*
- * Stop this database's compaction workers and wait until they are gone: a
+ * Stop this database's segstore workers and wait until they are gone: a
  * worker holds locks on the tables DROP EXTENSION is about to drop, and
  * would deadlock with it.
  */
 static void
-StopCompactionWorkers(void)
+StopWorkers(void)
 {
-	List	   *pids = NIL;
-	ListCell   *lc;
-	uint64		i;
-	int			waited;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT pid FROM pg_catalog.pg_stat_activity "
-					"WHERE backend_type = 'segstore compaction worker' "
-					"AND datname = pg_catalog.current_database()",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list segstore compaction workers");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		pids = lappend_int(pids, DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-															   SPI_tuptable->tupdesc, 1, &isnull)));
-	}
-
-	foreach(lc, pids)
-		if (BackendPidGetProc(lfirst_int(lc)) != NULL)
-			(void) kill(lfirst_int(lc), SIGTERM);
-	for (waited = 0; waited < 10000; waited += 10)
-	{
-		bool		alive = false;
-
-		foreach(lc, pids)
-			alive |= BackendPidGetProc(lfirst_int(lc)) != NULL;
-		if (!alive)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	SsLauncherStopWorkers(MyDatabaseId, false);
 
 	/*
 	 * Workers that start from now on wait at their first catalog access
 	 * until the drop has committed, instead of taking locks in an order
 	 * that deadlocks with it.
 	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.segment, "
 					"segstore.binlog, segstore.pending_delete, segstore.compaction, "
 					"segstore.compaction_plan IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
@@ -431,7 +401,7 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 		if (strcmp(strVal(lfirst(lc)), "segstore") != 0)
 			continue;
 
-		StopCompactionWorkers();
+		StopWorkers();
 		SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
 	}
 	PG_RETURN_VOID();
@@ -448,7 +418,7 @@ segstore_compact(PG_FUNCTION_ARGS)
 
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_OWNER, false);
-	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL);
+	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL, NULL);
 	SsCatalogClose(&session);
 	SsCompactionLaunchAtCommit();
 	PG_RETURN_INT64(id);
@@ -466,7 +436,7 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_OWNER, false);
 	if (ss_enable_compaction && coll->auto_compaction)
-		id = SsCompactionPlan(coll, SS_TRIGGER_AUTO);
+		id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, NULL);
 	SsCatalogClose(&session);
 	if (id == 0)
 		PG_RETURN_NULL();
@@ -597,4 +567,26 @@ segstore_cancel_compaction(PG_FUNCTION_ARGS)
 	SsCompactionCancelAtCommit(pids);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
+}
+
+/* compaction_progress(): every running plan, from shared memory */
+Datum
+segstore_compaction_progress(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	SsProgressList(rsinfo->setResult, rsinfo->setDesc);
+	return (Datum) 0;
+}
+
+/* worker_status(): each database's maintenance worker, from shared memory */
+Datum
+segstore_worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	SsWorkerStatusList(rsinfo->setResult, rsinfo->setDesc);
+	return (Datum) 0;
 }

@@ -610,3 +610,46 @@ SsCatalogClearPendingDeletes(int64 collection_id)
 				  1, types, values, -1);
 }
 
+
+/*
+ * Every collection with what the maintenance worker looks at: whether it
+ * has been written within idle_s seconds, its growing data and its
+ * pending deletes.
+ */
+List *
+SsCatalogCollectionActivity(int idle_s)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(idle_s)};
+	List	   *result = NIL;
+	uint64		i;
+
+	Run("SELECT c.name, c.last_write_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1), "
+		"c.growing_bytes, (SELECT pg_catalog.count(*) FROM segstore.pending_delete d "
+		"  WHERE d.collection_id = c.collection_id) "
+		"FROM segstore.collection c ORDER BY c.name", 1, types, values);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		SsCollectionActivity *a = palloc(sizeof(SsCollectionActivity));
+		bool		isnull;
+
+		a->name = SsCatalogColText(i, 1);
+		a->idle = DatumGetBool(SsCatalogCol(i, 2, &isnull));
+		a->growing_bytes = SsCatalogColInt8(i, 3);
+		a->pending_deletes = SsCatalogColInt8(i, 4);
+		result = lappend(result, a);
+	}
+	return result;
+}
+
+/*
+ * Background workers start each transaction here: DROP EXTENSION locks the
+ * catalog beginning with segstore.collection, so a worker that locks that
+ * table first waits for the drop instead of holding a table the drop
+ * needs (a deadlock).
+ */
+void
+SsCatalogLockForWorker(void)
+{
+	Run("LOCK TABLE segstore.collection IN ACCESS SHARE MODE", 0, NULL, NULL);
+}

@@ -68,6 +68,15 @@ typedef struct SsBinlogRow
 	TimestampTz created_at;
 } SsBinlogRow;
 
+/* What the maintenance worker needs to know of a collection. */
+typedef struct SsCollectionActivity
+{
+	char	   *name;
+	bool		idle;			/* not written within segstore.seal_idle_time */
+	int64		growing_bytes;
+	int64		pending_deletes;
+} SsCollectionActivity;
+
 typedef struct SsCatalogSession
 {
 	Oid			save_userid;
@@ -77,6 +86,7 @@ typedef struct SsCatalogSession
 
 extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
 extern void SsCatalogClose(SsCatalogSession *session);
+extern void SsCatalogLockForWorker(void);
 extern bool SsCatalogReadOnly(void);
 extern Oid	SsCatalogCaller(void);
 extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
@@ -95,6 +105,7 @@ extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *
 extern void SsCatalogSetGrowing(SsCollection *coll, int64 segment_id, int64 bytes);
 extern int64 SsCatalogNextId(const char *sequence);
 extern Oid	SsCatalogExtensionOwner(void);
+extern List *SsCatalogCollectionActivity(int idle_s);
 
 extern List *SsCatalogSegments(int64 collection_id, bool flushed_only);
 extern void SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,

@@ -472,3 +472,67 @@ SsCatalogDropSegment(int64 segment_id)
 	SsCatalogExec("DELETE FROM segstore.binlog WHERE segment_id = $1", 1, types, values, -1);
 	return true;
 }
+
+/*
+ * Mark a compaction finished once none of its plans is queued or running,
+ * and describe it.  Of several workers finishing its last plans, exactly
+ * one gets true: the row lock on the compaction decides.
+ */
+bool
+SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(compaction_id)};
+	bool		isnull;
+
+	SsCatalogQuery("UPDATE segstore.compaction c SET finished_at = pg_catalog.clock_timestamp() "
+				   "WHERE c.compaction_id = $1 AND c.finished_at IS NULL AND NOT EXISTS "
+				   "(SELECT 1 FROM segstore.compaction_plan p WHERE p.compaction_id = c.compaction_id "
+				   "  AND p.state IN ('pending', 'executing')) RETURNING 1",
+				   1, types, values);
+	if (SPI_processed == 0)
+		return false;
+	SsCatalogQuery("SELECT col.name, c.trigger, pg_catalog.count(p.plan_id)::int4, "
+				   "pg_catalog.count(p.plan_id) FILTER (WHERE p.state <> 'completed')::int4, "
+				   "COALESCE(pg_catalog.sum(p.rows_in), 0)::int8, COALESCE(pg_catalog.sum(p.rows_out), 0)::int8, "
+				   "COALESCE(pg_catalog.sum(p.bytes_in), 0)::int8, COALESCE(pg_catalog.sum(p.bytes_out), 0)::int8, "
+				   "(EXTRACT(epoch FROM pg_catalog.max(p.finished_at) - "
+				   "  COALESCE(pg_catalog.min(p.started_at), c.created_at)) * 1000)::int8 "
+				   "FROM segstore.compaction c JOIN segstore.collection col USING (collection_id) "
+				   "LEFT JOIN segstore.compaction_plan p USING (compaction_id) "
+				   "WHERE c.compaction_id = $1 GROUP BY col.name, c.trigger, c.created_at",
+				   1, types, values);
+	if (SPI_processed == 0)
+		return false;
+	summary->compaction_id = compaction_id;
+	summary->collection = SsCatalogColText(0, 1);
+	summary->trigger = SsCatalogColText(0, 2);
+	summary->plans = DatumGetInt32(SsCatalogCol(0, 3, &isnull));
+	summary->failed = DatumGetInt32(SsCatalogCol(0, 4, &isnull));
+	summary->rows_in = SsCatalogColInt8(0, 5);
+	summary->rows_out = SsCatalogColInt8(0, 6);
+	summary->bytes_in = SsCatalogColInt8(0, 7);
+	summary->bytes_out = SsCatalogColInt8(0, 8);
+	summary->duration_ms = DatumGetInt64(SsCatalogCol(0, 9, &isnull));
+	if (isnull)
+		summary->duration_ms = 0;
+	return true;
+}
+
+/*
+ * Forget compactions older than retention_s whose plans have all ended;
+ * returns how many.
+ */
+int64
+SsCatalogPruneHistory(int retention_s)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(retention_s)};
+
+	SsCatalogQuery("DELETE FROM segstore.compaction c "
+				   "WHERE c.created_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1) "
+				   "AND NOT EXISTS (SELECT 1 FROM segstore.compaction_plan p "
+				   "  WHERE p.compaction_id = c.compaction_id AND p.state IN ('pending', 'executing'))",
+				   1, types, values);
+	return (int64) SPI_processed;
+}

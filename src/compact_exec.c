@@ -37,6 +37,7 @@
 #include "binlog.h"
 #include "compaction.h"
 #include "segment.h"
+#include "workers.h"
 
 /* Per-row memory of CompactColumnWise: key, time, keep flag, kept key, target key. */
 #define SS_COLUMNWISE_ROW_BYTES 33
@@ -123,6 +124,7 @@ LoadChunk(Merge *m, Source *src)
 		SsBinlogReadRange(src->reader, c, src->next, count, &src->chunk->cols[c]);
 	MemoryContextSwitchTo(old);
 	src->next += count;
+	SsProgressAdvance(count, src->seg->size_bytes * count / Max(src->seg->num_rows, 1));
 	TrackMemory(m);
 	CheckDeadline(m);
 	return true;
@@ -308,7 +310,10 @@ MergeSources(Merge *m)
 	/* A source whose rows are all purged is never read. */
 	for (i = 0; i < m->nsources; i++)
 		if (m->sources[i].purged)
+		{
 			m->result->deleted_purged += m->sources[i].seg->num_rows;
+			SsProgressAdvance(m->sources[i].seg->num_rows, m->sources[i].seg->size_bytes);
+		}
 
 	for (;;)
 	{
@@ -467,6 +472,10 @@ CopyColumn(Merge *m, Source *src, const bool *keep, int c)
 			TrackMemory(m);
 			MemoryContextReset(src->cxt);
 		}
+		/* each column's pass counts for its share of the rows */
+		SsProgressAdvance(count / (m->coll->nfields + 1),
+						  src->seg->size_bytes * count / Max(src->seg->num_rows, 1) /
+						  (m->coll->nfields + 1));
 		CheckDeadline(m);
 	}
 }
@@ -504,6 +513,7 @@ CompactColumnWise(Merge *m, Source **ordered)
 	if (nkeys == 0)
 		return;
 
+	SsProgressPhase("writing");
 	m->target = SsSegmentWriterBegin(coll, SsCatalogNextId("segment_id_seq"));
 	SsSegmentWriterSetKeys(m->target, keys, nkeys, ts_min, ts_max);
 	pfree(keys);
@@ -717,6 +727,8 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 			row_bytes = Max(row_bytes, src->seg->insert_raw_bytes / src->seg->num_rows);
 	}
 	m.nsources = plan->nsources;
+	SsProgressBegin(plan->compaction_id, plan->plan_id, m.coll->name,
+					result->rows_in, result->bytes_in);
 
 	/*
 	 * All sources' chunks together get half the memory limit less the fixed
@@ -731,7 +743,11 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	if (InKeyOrder(&m, ordered))
 		CompactColumnWise(&m, ordered);
 	else
+	{
+		SsProgressPhase("writing");
 		MergeSources(&m);
+	}
+	SsProgressPhase("swapping");
 	Swap(&m);
 
 	result->ntargets = list_length(m.targets);

@@ -134,14 +134,40 @@ DeleteRuleFires(const SsSegment *seg)
 		seg->delta_bytes >= (int64) ss_delta_size_threshold_kb * 1024;
 }
 
+/* Why no automatic rule fired: how close the collection is to each. */
+static void
+ExplainNoRule(StringInfo why, List *all, int nsmall)
+{
+	double		max_share = 0;
+	int64		max_delta = 0;
+	ListCell   *lc;
+
+	foreach(lc, all)
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		if (seg->num_rows > 0)
+			max_share = Max(max_share,
+							(double) (seg->delta_rows + seg->pending_rows) / seg->num_rows);
+		max_delta = Max(max_delta, seg->delta_bytes);
+	}
+	appendStringInfo(why, "no rule fired: %d small segments (merge above %d), "
+					 "most deleted %.0f%% of a segment (delete at %.0f%%), "
+					 "largest delta " INT64_FORMAT " kB (delete at %d kB)",
+					 nsmall, ss_merge_min_segments, max_share * 100,
+					 ss_delete_ratio_threshold * 100, max_delta / 1024,
+					 ss_delta_size_threshold_kb);
+}
+
 /*
  * Plan a compaction of a collection and queue its plans.  Returns the
  * compaction's id; for the automatic trigger, 0 when no rule fires (a
  * manual or full compaction with nothing to do is recorded, Completed at
- * once, as Milvus does).
+ * once, as Milvus does).  For the automatic trigger, why (if given) gets
+ * the rules that fired, or how far the collection is from each.
  */
 int64
-SsCompactionPlan(SsCollection *coll, SsTrigger trigger)
+SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why)
 {
 	List	   *busy;
 	List	   *segments;
@@ -191,7 +217,13 @@ SsCompactionPlan(SsCollection *coll, SsTrigger trigger)
 			appendStringInfo(&reason, "%s%d segments with deletes over the thresholds",
 							 reason.len ? "; " : "", list_length(deletes));
 		if (reason.len == 0)
+		{
+			if (why)
+				ExplainNoRule(why, all, list_length(small));
 			return 0;
+		}
+		if (why)
+			appendStringInfoString(why, reason.data);
 		id = SsCatalogInsertCompaction(coll->id, trigger, reason.data);
 		if (list_length(small) > ss_merge_min_segments)
 		{

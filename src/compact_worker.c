@@ -33,6 +33,7 @@
 
 #include "compaction.h"
 #include "gc.h"
+#include "workers.h"
 
 /* Advisory lock key space of the worker slots ("segs"). */
 #define SS_SLOT_LOCK_KEY 0x73656773
@@ -147,6 +148,7 @@ InTransaction(void (*fn) (void *arg), void *arg)
 	}
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SsCatalogOpen(&session, false);
+	SsCatalogLockForWorker();
 	fn(arg);
 	SsCatalogClose(&session);
 	PopActiveSnapshot();
@@ -220,6 +222,30 @@ CollectGarbage(void *arg)
 	*(bool *) arg = SPI_processed > 0;
 }
 
+/*
+ * Once a compaction's last plan has ended, log one line for it, as
+ * autovacuum does, when it took at least segstore.log_min_duration.
+ */
+static void
+LogIfFinished(void *arg)
+{
+	SsCompactionSummary s;
+
+	if (!SsCatalogCloseCompaction(*(int64 *) arg, &s))
+		return;
+	if (ss_log_min_duration_ms < 0 || s.duration_ms < ss_log_min_duration_ms)
+		return;
+	ereport(LOG,
+			(errmsg("segstore: %s compaction " INT64_FORMAT " of collection \"%s\" finished: "
+					"%d plans%s, rows " INT64_FORMAT " -> " INT64_FORMAT
+					", bytes " INT64_FORMAT " -> " INT64_FORMAT ", reclaimed " INT64_FORMAT
+					" bytes, %.3f s",
+					s.trigger, s.compaction_id, s.collection, s.plans,
+					s.failed > 0 ? psprintf(" (%d failed)", s.failed) : "",
+					s.rows_in, s.rows_out, s.bytes_in, s.bytes_out,
+					s.bytes_in - s.bytes_out, s.duration_ms / 1000.0)));
+}
+
 /* How a failed plan's error classifies it. */
 typedef struct PlanOutcome
 {
@@ -257,6 +283,7 @@ RunPlan(int64 plan_id)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SsCatalogSession session;
+	volatile int64 compaction_id = 0;
 
 	ss_plan_timed_out = false;
 	SetCurrentStatementStartTimestamp();
@@ -271,17 +298,20 @@ RunPlan(int64 plan_id)
 		int			usecs;
 
 		SsCatalogOpen(&session, false);
+		SsCatalogLockForWorker();
 		plan = SsCatalogGetPlan(plan_id);
+		compaction_id = plan->compaction_id;
 		pgstat_report_activity(STATE_RUNNING,
-							   psprintf("segstore: compacting plan " INT64_FORMAT " (%s, %d segments)",
-										plan_id, plan->plan_type, plan->nsources));
+							   psprintf("segstore: compaction " INT64_FORMAT " plan " INT64_FORMAT " (%s of %d segments)",
+										plan->compaction_id, plan_id, plan->plan_type, plan->nsources));
 		SsCompactionExecute(plan, &result);
 		SsCatalogFinishPlan(plan_id, "completed", &result, NULL);
 		SsCatalogClose(&session);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		SsProgressEnd();
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
-		ereport(LOG,
+		ereport(DEBUG1,
 				(errmsg("segstore: compaction " INT64_FORMAT " plan " INT64_FORMAT " (%s) completed: rows " INT64_FORMAT " -> " INT64_FORMAT ", " INT64_FORMAT " deleted rows purged, bytes " INT64_FORMAT " -> " INT64_FORMAT ", %ld.%03d s",
 						plan->compaction_id, plan_id, plan->plan_type, result.rows_in,
 						result.rows_out, result.deleted_purged, result.bytes_in,
@@ -292,6 +322,7 @@ RunPlan(int64 plan_id)
 		PlanOutcome outcome;
 
 		MemoryContextSwitchTo(cxt);
+		SsProgressEnd();
 		outcome.plan_id = plan_id;
 		outcome.error = CopyErrorData();
 		FlushErrorState();
@@ -301,6 +332,12 @@ RunPlan(int64 plan_id)
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	if (compaction_id != 0)
+	{
+		int64		id = compaction_id;
+
+		InTransaction(LogIfFinished, &id);
+	}
 }
 
 /* Entry point of a compaction worker; the argument is the database's oid. */

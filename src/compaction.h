@@ -10,6 +10,7 @@
 #ifndef SEGSTORE_COMPACTION_H
 #define SEGSTORE_COMPACTION_H
 
+#include "lib/stringinfo.h"
 #include "postmaster/bgworker.h"
 #include "utils/tuplestore.h"
 
@@ -63,6 +64,21 @@ typedef struct SsCompactionState
 	int			total;
 } SsCompactionState;
 
+/* A finished compaction, for its log line. */
+typedef struct SsCompactionSummary
+{
+	int64		compaction_id;
+	char	   *collection;
+	char	   *trigger;
+	int			plans;
+	int			failed;
+	int64		rows_in;
+	int64		rows_out;
+	int64		bytes_in;
+	int64		bytes_out;
+	int64		duration_ms;
+} SsCompactionSummary;
+
 /*
  * Memory a plan spends whatever its chunk sizes: the target's writer holds
  * a block, its compressed copy and scratch per column; each source's
@@ -73,7 +89,7 @@ typedef struct SsCompactionState
 	((int64) (ncols) * 3 * SS_BLOCK_BYTES + (int64) (nsources) * (ncols) * SS_BLOCK_BYTES)
 
 /* compact_plan.c */
-extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger);
+extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why);
 
 /* compact_exec.c */
 extern bool ss_plan_timed_out;
@@ -106,6 +122,8 @@ extern bool SsCatalogCompactionCancelRequested(int64 plan_id);
 extern void SsCatalogFailOrphanedPlans(void);
 extern void SsCatalogMarkCompacted(const int64 *segments, int n, int retention_s);
 extern List *SsCatalogDroppableSegments(void);
+extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary);
+extern int64 SsCatalogPruneHistory(int retention_s);
 extern bool SsCatalogDropSegment(int64 segment_id);
 
 #endif

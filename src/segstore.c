@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * segstore.c
- *	  Module entry point: GUC variables and the utility hook that removes a
- *	  dropped database's files.
+ *	  Module entry point: GUC variables, the launcher and shared memory when
+ *	  preloaded, and the utility hook that tells the launcher about new
+ *	  databases and extensions and removes a dropped database's files.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,11 +13,13 @@
 
 #include "commands/dbcommands.h"
 #include "fmgr.h"
-#include "files.h"
+#include "miscadmin.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
+#include "files.h"
 #include "segstore.h"
+#include "workers.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,23 +36,43 @@ int			ss_max_compaction_workers = 2;
 int			ss_compaction_memory_limit_kb = 256 * 1024;
 int			ss_compaction_timeout_s = 3600;
 int			ss_retention_duration_s = 0;
+int			ss_compaction_interval_s = 60;
+int			ss_seal_idle_time_s = 600;
+int			ss_pending_delete_threshold = 10000;
+int			ss_history_retention_s = 7 * 24 * 3600;
+int			ss_log_min_duration_ms = 0;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 void		_PG_init(void);
 
-/* Remove segstore files of a database that DROP DATABASE removed. */
+/*
+ * Wake the launcher when a database or segstore is created; before DROP
+ * DATABASE, stop segstore's workers in it (they would make it fail), and
+ * after it remove its files.
+ */
 static void
 SegstoreProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   bool readOnlyTree, ProcessUtilityContext context,
 					   ParamListInfo params, QueryEnvironment *queryEnv,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
+	Node	   *stmt = pstmt->utilityStmt;
 	Oid			dropped = InvalidOid;
 
-	if (IsA(pstmt->utilityStmt, DropdbStmt))
-		dropped = get_database_oid(((DropdbStmt *) pstmt->utilityStmt)->dbname,
-								   true);
+	if (IsA(stmt, DropdbStmt))
+	{
+		dropped = get_database_oid(((DropdbStmt *) stmt)->dbname, true);
+		if (OidIsValid(dropped))
+		{
+			SsLauncherStopWorkers(dropped, true);
+			SsLauncherRescanAtCommit();
+		}
+	}
+	else if (IsA(stmt, CreatedbStmt) ||
+			 (IsA(stmt, CreateExtensionStmt) &&
+			  strcmp(((CreateExtensionStmt *) stmt)->extname, "segstore") == 0))
+		SsLauncherRescanAtCommit();
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -119,7 +142,33 @@ _PG_init(void)
 							"Deletes younger than this are kept by compaction, for time travel.",
 							NULL, &ss_retention_duration_s, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.compaction_interval",
+							"Time between runs of the maintenance worker in each database.",
+							NULL, &ss_compaction_interval_s, 60, 1, 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.seal_idle_time",
+							"The maintenance worker seals a growing segment not written for this long.",
+							NULL, &ss_seal_idle_time_s, 600, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.pending_delete_threshold",
+							"The maintenance worker writes a collection's pending deletes out once there are this many.",
+							NULL, &ss_pending_delete_threshold, 10000, 1, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.history_retention",
+							"Finished compactions older than this are pruned from the history; 0 keeps them.",
+							NULL, &ss_history_retention_s, 7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.log_min_duration",
+							"Compactions that take at least this long are logged; -1 disables, 0 logs all.",
+							NULL, &ss_log_min_duration_ms, 0, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("segstore");
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		SsShmemInstallHooks();
+		SsLauncherRegister();
+	}
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = SegstoreProcessUtility;

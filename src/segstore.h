@@ -94,5 +94,10 @@ extern int	ss_max_compaction_workers;
 extern int	ss_compaction_memory_limit_kb;
 extern int	ss_compaction_timeout_s;
 extern int	ss_retention_duration_s;
+extern int	ss_compaction_interval_s;
+extern int	ss_seal_idle_time_s;
+extern int	ss_pending_delete_threshold;
+extern int	ss_history_retention_s;
+extern int	ss_log_min_duration_ms;
 
 #endif							/* SEGSTORE_H */

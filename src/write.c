@@ -105,8 +105,8 @@ FindLiveKey(SsCollection *coll, const int64 *keys, int nkeys, int64 *found)
 }
 
 /* Seal the growing table's rows into new segments. */
-static void
-SealGrowing(SsCollection *coll)
+void
+SsWriteSeal(SsCollection *coll)
 {
 	SsBatch    *batch = SsGrowingRead(coll, true);
 
@@ -160,7 +160,7 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 			bytes += SsBatchRowBytes(batch, r);
 		SsCatalogSetGrowing(coll, coll->growing_segment_id, bytes);
 		if (bytes >= limit)
-			SealGrowing(coll);
+			SsWriteSeal(coll);
 	}
 	return batch->nrows;
 }
@@ -208,18 +208,13 @@ SsWriteDeleteExpr(SsCollection *coll, const char *text)
 	return SsWriteDeleteKeys(coll, keys, nkeys);
 }
 
-/*
- * Seal the growing segment and write pending deletes out as delta binlogs,
- * one per segment that has any.
- */
+/* Write pending deletes out as delta binlogs, one per segment that has any. */
 void
-SsWriteFlush(SsCollection *coll)
+SsWriteFlushDeletes(SsCollection *coll)
 {
-	List	   *segments;
+	List	   *segments = SsCatalogPendingSegments(coll->id);
 	ListCell   *lc;
 
-	SealGrowing(coll);
-	segments = SsCatalogPendingSegments(coll->id);
 	foreach(lc, segments)
 	{
 		int64		segment_id = *(int64 *) lfirst(lc);
@@ -233,4 +228,12 @@ SsWriteFlush(SsCollection *coll)
 	}
 	if (segments != NIL)
 		SsCatalogClearPendingDeletes(coll->id);
+}
+
+/* flush(): seal the growing segment and write pending deletes out. */
+void
+SsWriteFlush(SsCollection *coll)
+{
+	SsWriteSeal(coll);
+	SsWriteFlushDeletes(coll);
 }

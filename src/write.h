@@ -14,6 +14,8 @@
 extern int64 SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert);
 extern int64 SsWriteDeleteKeys(SsCollection *coll, int64 *keys, int nkeys);
 extern int64 SsWriteDeleteExpr(SsCollection *coll, const char *expr);
+extern void SsWriteSeal(SsCollection *coll);
+extern void SsWriteFlushDeletes(SsCollection *coll);
 extern void SsWriteFlush(SsCollection *coll);
 
 #endif

@@ -28,6 +28,8 @@ $node->init(extra => [ '--locale=C', '--encoding=UTF8' ]);
 $node->append_conf(
 	'postgresql.conf', qq{
 shared_preload_libraries = 'segstore'
+# the maintenance worker stays out of the way: this test drives compaction
+segstore.compaction_interval = '1d'
 segstore.insert_direct_threshold = $DIRECT
 });
 $node->start;

@@ -25,6 +25,8 @@ $node->init(extra => [ '--locale=C', '--encoding=UTF8' ]);
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'segstore'
+# the maintenance worker stays out of the way: this test drives compaction
+segstore.compaction_interval = '1d'
 max_worker_processes = 16
 segstore.compression_level = 19
 });

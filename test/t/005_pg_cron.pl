@@ -20,6 +20,8 @@ $node->init;
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'segstore,pg_cron'
+# the maintenance worker stays out of the way: this test drives compaction
+segstore.compaction_interval = '1d'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 max_worker_processes = 20
