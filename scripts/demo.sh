@@ -83,7 +83,12 @@ demo_main() {
 	echo "=== Building and installing segstore"
 	segstore_install
 	trap cluster_stop EXIT
-	cluster_start "max_wal_size = '2GB'"
+	# Automatic compaction starts switched off, so that steps 1-6 show the
+	# manual path; step 8 switches it on.  pg_cron schedules step 8's jobs.
+	cluster_start "max_wal_size = '2GB'" \
+		"shared_preload_libraries = 'segstore,pg_cron'" \
+		"segstore.enable_compaction = off" \
+		"segstore.compaction_interval = 1"
 	echo "Started a throwaway cluster in $CLUSTER_DIR"
 	echo
 
@@ -217,10 +222,65 @@ SELECT item, value FROM (VALUES
 ) AS r(n, item, value) ORDER BY n;
 
 \echo
-\echo '=== 7-8. Search before/after compaction, scheduled compaction'
-\echo 'Not implemented yet: create_index() and search() (issue 5) and the built-in'
-\echo 'compaction schedule (issue 4). Step 8 with pg_cron: see the README recipes.'
+\echo '=== 7. Search before/after compaction'
+\echo 'Not implemented yet: create_index() and search() (issue 5).'
+
+\echo
+\echo '=== 8. Schedule compaction: daily, and a full compaction weekly (pg_cron)'
+CREATE EXTENSION pg_cron;
+SELECT cron.schedule('compaction_test daily compaction', '0 3 * * *',
+					 $$SELECT segstore.compact('compaction_test')$$) > 0 AS scheduled;
+SELECT cron.schedule('compaction_test weekly full compaction', '0 4 * * 0',
+					 $$SELECT segstore.compact('compaction_test', true)$$) > 0 AS scheduled;
+SELECT jobname, schedule, command FROM cron.job ORDER BY jobid;
+\echo 'Their runs will show in cron.job_run_details, their compactions in segstore.compactions.'
+
+\echo
+\echo '=== 8b. Automatic compaction by segstore''s own worker'
+\echo 'Twelve small batches arrive (twelve more small segments) and 30% of the'
+\echo 'compacted segment is deleted; then automatic compaction is switched on with'
+\echo 'ALTER SYSTEM + reload.  No compact() call from here on.'
+SET segstore.insert_direct_threshold = 100;
+SELECT sum(segstore.insert('compaction_test', ids, vectors, texts)) AS inserted_in_12_batches
+FROM (SELECT array_agg(id + :rows ORDER BY id) AS ids, array_agg(vector ORDER BY id) AS vectors,
+			 array_agg(text ORDER BY id) AS texts
+	  FROM demo_rows WHERE id < 6000 GROUP BY id / 500) b;
+SELECT segstore.delete('compaction_test', format('id >= %s && id < %s', :half, :half + :rows * 3 / 20))
+	AS deleted;
+SELECT segstore.flush('compaction_test') \gset
+SELECT count(*) AS flushed_segments, sum(deleted_rows) AS deleted_rows
+FROM segstore.segments('compaction_test') WHERE state = 'flushed';
+ALTER SYSTEM SET segstore.enable_compaction = on;
+SELECT pg_reload_conf() AS reloaded;
+SELECT clock_timestamp() AS auto_start \gset
+DO $$
+BEGIN
+	FOR i IN 1..600 LOOP
+		PERFORM 1 FROM segstore.compactions WHERE trigger = 'auto' AND state <> 'Executing';
+		IF FOUND AND NOT EXISTS (SELECT 1 FROM segstore.compactions WHERE state = 'Executing') THEN
+			RETURN;
+		END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RAISE EXCEPTION 'no automatic compaction within 60 s';
+END $$;
+SELECT round(extract(epoch FROM clock_timestamp() - :'auto_start'::timestamptz)::numeric, 1)
+	AS seconds_until_compacted;
+SELECT compaction_id, trigger, reason, state, plans, rows_before, rows_after,
+	   pg_size_pretty(bytes_reclaimed) AS reclaimed
+FROM segstore.compactions ORDER BY compaction_id;
+SELECT segment_id, state, num_rows, deleted_rows, pg_size_pretty(size_bytes) AS size
+FROM segstore.segments('compaction_test') WHERE state = 'flushed' ORDER BY segment_id;
+SELECT segstore.num_entities('compaction_test') AS num_entities;
+\echo 'What the worker decided on its last run, and when it runs next:'
+\x on
+SELECT datname, state, runs, last_run_at, last_decision, next_run_at
+FROM segstore.worker_status WHERE datname = current_database();
+\x off
 SQL
+	echo
+	echo "The server log's line for each finished compaction:"
+	grep -o 'segstore: [a-z]* compaction [0-9]* of collection .*' "$CLUSTER_DIR/server.log" || true
 	echo
 	echo "Demo finished; removing the cluster."
 }

@@ -84,8 +84,9 @@ EndWork(SsCatalogSession *session)
 }
 
 /*
- * Abort after an error: report it to the log and keep its message for the
- * decision and the slot.
+ * Abort after an error and say what happened, for the decision.  A lock
+ * not granted in time means a writer is busy: the work is left for the
+ * next run, which is no error.  Other errors go to the log and the slot.
  */
 static char *
 AbortWork(void)
@@ -96,13 +97,16 @@ AbortWork(void)
 	error = CopyErrorData();
 	FlushErrorState();
 	AbortCurrentTransaction();
+	MemoryContextSwitchTo(worker_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		return "busy, left for the next run";
 	ereport(LOG,
 			(errmsg("segstore worker: %s", error->message)));
 	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
 	strlcpy(my_slot->last_error, error->message, SS_ERROR_LEN);
 	LWLockRelease(ss_shared->lock);
-	return error->message;
+	return psprintf("error: %s", error->message);
 }
 
 /* Seal, write deletes out and apply the compaction rules for one collection. */
@@ -209,7 +213,7 @@ RunOnce(void)
 	}
 	PG_CATCH();
 	{
-		appendStringInfo(&decision, "error: %s", AbortWork());
+		appendStringInfoString(&decision, AbortWork());
 		failed = true;
 	}
 	PG_END_TRY();
@@ -228,7 +232,7 @@ RunOnce(void)
 		}
 		PG_CATCH();
 		{
-			appendStringInfo(&decision, "error: %s", AbortWork());
+			appendStringInfoString(&decision, AbortWork());
 			failed = true;
 		}
 		PG_END_TRY();
@@ -247,7 +251,7 @@ RunOnce(void)
 	}
 	PG_CATCH();
 	{
-		appendStringInfo(&decision, "; garbage collection error: %s", AbortWork());
+		appendStringInfo(&decision, "; garbage collection: %s", AbortWork());
 		failed = true;
 	}
 	PG_END_TRY();

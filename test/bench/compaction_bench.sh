@@ -123,6 +123,8 @@ start_cluster() {
 		echo "shared_buffers = '1GB'"
 		echo "max_wal_size = '16GB'"
 		echo "checkpoint_timeout = '1h'"
+		# Only the timed compactions run: no automatic one in between.
+		echo "segstore.enable_compaction = off"
 		[ -z "$COMPACTION_MEMORY_LIMIT" ] ||
 			echo "segstore.compaction_memory_limit = '$COMPACTION_MEMORY_LIMIT'"
 	} | "${RUN_AS[@]}" tee -a "$PGDATA/postgresql.conf" >/dev/null

@@ -25,7 +25,8 @@ segstore_install
 trap cluster_stop EXIT
 # Durable settings as shipped (fsync, synchronous_commit on); checkpoints
 # are kept out of the timed statements.
-cluster_start "shared_buffers = '1GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '1h'"
+cluster_start "shared_buffers = '1GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '1h'" \
+	"segstore.enable_compaction = off"
 
 # Progress goes to stderr and the statements' results are dropped, so that
 # stdout carries only the Markdown report.
