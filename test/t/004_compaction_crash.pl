@@ -402,7 +402,7 @@ check_state('big', 'big collection loaded');
 		sub {
 			sql("SELECT count(*) > 0 FROM pg_stat_activity "
 				  . "WHERE backend_type = 'segstore compaction worker' "
-				  . "AND query LIKE 'segstore: compacting%'") eq 't'
+				  . "AND query LIKE 'segstore: compaction % plan %'") eq 't'
 			  && grep { /\.tmp$/ && -s $_ } files_on_disk();
 		});
 	# Committed while the plan writes.
