@@ -52,15 +52,10 @@ SsCompactionLaunchWorker(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "segstore");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "SsCompactionWorkerMain");
+	SsBackgroundWorkerInit(&worker, "SsCompactionWorkerMain", "segstore compaction worker",
+						   BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "segstore compaction worker for database %u",
 			 MyDatabaseId);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "segstore compaction worker");
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
 	return RegisterDynamicBackgroundWorker(&worker, NULL);
 }

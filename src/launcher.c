@@ -53,20 +53,32 @@ static BackgroundWorkerHandle *handles[SS_MAX_DATABASES];
 static bool rescan_at_commit = false;
 static bool callback_registered = false;
 
+/*
+ * Describe one of segstore's background workers: its entry point, its
+ * type (the backend_type pg_stat_activity shows, which
+ * SsLauncherStopWorkers looks for) and its restart time.
+ */
+void
+SsBackgroundWorkerInit(BackgroundWorker *worker, const char *function, const char *type,
+					   int restart_time)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = restart_time;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "segstore");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", type);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+}
+
 /* Register the launcher; called from _PG_init while preloading. */
 void
 SsLauncherRegister(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "segstore");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "SsLauncherMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "segstore launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "segstore launcher");
+	SsBackgroundWorkerInit(&worker, "SsLauncherMain", "segstore launcher", 1);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -76,14 +88,8 @@ StartWorker(int i, Oid dboid)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "segstore");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "SsWorkerMain");
+	SsBackgroundWorkerInit(&worker, "SsWorkerMain", "segstore worker", BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "segstore worker for database %u", dboid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "segstore worker");
 	worker.bgw_main_arg = Int32GetDatum(i);
 	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
 	worker.bgw_notify_pid = MyProcPid;

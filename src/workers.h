@@ -15,6 +15,7 @@
 #define SEGSTORE_WORKERS_H
 
 #include "funcapi.h"
+#include "postmaster/bgworker.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
@@ -83,6 +84,8 @@ extern SsShared *ss_shared;
 extern void SsShmemInstallHooks(void);
 
 /* launcher.c */
+extern void SsBackgroundWorkerInit(BackgroundWorker *worker, const char *function,
+								   const char *type, int restart_time);
 extern void SsLauncherRegister(void);
 extern PGDLLEXPORT void SsLauncherMain(Datum arg);
 extern void SsLauncherRescanAtCommit(void);
