@@ -36,6 +36,7 @@
 
 #include "binlog.h"
 #include "compaction.h"
+#include "index.h"
 #include "segment.h"
 
 /* Per-row memory of CompactColumnWise: key, time, keep flag, kept key, target key. */
@@ -73,6 +74,7 @@ typedef struct Merge
 	MemoryContext cxt;			/* everything of the plan */
 	SsSegmentWriter *target;	/* being written, or NULL */
 	List	   *targets;		/* finished Targets */
+	List	   *index_files;	/* their index files (SsIndexBuilt), unregistered */
 	int64	   *kept_keys;		/* deletes kept for the current target */
 	TimestampTz *kept_ts;
 	int			nkept;
@@ -635,6 +637,7 @@ Swap(Merge *m)
 		}
 	}
 	SsCatalogMarkCompacted(m->plan->sources, m->plan->nsources, m->plan->retention_s);
+	SsIndexAttach(m->coll, m->index_files);
 }
 
 /* Collection of a plan. */
@@ -732,6 +735,17 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 		CompactColumnWise(&m, ordered);
 	else
 		MergeSources(&m);
+
+	/* Targets' index files are built before the swap, outside its lock. */
+	foreach(lc, m.targets)
+	{
+		SsSegmentWriter *w = ((Target *) lfirst(lc))->writer;
+		SsIndexBuilt *built = SsIndexPrepare(m.coll, SsSegmentWriterSegmentId(w),
+											 SsSegmentWriterPath(w), SsSegmentWriterRows(w));
+
+		if (built != NULL)
+			m.index_files = lappend(m.index_files, built);
+	}
 	Swap(&m);
 
 	result->ntargets = list_length(m.targets);

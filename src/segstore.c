@@ -33,6 +33,7 @@ int			ss_max_compaction_workers = 2;
 int			ss_compaction_memory_limit_kb = 256 * 1024;
 int			ss_compaction_timeout_s = 3600;
 int			ss_retention_duration_s = 0;
+int			ss_min_index_rows = 1024;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -119,6 +120,10 @@ _PG_init(void)
 							"Deletes younger than this are kept by compaction, for time travel.",
 							NULL, &ss_retention_duration_s, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.min_index_rows",
+							"Sealed segments with fewer rows get a FLAT index file instead of IVF_FLAT.",
+							NULL, &ss_min_index_rows, 1024, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("segstore");
 
 	prev_ProcessUtility = ProcessUtility_hook;

@@ -94,5 +94,6 @@ extern int	ss_max_compaction_workers;
 extern int	ss_compaction_memory_limit_kb;
 extern int	ss_compaction_timeout_s;
 extern int	ss_retention_duration_s;
+extern int	ss_min_index_rows;
 
 #endif							/* SEGSTORE_H */
