@@ -18,7 +18,7 @@
  * catalog row: everything that changes a collection's flushed segments,
  * their deletes or its index (flush, delete, compaction's swap, index
  * builds) takes its write lock, which updates that row.  A search thus
- * costs one indexed catalog lookup, plus one for pending deletes; files
+ * costs one indexed catalog lookup; files
  * are immutable, so a mapping checked once stays valid.  Mappings of
  * segments that left the collection are dropped when the cache entry is
  * rebuilt, so garbage collection's removals free their disk space.
@@ -78,9 +78,20 @@ typedef struct SegEntry
 	int32	   *del_rows;
 	TimestampTz *del_ts;
 	uint8	   *dead;			/* bitmap of those rows, or NULL if none */
+	uint8	   *dead_all;		/* with pending deletes too, for dead_version */
+	char	   *dead_version;	/* collection version dead_all is of */
 	char	   *filter_text;	/* filter whose result filter_pass holds */
 	uint8	   *filter_pass;	/* bitmap of rows it passes */
 } SegEntry;
+
+/* A collection's pending deletes, ordered by segment. */
+typedef struct Pending
+{
+	int64	   *segment_ids;
+	int64	   *keys;
+	TimestampTz *ts;
+	int			n;
+} Pending;
 
 /* A collection's cached state. */
 typedef struct CollEntry
@@ -91,6 +102,7 @@ typedef struct CollEntry
 	SsCollection *coll;
 	bool		has_index;
 	SsIndexDef	def;
+	Pending		pending;
 	int			nsegs;
 	SegEntry  **segs;
 } CollEntry;
@@ -282,6 +294,36 @@ CopyCollection(const SsCollection *coll, MemoryContext cxt)
 }
 
 /*
+ * Read a collection's pending deletes into cxt.  They are cached with the
+ * rest: deletes are recorded, and flush clears them, under the write lock.
+ */
+static void
+ReadPending(int64 collection_id, Pending *p, MemoryContext cxt)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+	uint64		i;
+
+	SavedPlan(&pending_plan,
+			  "SELECT segment_id, pk, ts FROM segstore.pending_delete "
+			  "WHERE collection_id = $1 ORDER BY segment_id", 1, types);
+	if (SPI_execute_plan(pending_plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pending deletes");
+	p->n = (int) SPI_processed;
+	p->segment_ids = MemoryContextAlloc(cxt, sizeof(int64) * Max(p->n, 1));
+	p->keys = MemoryContextAlloc(cxt, sizeof(int64) * Max(p->n, 1));
+	p->ts = MemoryContextAlloc(cxt, sizeof(TimestampTz) * Max(p->n, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		p->segment_ids[i] = SsCatalogColInt8(i, 1);
+		p->keys[i] = SsCatalogColInt8(i, 2);
+		p->ts[i] = DatumGetTimestampTz(SsCatalogCol(i, 3, &isnull));
+	}
+}
+
+/*
  * Look up a collection, check the caller may read it and return its cached
  * state, rebuilt from the catalog if the collection changed.
  */
@@ -336,6 +378,7 @@ OpenColl(const char *name)
 	fresh.has_index = SsIndexGetDef(fresh.coll, &fresh.def);
 	segments = SsCatalogSegments(probe.id, true);
 	binlogs = SsCatalogBinlogs(probe.id, 0, NULL);
+	ReadPending(probe.id, &fresh.pending, fresh.cxt);
 	fresh.nsegs = list_length(segments);
 	fresh.segs = MemoryContextAllocZero(fresh.cxt, sizeof(SegEntry *) * Max(fresh.nsegs, 1));
 	i = 0;
@@ -614,40 +657,59 @@ FilterPass(CollEntry *ce, SegEntry *seg, const char *text, SsExpr *expr)
 	return pass;
 }
 
-/* Pending deletes of one segment: a slice of the query's pending list. */
-typedef struct Pending
-{
-	int64	   *segment_ids;
-	int64	   *keys;
-	TimestampTz *ts;
-	int			n;
-} Pending;
-
-/* Read a collection's pending deletes, ordered by segment. */
+/*
+ * Set the bits of a segment's rows deleted at or before as_of (any time
+ * without it): by delta binlogs and by the collection's pending deletes.
+ */
 static void
-ReadPending(int64 collection_id, Pending *p)
+MarkDeleted(CollEntry *ce, SegEntry *seg, bool has_as_of, TimestampTz as_of, uint8 *bits)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(collection_id)};
-	uint64		i;
+	const Pending *p = &ce->pending;
+	int			i;
 
-	SavedPlan(&pending_plan,
-			  "SELECT segment_id, pk, ts FROM segstore.pending_delete "
-			  "WHERE collection_id = $1 ORDER BY segment_id", 1, types);
-	if (SPI_execute_plan(pending_plan, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pending deletes");
-	p->n = (int) SPI_processed;
-	p->segment_ids = palloc(sizeof(int64) * Max(p->n, 1));
-	p->keys = palloc(sizeof(int64) * Max(p->n, 1));
-	p->ts = palloc(sizeof(TimestampTz) * Max(p->n, 1));
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < seg->ndel; i++)
+		if (!has_as_of || seg->del_ts[i] <= as_of)
+			bit_set(bits, seg->del_rows[i]);
+	for (i = 0; i < p->n; i++)
 	{
-		bool		isnull;
+		int64		row;
 
-		p->segment_ids[i] = SsCatalogColInt8(i, 1);
-		p->keys[i] = SsCatalogColInt8(i, 2);
-		p->ts[i] = DatumGetTimestampTz(SsCatalogCol(i, 3, &isnull));
+		if (p->segment_ids[i] != seg->segment_id || (has_as_of && p->ts[i] > as_of))
+			continue;
+		row = RowOf(seg->data, p->keys[i]);
+		if (row >= 0)
+			bit_set(bits, row);
 	}
+}
+
+/*
+ * Rows of a segment deleted now, or NULL if none.  Cached for the
+ * collection's version, which pending deletes are part of.
+ */
+static const uint8 *
+Deleted(CollEntry *ce, SegEntry *seg)
+{
+	bool		pending = false;
+	int			i;
+
+	LoadDeletes(seg);
+	for (i = 0; i < ce->pending.n && !pending; i++)
+		pending = ce->pending.segment_ids[i] == seg->segment_id;
+	if (!pending)
+		return seg->dead;
+	if (seg->dead_version == NULL || strcmp(seg->dead_version, ce->version) != 0)
+	{
+		if (seg->dead_version != NULL)
+		{
+			pfree(seg->dead_version);
+			pfree(seg->dead_all);
+		}
+		seg->dead_version = NULL;
+		seg->dead_all = MemoryContextAllocZero(seg->cxt, (seg->num_rows + 7) / 8);
+		MarkDeleted(ce, seg, false, 0, seg->dead_all);
+		seg->dead_version = MemoryContextStrdup(seg->cxt, ce->version);
+	}
+	return seg->dead_all;
 }
 
 /*
@@ -655,41 +717,29 @@ ReadPending(int64 collection_id, Pending *p)
  * failing the filter.  NULL when there are none.
  */
 static const uint8 *
-SkipRows(CollEntry *ce, SegEntry *seg, const SsSearchRequest *req, SsExpr *expr,
-		 const Pending *pending)
+SkipRows(CollEntry *ce, SegEntry *seg, const SsSearchRequest *req, SsExpr *expr)
 {
 	Size		bytes = (seg->num_rows + 7) / 8;
 	const uint8 *pass = expr ? FilterPass(ce, seg, req->filter, expr) : NULL;
-	uint8	   *skip = NULL;
-	int			lo;
-	int			i;
+	const uint8 *deleted;
+	uint8	   *skip;
+	Size		i;
 
-	LoadDeletes(seg);
-	for (lo = 0; lo < pending->n && pending->segment_ids[lo] != seg->segment_id; lo++)
-		;
-	if (!req->has_as_of && pass == NULL && (lo == pending->n))
-		return seg->dead;
-
-	skip = palloc0(bytes);
-	if (!req->has_as_of && seg->dead != NULL)
-		memcpy(skip, seg->dead, bytes);
-	else
-		for (i = 0; i < seg->ndel; i++)
-			if (!req->has_as_of || seg->del_ts[i] <= req->as_of)
-				bit_set(skip, seg->del_rows[i]);
-	for (i = lo; i < pending->n && pending->segment_ids[i] == seg->segment_id; i++)
+	if (req->has_as_of)
 	{
-		int64		row;
+		uint8	   *bits = palloc0(bytes);
 
-		if (req->has_as_of && pending->ts[i] > req->as_of)
-			continue;
-		row = RowOf(seg->data, pending->keys[i]);
-		if (row >= 0)
-			bit_set(skip, row);
+		LoadDeletes(seg);
+		MarkDeleted(ce, seg, true, req->as_of, bits);
+		deleted = bits;
 	}
-	if (pass != NULL)
-		for (i = 0; i < (int) bytes; i++)
-			skip[i] |= (uint8) ~pass[i];
+	else
+		deleted = Deleted(ce, seg);
+	if (pass == NULL)
+		return deleted;
+	skip = palloc(bytes);
+	for (i = 0; i < bytes; i++)
+		skip[i] = (uint8) ~pass[i] | (deleted ? deleted[i] : 0);
 	return skip;
 }
 
@@ -861,7 +911,6 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 	SsExpr	   *expr = NULL;
 	int64		lo = PG_INT64_MIN;
 	int64		hi = PG_INT64_MAX;
-	Pending		pending;
 	SegPlan    *plans;
 	int			nplans = 0;
 	TopK	   *tops;
@@ -900,9 +949,6 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 	}
 
 	/* Sealed segments: what each query skips is the same for all queries. */
-	memset(&pending, 0, sizeof(pending));
-	if (ce->nsegs > 0)
-		ReadPending(coll->id, &pending);
 	plans = palloc(sizeof(SegPlan) * Max(ce->nsegs, 1));
 	for (i = 0; i < ce->nsegs; i++)
 	{
@@ -912,7 +958,7 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 			continue;
 		LoadData(ce, seg, metric);
 		plans[nplans].seg = seg;
-		plans[nplans].skip = SkipRows(ce, seg, req, expr, &pending);
+		plans[nplans].skip = SkipRows(ce, seg, req, expr);
 		max_nlist = Max(max_nlist, seg->data->nlist);
 		nplans++;
 		CHECK_FOR_INTERRUPTS();
