@@ -40,7 +40,7 @@ GROUP BY m ORDER BY m;
 SELECT segstore.flush('v');
 -- with an index of each metric (FLAT: the segments are small)
 SELECT segstore.create_index('v', 'vector', 'FLAT', 'IP');
-SELECT * FROM segstore.indexes;
+SELECT collection, field, index_type, metric_type, nlist FROM segstore.indexes;
 SELECT id, round(distance::numeric, 4) AS distance FROM segstore.search('v', '{1,0.5,0}', 6);
 SELECT segstore.drop_index('v', 'vector');
 SELECT segstore.create_index('v', 'vector', 'IVF_FLAT', 'COSINE', '{"nlist": 2}');
