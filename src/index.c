@@ -81,6 +81,7 @@ SsIndexGetDef(SsCollection *coll, SsIndexDef *def)
 typedef struct Build
 {
 	SsCollection *coll;
+	const char *insert_path;
 	SsBinlogReader *reader;
 	SsMetric	metric;
 	int			dim;
@@ -113,7 +114,7 @@ VectorChunk(Build *b, int64 first, int64 count)
 	if (col.type != SS_COL_VECTOR || col.dim != b->dim || col.nrows != count)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", "insert binlog"),
+				 errmsg("segstore file \"%s\" is corrupt", b->insert_path),
 				 errdetail("The vector column has the wrong shape.")));
 	b->chunk = (float *) col.values;
 	if (b->metric == SS_METRIC_COSINE)
@@ -181,6 +182,7 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 
 	memset(&b, 0, sizeof(b));
 	b.coll = coll;
+	b.insert_path = insert_path;
 	b.metric = def->metric;
 	b.dim = coll->dim;
 	b.nrows = nrows;
