@@ -156,6 +156,7 @@ static MemoryContext cache_cxt = NULL;
 static HTAB *collections = NULL;
 static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr pending_plan = NULL;
+static SPIPlanPtr exists_plan = NULL;
 
 static inline bool
 bit_test(const uint8 *bits, int64 i)
@@ -324,6 +325,36 @@ ReadPending(int64 collection_id, Pending *p, MemoryContext cxt)
 }
 
 /*
+ * Forget cached collections that no longer exist, so that their files'
+ * disk space is not held by our mappings after a drop.  Run when some
+ * collection changed, not on every search.
+ */
+static void
+SweepDropped(void)
+{
+	Oid			types[1] = {INT8OID};
+	HASH_SEQ_STATUS seq;
+	CollEntry  *ce;
+	List	   *gone = NIL;
+	ListCell   *lc;
+
+	SavedPlan(&exists_plan, "SELECT 1 FROM segstore.collection WHERE collection_id = $1",
+			  1, types);
+	hash_seq_init(&seq, collections);
+	while ((ce = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[1] = {Int64GetDatum(ce->collection_id)};
+
+		if (SPI_execute_plan(exists_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up collection " INT64_FORMAT, ce->collection_id);
+		if (SPI_processed == 0)
+			gone = lappend(gone, ce);
+	}
+	foreach(lc, gone)
+		FreeColl(lfirst(lc), false);
+}
+
+/*
  * Look up a collection, check the caller may read it and return its cached
  * state, rebuilt from the catalog if the collection changed.
  */
@@ -364,6 +395,9 @@ OpenColl(const char *name)
 	ce = hash_search(collections, &probe.id, HASH_FIND, &found);
 	if (found && strcmp(ce->version, version) == 0)
 		return ce;
+
+	SweepDropped();
+	ce = hash_search(collections, &probe.id, HASH_FIND, &found);
 
 	/*
 	 * Rebuild: read the catalog into a fresh entry in memory that an error
