@@ -413,9 +413,9 @@ StopCompactionWorkers(void)
 	 * until the drop has committed, instead of taking locks in an order
 	 * that deadlocks with it.
 	 */
-	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.segment, "
-					"segstore.binlog, segstore.pending_delete, segstore.compaction, "
-					"segstore.compaction_plan, segstore.index IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.index, "
+					"segstore.segment, segstore.binlog, segstore.pending_delete, "
+					"segstore.compaction, segstore.compaction_plan IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock segstore's catalog");
 	SPI_finish();
 }

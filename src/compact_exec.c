@@ -74,7 +74,9 @@ typedef struct Merge
 	MemoryContext cxt;			/* everything of the plan */
 	SsSegmentWriter *target;	/* being written, or NULL */
 	List	   *targets;		/* finished Targets */
-	List	   *index_files;	/* their index files (SsIndexBuilt), unregistered */
+	bool		has_index;		/* the collection has an index: */
+	SsIndexDef	index_def;
+	List	   *index_files;	/* targets' index files (SsIndexBuilt), unregistered */
 	int64	   *kept_keys;		/* deletes kept for the current target */
 	TimestampTz *kept_ts;
 	int			nkept;
@@ -673,6 +675,8 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	m.plan = plan;
 	m.result = result;
 	m.coll = PlanCollection(plan);
+	/* read here, in the order DROP EXTENSION locks the catalog */
+	m.has_index = SsIndexGetDef(m.coll, &m.index_def);
 	m.cxt = CurrentMemoryContext;
 	m.cutoff = GetCurrentTimestamp() - (TimestampTz) plan->retention_s * USECS_PER_SEC;
 	m.deadline = plan->timeout_s > 0 ?
@@ -740,11 +744,11 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	foreach(lc, m.targets)
 	{
 		SsSegmentWriter *w = ((Target *) lfirst(lc))->writer;
-		SsIndexBuilt *built = SsIndexPrepare(m.coll, SsSegmentWriterSegmentId(w),
-											 SsSegmentWriterPath(w), SsSegmentWriterRows(w));
 
-		if (built != NULL)
-			m.index_files = lappend(m.index_files, built);
+		if (m.has_index)
+			m.index_files = lappend(m.index_files,
+									SsIndexPrepare(m.coll, &m.index_def, SsSegmentWriterSegmentId(w),
+												   SsSegmentWriterPath(w), SsSegmentWriterRows(w)));
 	}
 	Swap(&m);
 

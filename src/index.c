@@ -382,15 +382,12 @@ SsIndexBuildMissing(SsCollection *coll)
 	SsIndexAttach(coll, built);
 }
 
-/* Build the file of a compaction target, if the collection has an index. */
+/* Build the file of a compaction target for the collection's index def. */
 SsIndexBuilt *
-SsIndexPrepare(SsCollection *coll, int64 segment_id, const char *insert_path, int64 nrows)
+SsIndexPrepare(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
+			   const char *insert_path, int64 nrows)
 {
-	SsIndexDef	def;
-
-	if (!SsIndexGetDef(coll, &def))
-		return NULL;
-	return BuildFile(coll, &def, segment_id, insert_path, nrows);
+	return BuildFile(coll, def, segment_id, insert_path, nrows);
 }
 
 /* Create a collection's index and build the files of its segments. */

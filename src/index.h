@@ -52,9 +52,10 @@ extern void SsIndexDrop(SsCollection *coll, const char *field, bool if_exists);
  */
 extern void SsIndexBuildMissing(SsCollection *coll);
 
-/* Compaction: build a target's file before the swap ... */
-extern SsIndexBuilt *SsIndexPrepare(SsCollection *coll, int64 segment_id,
-									const char *insert_path, int64 nrows);
+/* Compaction: build a target's file for index def before the swap ... */
+extern SsIndexBuilt *SsIndexPrepare(SsCollection *coll, const SsIndexDef *def,
+									int64 segment_id, const char *insert_path,
+									int64 nrows);
 
 /* ... and, under the write lock, register them, building any still missing. */
 extern void SsIndexAttach(SsCollection *coll, List *built);
