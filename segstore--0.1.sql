@@ -309,3 +309,60 @@ CREATE FUNCTION segstore.on_drop_extension()
 RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_drop_extension' LANGUAGE C;
 CREATE EVENT TRIGGER segstore_drop_extension ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION segstore.on_drop_extension();
+
+-- Indexes and search
+
+-- A collection's vector index; each sealed segment's index file is a
+-- binlog row of kind 'index'.
+CREATE SEQUENCE segstore.index_id_seq;
+CREATE TABLE segstore.index (
+	collection_id bigint PRIMARY KEY REFERENCES segstore.collection ON DELETE CASCADE,
+	index_id bigint NOT NULL UNIQUE,
+	field text NOT NULL,
+	index_type text NOT NULL CHECK (index_type IN ('IVF_FLAT', 'FLAT')),
+	metric_type text NOT NULL CHECK (metric_type IN ('L2', 'IP', 'COSINE')),
+	nlist int NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON segstore.index, segstore.index_id_seq FROM PUBLIC;
+ALTER TABLE segstore.binlog DROP CONSTRAINT binlog_kind_check,
+	ADD CONSTRAINT binlog_kind_check CHECK (kind IN ('insert', 'delta', 'stats', 'index'));
+
+CREATE FUNCTION segstore.create_index(collection text, field text,
+									  index_type text DEFAULT 'IVF_FLAT',
+									  metric_type text DEFAULT 'L2',
+									  params jsonb DEFAULT '{"nlist": 128}')
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_create_index' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.drop_index(collection text, field text, if_exists boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_index' LANGUAGE C VOLATILE STRICT;
+
+CREATE VIEW segstore.indexes AS
+SELECT c.name AS collection, i.field, i.index_type, i.metric_type,
+	   CASE WHEN i.index_type = 'IVF_FLAT' THEN i.nlist END AS nlist, i.created_at
+FROM segstore.index i
+JOIN segstore.collection c USING (collection_id)
+WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+GRANT SELECT ON segstore.indexes TO PUBLIC;
+
+-- Distances: smaller is nearer.  L2: squared Euclidean distance; IP: minus
+-- the inner product; COSINE: 1 - cosine similarity.
+CREATE FUNCTION segstore.search(collection text, query float4[], k int,
+								params jsonb DEFAULT '{}', filter text DEFAULT NULL,
+								as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (id bigint, distance float4)
+AS 'MODULE_PATHNAME', 'segstore_search' LANGUAGE C STABLE ROWS 10;
+
+-- Many queries in one call: queries is float4[][] (n x dim); query_no
+-- counts from 1.
+CREATE FUNCTION segstore.search_batch(collection text, queries float4[], k int,
+									  params jsonb DEFAULT '{}', filter text DEFAULT NULL,
+									  as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (query_no int, id bigint, distance float4)
+AS 'MODULE_PATHNAME', 'segstore_search_batch' LANGUAGE C STABLE ROWS 100;
+
+CREATE FUNCTION segstore.load(collection text)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_load' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.release(collection text)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_release' LANGUAGE C VOLATILE STRICT;

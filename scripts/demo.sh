@@ -145,6 +145,37 @@ SELECT :deleted AS deleted, :delete_s AS delete_and_flush_s,
 	   segstore.num_entities('compaction_test') AS num_entities;
 
 \echo
+\echo '=== 7a. Build an IVF_FLAT index (L2, nlist 128); search 100 times with nprobe 10, top 10 (before compaction)'
+SELECT clock_timestamp() AS index_start \gset
+SELECT segstore.create_index('compaction_test', 'vector', 'IVF_FLAT', 'L2', '{"nlist": 128}');
+SELECT round(extract(epoch FROM clock_timestamp() - :'index_start'::timestamptz)::numeric, 3) AS index_s;
+CREATE TEMP TABLE demo_queries AS
+SELECT q, ARRAY(SELECT random()::float4 FROM generate_series(1, 128) WHERE q >= 0) AS v
+FROM generate_series(1, 100) q;
+-- Average latency of 100 searches, timed in the server; load() maps the
+-- index files first, as Milvus loads a collection before searching it.
+CREATE FUNCTION pg_temp.search_100() RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz;
+	n bigint := 0;
+BEGIN
+	PERFORM segstore.load('compaction_test');
+	t0 := clock_timestamp();
+	FOR i IN 1 .. 100 LOOP
+		n := n + (SELECT count(*) FROM segstore.search('compaction_test',
+			(SELECT v FROM demo_queries WHERE q = i), 10, '{"nprobe": 10}'));
+	END LOOP;
+	IF n <> 1000 THEN
+		RAISE 'expected 1000 results, got %', n;
+	END IF;
+	RETURN round((extract(epoch FROM clock_timestamp() - t0) * 1000 / 100)::numeric, 3);
+END $$;
+SELECT pg_temp.search_100() AS search_ms_before \gset
+\echo 'Average search latency before compaction:' :search_ms_before 'ms'
+SELECT id, distance FROM segstore.search('compaction_test',
+	(SELECT v FROM demo_queries WHERE q = 1), 10, '{"nprobe": 10}');
+
+\echo
 \echo '=== 4. The segments (before compaction)'
 SELECT count(*) AS segments, sum(num_rows) AS total_rows,
 	   sum(deleted_rows) AS deleted_rows, sum(live_rows) AS live_rows,
@@ -222,8 +253,13 @@ SELECT item, value FROM (VALUES
 ) AS r(n, item, value) ORDER BY n;
 
 \echo
-\echo '=== 7. Search before/after compaction'
-\echo 'Not implemented yet: create_index() and search() (issue 5).'
+\echo '=== 7b. The same 100 searches after compaction'
+SELECT segment_id, num_rows, index_state FROM segstore.segments('compaction_test')
+WHERE state = 'flushed' ORDER BY segment_id;
+SELECT pg_temp.search_100() AS search_ms_after \gset
+SELECT :search_ms_before AS avg_search_ms_before_compaction,
+	   :search_ms_after AS avg_search_ms_after_compaction,
+	   round(:search_ms_before / nullif(:search_ms_after, 0), 1) AS speedup;
 
 \echo
 \echo '=== 8. Schedule compaction: daily, and a full compaction weekly (pg_cron)'

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -22,6 +24,8 @@
 #include "storage/latch.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -29,9 +33,11 @@
 #include "compaction.h"
 #include "files.h"
 #include "gc.h"
+#include "index.h"
 #include "input.h"
 #include "inspect.h"
 #include "read.h"
+#include "search.h"
 #include "workers.h"
 #include "write.h"
 
@@ -59,6 +65,12 @@ PG_FUNCTION_INFO_V1(segstore_wait_for_compaction);
 PG_FUNCTION_INFO_V1(segstore_cancel_compaction);
 PG_FUNCTION_INFO_V1(segstore_compaction_progress);
 PG_FUNCTION_INFO_V1(segstore_worker_status);
+PG_FUNCTION_INFO_V1(segstore_create_index);
+PG_FUNCTION_INFO_V1(segstore_drop_index);
+PG_FUNCTION_INFO_V1(segstore_search);
+PG_FUNCTION_INFO_V1(segstore_search_batch);
+PG_FUNCTION_INFO_V1(segstore_load);
+PG_FUNCTION_INFO_V1(segstore_release);
 
 /* Text argument as a C string; a null one is an error naming the argument. */
 static char *
@@ -371,9 +383,9 @@ StopWorkers(void)
 	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.segment, "
-					"segstore.binlog, segstore.pending_delete, segstore.compaction, "
-					"segstore.compaction_plan IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.index, "
+					"segstore.segment, segstore.binlog, segstore.pending_delete, "
+					"segstore.compaction, segstore.compaction_plan IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock segstore's catalog");
 	SPI_finish();
 }
@@ -589,4 +601,231 @@ segstore_worker_status(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	SsWorkerStatusList(rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
+}
+
+/* One key a params object may have. */
+typedef struct OptionParam
+{
+	const char *name;
+	bool		is_text;
+	bool		found;
+	int64		ival;
+	char	   *sval;
+} OptionParam;
+
+/*
+ * Read a jsonb params object (what: its name in messages) into params:
+ * integers or strings under known keys; anything else is an error.
+ */
+static void
+ParseParams(Jsonb *jb, OptionParam *params, int nparams, const char *what)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (JB_ROOT_IS_SCALAR(jb) || !JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a JSON object", what)));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+		OptionParam	   *p = NULL;
+		int			i;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		for (i = 0; i < nparams; i++)
+			if (strcmp(params[i].name, key) == 0)
+				p = &params[i];
+		if (p == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"%s\" in %s", key, what)));
+		(void) JsonbIteratorNext(&it, &v, true);
+		p->found = true;
+		if (p->is_text)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s \"%s\" must be a string", what, key)));
+			p->sval = pnstrdup(v.val.string.val, v.val.string.len);
+		}
+		else
+		{
+			char	   *text;
+			char	   *end;
+
+			if (v.type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s \"%s\" must be an integer", what, key)));
+			text = DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v.val.numeric)));
+			errno = 0;
+			p->ival = strtoi64(text, &end, 10);
+			if (errno != 0 || *end != '\0' || p->ival < PG_INT32_MIN || p->ival > PG_INT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s \"%s\" must be an integer, not %s", what, key, text)));
+		}
+	}
+}
+
+/* create_index(collection, field, index_type, metric_type, params) */
+Datum
+segstore_create_index(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	char	   *field = TextArg(fcinfo, 1, "field");
+	SsIndexType type = SsIndexTypeFromName(TextArg(fcinfo, 2, "index_type"));
+	SsMetric	metric = SsMetricFromName(TextArg(fcinfo, 3, "metric_type"));
+	OptionParam		params[1] = {{"nlist", false, false, 128, NULL}};
+	SsCatalogSession session;
+
+	if (!PG_ARGISNULL(4))
+		ParseParams(PG_GETARG_JSONB_P(4), params, 1, "index parameters");
+	SsCatalogOpen(&session, false);
+	SsIndexCreate(SsCollectionOpen(name, SS_OWNER, true), field, type, metric,
+				  (int) params[0].ival);
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/* drop_index(collection, field, if_exists) */
+Datum
+segstore_drop_index(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	char	   *field = TextArg(fcinfo, 1, "field");
+	SsCatalogSession session;
+
+	SsCatalogOpen(&session, false);
+	SsIndexDrop(SsCollectionOpen(name, SS_OWNER, true), field, PG_GETARG_BOOL(2));
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Query vectors from a float4 array of ndim dimensions (1: one query,
+ * 2: one per row), checked for nulls and non-finite components.
+ */
+static float *
+QueryVectors(ArrayType *arr, int ndim, int *nqueries, int *dim)
+{
+	float	   *v;
+	int64		total;
+	int64		i;
+
+	if (ARR_NDIM(arr) != ndim)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg(ndim == 1 ? "query must be a one-dimensional array" :
+						"queries must be a two-dimensional array, one query per row")));
+	if (ARR_HASNULL(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("query vectors must not have null components")));
+	*nqueries = ndim == 1 ? 1 : ARR_DIMS(arr)[0];
+	*dim = ARR_DIMS(arr)[ndim - 1];
+	total = (int64) *nqueries * *dim;
+	v = (float *) ARR_DATA_PTR(arr);
+	for (i = 0; i < total; i++)
+		if (isnan(v[i]) || isinf(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("query vector %d has a non-finite component", (int) (i / *dim) + 1),
+					 errdetail("NaN and infinity are not allowed in vectors.")));
+	return v;
+}
+
+/* Shared body of search() and search_batch(). */
+static Datum
+Search(FunctionCallInfo fcinfo, bool batch)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	OptionParam		params[2] = {{"nprobe", false, false, 0, NULL},
+	{"metric_type", true, false, 0, NULL}};
+	SsSearchRequest req;
+	SsCatalogSession session;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s and k must not be null", batch ? "queries" : "query")));
+	memset(&req, 0, sizeof(req));
+	req.queries = QueryVectors(PG_GETARG_ARRAYTYPE_P(1), batch ? 2 : 1, &req.nqueries,
+							   &req.dim);
+	req.k = PG_GETARG_INT32(2);
+	if (req.k < 1 || req.k > SS_MAX_TOPK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d, not %d", SS_MAX_TOPK, req.k)));
+	if (!PG_ARGISNULL(3))
+		ParseParams(PG_GETARG_JSONB_P(3), params, 2, "search parameters");
+	if (params[0].found && (params[0].ival < 1 || params[0].ival > SS_MAX_NLIST))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nprobe must be between 1 and %d, not " INT64_FORMAT,
+						SS_MAX_NLIST, params[0].ival)));
+	req.nprobe = (int) params[0].ival;
+	req.has_metric = params[1].found;
+	if (req.has_metric)
+		req.metric = SsMetricFromName(params[1].sval);
+	req.filter = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	req.has_as_of = !PG_ARGISNULL(5);
+	if (req.has_as_of)
+		req.as_of = PG_GETARG_TIMESTAMPTZ(5);
+	req.with_query_no = batch;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	SsCatalogOpen(&session, true);
+	SsSearch(name, &req, rsinfo->setResult, rsinfo->setDesc);
+	SsCatalogClose(&session);
+	return (Datum) 0;
+}
+
+/* search(collection, query, k, params, filter, as_of) */
+Datum
+segstore_search(PG_FUNCTION_ARGS)
+{
+	return Search(fcinfo, false);
+}
+
+/* search_batch(collection, queries, k, params, filter, as_of) */
+Datum
+segstore_search_batch(PG_FUNCTION_ARGS)
+{
+	return Search(fcinfo, true);
+}
+
+/* load(collection): map its segments' files and read them ahead */
+Datum
+segstore_load(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	SsCatalogSession session;
+
+	SsCatalogOpen(&session, true);
+	SsSearchLoad(name);
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/* release(collection): drop this backend's mappings of its files */
+Datum
+segstore_release(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	SsCatalogSession session;
+
+	SsCatalogOpen(&session, true);
+	SsSearchRelease(name);
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
 }

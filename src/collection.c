@@ -20,8 +20,8 @@
 #include "schema.h"
 
 /* Check the calling role's right to act on a collection. */
-static void
-CheckPrivilege(SsCollection *coll, AclMode mode)
+void
+SsCollectionCheckPrivilege(SsCollection *coll, AclMode mode)
 {
 	Oid			caller = SsCatalogCaller();
 
@@ -48,7 +48,7 @@ SsCollectionOpen(const char *name, AclMode mode, bool lock)
 {
 	SsCollection *coll = SsCatalogGetCollection(name, false, false);
 
-	CheckPrivilege(coll, mode);
+	SsCollectionCheckPrivilege(coll, mode);
 	if (lock)
 		coll = SsCatalogGetCollection(name, false, true);
 	return coll;

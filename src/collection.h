@@ -16,6 +16,7 @@
 /* Pass as mode to require ownership instead of a privilege. */
 #define SS_OWNER ((AclMode) 0)
 
+extern void SsCollectionCheckPrivilege(SsCollection *coll, AclMode mode);
 extern SsCollection *SsCollectionOpen(const char *name, AclMode mode, bool lock);
 extern int64 SsCollectionCreate(const char *name, const char *fields, const char *description);
 extern void SsCollectionDrop(const char *name, bool if_exists);

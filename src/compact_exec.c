@@ -36,6 +36,7 @@
 
 #include "binlog.h"
 #include "compaction.h"
+#include "index.h"
 #include "segment.h"
 #include "workers.h"
 
@@ -74,6 +75,9 @@ typedef struct Merge
 	MemoryContext cxt;			/* everything of the plan */
 	SsSegmentWriter *target;	/* being written, or NULL */
 	List	   *targets;		/* finished Targets */
+	bool		has_index;		/* the collection has an index: */
+	SsIndexDef	index_def;
+	List	   *index_files;	/* targets' index files (SsIndexBuilt), unregistered */
 	int64	   *kept_keys;		/* deletes kept for the current target */
 	TimestampTz *kept_ts;
 	int			nkept;
@@ -645,6 +649,7 @@ Swap(Merge *m)
 		}
 	}
 	SsCatalogMarkCompacted(m->plan->sources, m->plan->nsources, m->plan->retention_s);
+	SsIndexAttach(m->coll, m->index_files);
 }
 
 /* Collection of a plan. */
@@ -680,6 +685,8 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	m.plan = plan;
 	m.result = result;
 	m.coll = PlanCollection(plan);
+	/* read here, in the order DROP EXTENSION locks the catalog */
+	m.has_index = SsIndexGetDef(m.coll, &m.index_def);
 	m.cxt = CurrentMemoryContext;
 	m.cutoff = GetCurrentTimestamp() - (TimestampTz) plan->retention_s * USECS_PER_SEC;
 	m.deadline = plan->timeout_s > 0 ?
@@ -746,6 +753,19 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	{
 		SsProgressPhase("writing");
 		MergeSources(&m);
+	}
+
+	/* Targets' index files are built before the swap, outside its lock. */
+	if (m.has_index)
+		SsProgressPhase("indexing");
+	foreach(lc, m.targets)
+	{
+		SsSegmentWriter *w = ((Target *) lfirst(lc))->writer;
+
+		if (m.has_index)
+			m.index_files = lappend(m.index_files,
+									SsIndexPrepare(m.coll, &m.index_def, SsSegmentWriterSegmentId(w),
+												   SsSegmentWriterPath(w), SsSegmentWriterRows(w)));
 	}
 	SsProgressPhase("swapping");
 	Swap(&m);

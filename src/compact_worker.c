@@ -301,6 +301,9 @@ RunPlan(int64 plan_id)
 										plan->compaction_id, plan_id, plan->plan_type, plan->nsources));
 		SsCompactionExecute(plan, &result);
 		SsCatalogFinishPlan(plan_id, "completed", &result, NULL);
+		/* the plan lives in SPI's memory, which the session's end frees */
+		plan = memcpy(MemoryContextAlloc(cxt, sizeof(SsPlan)), plan, sizeof(SsPlan));
+		plan->plan_type = MemoryContextStrdup(cxt, plan->plan_type);
 		SsCatalogClose(&session);
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -41,6 +41,7 @@
 #include "compaction.h"
 #include "files.h"
 #include "gc.h"
+#include "ivffile.h"
 
 /* A file that may be garbage, found in a collection directory. */
 typedef struct Candidate
@@ -193,6 +194,7 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 			char	   *path = psprintf("%s/%s", dir, name);
 			uint64		xid;
 			uint16		kind;
+			SsIndexType index_type;
 
 			CHECK_FOR_INTERRUPTS();
 			if (SsFilesParseTempXid(name, &xid))
@@ -203,7 +205,8 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 			}
 			/* A file another gc() removed meanwhile is no concern of ours. */
 			if (SsFilesSize(path) < 0 ||
-				(SsBinlogPeekHeader(path, &kind, &xid) && WriterRunning(xid)))
+				((SsBinlogPeekHeader(path, &kind, &xid) ||
+				  SsIvfPeekHeader(path, &xid, &index_type)) && WriterRunning(xid)))
 				continue;
 			candidates = lappend(candidates, path);
 		}

@@ -19,6 +19,7 @@
 
 #include "files.h"
 #include "growing.h"
+#include "index.h"
 #include "inspect.h"
 
 /* Bytes of the regular files directly in dir (0 if it does not exist). */
@@ -69,6 +70,7 @@ SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
 		int64		deleted = seg->delta_rows + seg->pending_rows;
 		int64		size = 0;
 		int			ninsert = 0;
+		const char *index_path = NULL;
 		ListCell   *lb;
 
 		foreach(lb, binlogs)
@@ -82,6 +84,8 @@ SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
 			size += fsize > 0 ? fsize : 0;
 			if (strcmp(row->kind, "insert") == 0)
 				ninsert++;
+			else if (strcmp(row->kind, "index") == 0)
+				index_path = row->path;
 		}
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = Int64GetDatum(seg->segment_id);
@@ -94,7 +98,7 @@ SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
 		values[5] = Int32GetDatum(ninsert);
 		values[6] = Int32GetDatum(seg->delta_binlogs);
 		values[7] = Int64GetDatum(size);
-		values[8] = CStringGetTextDatum("none");
+		values[8] = CStringGetTextDatum(SsIndexFileState(index_path));
 		values[9] = seg->compacted_from;
 		nulls[9] = seg->compacted_from == (Datum) 0;
 		values[10] = TimestampTzGetDatum(seg->created_at);

@@ -177,6 +177,13 @@ SsSegmentWriterSegmentId(SsSegmentWriter *w)
 	return w->segment_id;
 }
 
+/* Path of the segment's insert binlog. */
+const char *
+SsSegmentWriterPath(SsSegmentWriter *w)
+{
+	return w->path;
+}
+
 /* Rows written so far. */
 int64
 SsSegmentWriterRows(SsSegmentWriter *w)
@@ -349,8 +356,8 @@ SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields)
 }
 
 /* Keys recorded in one delta binlog with their times, sorted by key. */
-static void
-ReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n)
+void
+SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n)
 {
 	SsBinlogReader *reader = SsBinlogOpen(path);
 	SsColumn	kcol;
@@ -398,7 +405,7 @@ SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n)
 		int			j = 0;
 		int			m = 0;
 
-		ReadDelta(row->path, &dk, &dt, &nd);
+		SsSegmentReadDelta(row->path, &dk, &dt, &nd);
 		mk = palloc(sizeof(int64) * Max(nk + nd, 1));
 		mt = palloc(sizeof(TimestampTz) * Max(nk + nd, 1));
 		while (i < nk || j < nd)

@@ -28,6 +28,7 @@ extern void SsSegmentWriterAppendColumn(SsSegmentWriter *w, int col, const SsCol
 extern void SsSegmentWriterCopyBlock(SsSegmentWriter *w, int col, SsBinlogReader *source,
 									 int block);
 extern int64 SsSegmentWriterSegmentId(SsSegmentWriter *w);
+extern const char *SsSegmentWriterPath(SsSegmentWriter *w);
 extern int64 SsSegmentWriterRows(SsSegmentWriter *w);
 extern int64 SsSegmentWriterRawBytes(SsSegmentWriter *w);
 extern const int64 *SsSegmentWriterKeys(SsSegmentWriter *w, int64 *n);
@@ -38,6 +39,7 @@ extern void SsSegmentWriterAbort(SsSegmentWriter *w);
 extern int	SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch);
 extern void SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n);
 extern SsBatch *SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields);
+extern void SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n);
 extern int64 *SsSegmentDeletedKeys(SsSegment *seg, int *n);
 extern SsBloom *SsSegmentBloom(SsSegment *seg);
 extern void SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int64 *pks,

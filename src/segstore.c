@@ -41,6 +41,7 @@ int			ss_seal_idle_time_s = 600;
 int			ss_pending_delete_threshold = 10000;
 int			ss_history_retention_s = 7 * 24 * 3600;
 int			ss_log_min_duration_ms = 0;
+int			ss_min_index_rows = 1024;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -162,6 +163,10 @@ _PG_init(void)
 							"Compactions that take at least this long are logged; -1 disables, 0 logs all.",
 							NULL, &ss_log_min_duration_ms, 0, -1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.min_index_rows",
+							"Sealed segments with fewer rows get a FLAT index file instead of IVF_FLAT.",
+							NULL, &ss_min_index_rows, 1024, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("segstore");
 
 	if (process_shared_preload_libraries_in_progress)

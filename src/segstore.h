@@ -99,5 +99,6 @@ extern int	ss_seal_idle_time_s;
 extern int	ss_pending_delete_threshold;
 extern int	ss_history_retention_s;
 extern int	ss_log_min_duration_ms;
+extern int	ss_min_index_rows;
 
 #endif							/* SEGSTORE_H */

@@ -8,8 +8,9 @@
  * in its own transaction so that an error is recorded and the next
  * collection still gets its turn: it seals growing segments idle longer
  * than segstore.seal_idle_time, writes pending deletes out once there are
- * segstore.pending_delete_threshold of them, and applies the automatic
- * compaction rules, whose plans run in compaction workers
+ * segstore.pending_delete_threshold of them, builds index files that
+ * segments lack, and applies the automatic compaction rules, whose plans
+ * run in compaction workers
  * (compact_worker.c).  Then it collects garbage and prunes the compaction
  * history.  What it decided and why is kept in its slot for
  * segstore.worker_status.
@@ -38,6 +39,7 @@
 #include "catalog.h"
 #include "compaction.h"
 #include "gc.h"
+#include "index.h"
 #include "workers.h"
 #include "write.h"
 
@@ -120,6 +122,7 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 		(activity->idle || activity->pending_deletes >= ss_pending_delete_threshold);
 	SsCollection *coll;
 	StringInfoData why;
+	int			nbuilt;
 
 	appendStringInfo(decision, "%s%s: ", decision->len > 0 ? "; " : "", activity->name);
 	coll = SsCatalogGetCollection(activity->name, true, seal || write_deletes);
@@ -140,6 +143,10 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 		appendStringInfo(decision, "wrote " INT64_FORMAT " pending deletes out, ",
 						 activity->pending_deletes);
 	}
+
+	nbuilt = SsIndexBuildMissing(coll);
+	if (nbuilt > 0)
+		appendStringInfo(decision, "built %d missing index files, ", nbuilt);
 
 	if (!ss_enable_compaction)
 	{

@@ -17,6 +17,7 @@
 
 #include "expr.h"
 #include "growing.h"
+#include "index.h"
 #include "read.h"
 #include "segment.h"
 #include "write.h"
@@ -115,6 +116,7 @@ SsWriteSeal(SsCollection *coll)
 	SsSegmentWriteBatch(coll, coll->growing_segment_id, batch);
 	SsGrowingClear(coll);
 	SsCatalogSetGrowing(coll, SsCatalogNextId("segment_id_seq"), 0);
+	SsIndexBuildMissing(coll);
 }
 
 /*
@@ -148,6 +150,7 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 	{
 		SsBatchSortByKey(batch, coll->pk);
 		SsSegmentWriteBatch(coll, 0, batch);
+		SsIndexBuildMissing(coll);
 	}
 	else
 	{

@@ -3,7 +3,9 @@
 # expressions), flushes, transactions and compactions (manual, full, by the
 # trigger rules; some still running while later steps write) are applied
 # both to a segstore collection and to a plain heap table with the same
-# columns; after every step both must hold the same rows.
+# columns; after every step both must hold the same rows, and a search
+# (IVF_FLAT at nprobe = nlist, which is exact, with a random filter) must
+# return what a brute-force ORDER BY over the heap table returns.
 #
 #   SEGSTORE_SEED=n       repeat a run (the seed is printed)
 #   SEGSTORE_DIFF_OPS=n   number of steps (default 2000)
@@ -31,6 +33,7 @@ shared_preload_libraries = 'segstore'
 # the maintenance worker stays out of the way: this test drives compaction
 segstore.compaction_interval = '1d'
 segstore.insert_direct_threshold = $DIRECT
+segstore.min_index_rows = 64
 });
 $node->start;
 $node->safe_psql(
@@ -40,6 +43,8 @@ SELECT segstore.create_collection('diff',
 	'id int8 PRIMARY KEY, vector float4[4], a int4, b float8, flag bool, t varchar(20)');
 CREATE TABLE ref (id int8 PRIMARY KEY, vector float4[] NOT NULL, a int4 NOT NULL,
 				  b float8 NOT NULL, flag bool NOT NULL, t varchar(20) NOT NULL);
+-- segments of at least 64 rows get IVF_FLAT files, smaller ones FLAT
+SELECT segstore.create_index('diff', 'vector', 'IVF_FLAT', 'L2', '{"nlist": 4}');
 });
 
 # One session for everything: a psql per statement would be far slower.
@@ -411,6 +416,22 @@ SELECT segstore.num_entities('diff'), (SELECT count(*) FROM ref), (SELECT count(
 	expect($sel, $hsel, "step $step: rows of query('$e->[0]') vs WHERE $e->[1]");
 	expect($sdiff, 0, "step $step: rows that differ for query('$e->[0]')");
 	%live = map { $_ => 1 } split /,/, $ids;
+
+	# Vector components are multiples of 1/8 within +-125, so squared
+	# distances are exact in float4 and ties are broken by id on both sides.
+	my $q = '{' . join(',', @{ rand_row(0)->{vector} }) . '}';
+	my $k = rand_of(1, 5, 20, 200);
+	my $filter = rand() < 0.5 ? $e : [ 'id >= 0 or id < 0', 'true' ];
+	my $search = query_ok(
+		qq{
+SELECT (SELECT coalesce(string_agg(id || ':' || distance, ',' ORDER BY distance, id), '')
+		FROM segstore.search('diff', '$q', $k, '{"nprobe": 4}', '$filter->[0]')),
+	   (SELECT coalesce(string_agg(id || ':' || d, ',' ORDER BY d, id), '')
+		FROM (SELECT id, (SELECT sum((x - y)::float8 ^ 2) FROM unnest(vector, '$q'::float4[]) u(x, y))::float4 AS d
+			  FROM ref WHERE $filter->[1] ORDER BY 2, 1 LIMIT $k) h)});
+	return if defined $failure;
+	my ($got, $want) = split /\|/, $search, -1;
+	expect($got, $want, "step $step: search('$q', k $k, filter '$filter->[0]') vs ORDER BY over the heap");
 }
 
 my $step;

@@ -166,6 +166,20 @@ ok(wait_for('postgres', q{SELECT pending_deletes = 0 FROM segstore.collection_st
 is($node->safe_psql('postgres', q{SELECT delta_binlogs || '|' || live_rows FROM segstore.segments('idle')}),
 	'1|2', 'as a delta binlog');
 
+# -- a segment without its index file gets one -----------------------------
+make_collection('indexed', 2, 50, 'false');
+$node->safe_psql('postgres', q{SELECT segstore.create_index('indexed', 'v', 'FLAT', 'L2', '{}')});
+my $lost = $node->safe_psql('postgres', q{
+DELETE FROM segstore.binlog WHERE kind = 'index' AND segment_id =
+	(SELECT min(segment_id) FROM segstore.segments('indexed'))
+RETURNING segment_id});
+is($node->safe_psql('postgres', qq{SELECT index_state FROM segstore.segments('indexed') WHERE segment_id = $lost}),
+	'none', 'a segment lost its index file\'s catalog row');
+ok(wait_for('postgres', q{SELECT bool_and(index_state = 'FLAT') FROM segstore.segments('indexed')}),
+	'the worker built the missing index file');
+is($node->safe_psql('postgres', q{SELECT string_agg(id::text, ',') FROM segstore.search('indexed', ARRAY[10, -10]::float4[], 3)}),
+	'10,9,11', 'search finds the nearest rows');
+
 # -- live progress of a running plan -----------------------------------------
 # Two segments with interleaved keys take the merge path; compression level
 # 19 makes the plan last long enough to be watched.
