@@ -27,7 +27,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/demo.sh"
 echo "Building and installing segstore..." >&2
 segstore_install
 trap cluster_stop EXIT
-cluster_start "shared_buffers = '1GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '1h'"
+# Only the compactions the benchmark asks for run.
+cluster_start "shared_buffers = '1GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '1h'" \
+	"segstore.enable_compaction = off"
 
 echo "Preparing $ROWS rows and two collections..." >&2
 cluster_psql -v rows="$ROWS" >/dev/null <<'SQL'
