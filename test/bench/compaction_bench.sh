@@ -63,75 +63,35 @@ for f in $FRACTIONS; do
 	fi
 done
 
-PGBIN=/usr/lib/postgresql/15/bin
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-
-# PostgreSQL will not run as root; then the cluster belongs to postgres.
-if [ "$(id -u)" -eq 0 ]; then
-	RUN_AS=(runuser -u postgres --)
-	ELEVATE=()
-else
-	RUN_AS=()
-	ELEVATE=(sudo)
-fi
+# shellcheck source=SCRIPTDIR/../../scripts/demo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/demo.sh"
 
 log() { echo "compaction_bench: $*" >&2; }
 
 # ---------------------------------------------------------------- set-up
 
-# Packages (PostgreSQL 15, headers, zstd, pg_repack), then a build of the
-# tree in a scratch copy, installed system-wide.
+# The revision built, for the report; then packages (pg_repack among them)
+# and the build, installed system-wide (scripts/demo.sh).
 build_and_install() {
-	local dir
-	"$SRC/scripts/setup.sh"
-	dir=$(mktemp -d /tmp/segstore-cbench-build.XXXXXX)
-	# The revision built, for the report.
-	BUILT_REV=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	[ -z "$(git -C "$SRC" status --porcelain --untracked-files=no -- src Makefile '*.sql' '*.control' 2>/dev/null)" ] ||
+	BUILT_REV=$(git -C "$SEGSTORE_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	[ -z "$(git -C "$SEGSTORE_SRC" status --porcelain --untracked-files=no -- src Makefile '*.sql' '*.control' 2>/dev/null)" ] ||
 		BUILT_REV="$BUILT_REV + uncommitted changes to the sources"
-	tar -C "$SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-		-cf - . | tar -C "$dir" -xf -
-	if ! make -C "$dir" -s -j"$(nproc)" >"$dir/build.log" 2>&1; then
-		cat "$dir/build.log" >&2
-		rm -rf "$dir"
-		return 1
-	fi
-	"${ELEVATE[@]}" make -C "$dir" -s install >/dev/null
-	rm -rf "$dir"
+	segstore_install
 }
 
 BENCH_DIR=""
-PGDATA=""
 
-# A cluster in a fresh directory.  It listens on a Unix socket in that
-# directory only, so its port number can never collide with another
-# server's (the number only names the socket file).
+# A throwaway cluster (scripts/demo.sh) with room for the data in memory,
+# no checkpoint inside a timed step (one is forced before each), and only
+# the timed compactions: no automatic one in between.
 start_cluster() {
-	BENCH_DIR=$(mktemp -d /tmp/segstore-cbench.XXXXXX)
-	PGDATA=$BENCH_DIR/data
-	export PGHOST=$BENCH_DIR PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
-	[ ${#RUN_AS[@]} -eq 0 ] || chown postgres: "$BENCH_DIR"
-	"${RUN_AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres \
-		--locale=C.UTF-8 -E UTF8 >"$BENCH_DIR/initdb.log"
-	{
-		echo "shared_preload_libraries = 'segstore'"
-		echo "listen_addresses = ''"
-		echo "unix_socket_directories = '$BENCH_DIR'"
-		echo "port = $PGPORT"
-		# Room for the data in memory, and no checkpoint inside a timed step
-		# (one is forced before each).
-		echo "shared_buffers = '1GB'"
-		echo "max_wal_size = '16GB'"
-		echo "checkpoint_timeout = '1h'"
-		# Only the timed compactions run: no automatic one in between.
-		echo "segstore.enable_compaction = off"
-		[ -z "$COMPACTION_MEMORY_LIMIT" ] ||
-			echo "segstore.compaction_memory_limit = '$COMPACTION_MEMORY_LIMIT'"
-	} | "${RUN_AS[@]}" tee -a "$PGDATA/postgresql.conf" >/dev/null
-	if ! "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$BENCH_DIR/server.log" -w start >/dev/null; then
-		tail -n 20 "$BENCH_DIR/server.log" >&2
-		return 1
-	fi
+	local extra=()
+	[ -z "$COMPACTION_MEMORY_LIMIT" ] ||
+		extra+=("segstore.compaction_memory_limit = '$COMPACTION_MEMORY_LIMIT'")
+	cluster_start "shared_buffers = '1GB'" "max_wal_size = '16GB'" "checkpoint_timeout = '1h'" \
+		"segstore.enable_compaction = off" "${extra[@]}"
+	BENCH_DIR=$CLUSTER_DIR
+	export PGUSER=postgres PGDATABASE=postgres
 }
 
 SAMPLER_PID=""
@@ -142,11 +102,7 @@ stop_cluster() {
 		wait "$SAMPLER_PID" 2>/dev/null || true
 		SAMPLER_PID=""
 	fi
-	[ -n "$BENCH_DIR" ] || return 0
-	if [ -f "$PGDATA/postmaster.pid" ]; then
-		"${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null || true
-	fi
-	rm -rf "$BENCH_DIR"
+	cluster_stop
 	BENCH_DIR=""
 }
 
