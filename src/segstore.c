@@ -15,6 +15,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 
 #include "files.h"
@@ -64,7 +65,8 @@ SegstoreProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(stmt, DropdbStmt))
 	{
 		dropped = get_database_oid(((DropdbStmt *) stmt)->dbname, true);
-		if (OidIsValid(dropped))
+		/* only for a role that may drop it: others must not stop workers */
+		if (OidIsValid(dropped) && pg_database_ownercheck(dropped, GetUserId()))
 		{
 			SsLauncherStopWorkers(dropped, true);
 			SsLauncherRescanAtCommit();
