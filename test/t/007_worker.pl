@@ -233,6 +233,11 @@ ok(wait_for('postgres', q{SELECT EXISTS (SELECT 1 FROM segstore.worker_status
 	'CREATE EXTENSION: the second database gets its own worker');
 isnt(worker_pid('db2'), '', 'its worker is connected');
 make_collection_in_db2();
+my $db2_worker = worker_pid('db2');
+my ($ret, $out, $err) = $node->psql('postgres',
+	'CREATE ROLE regress_nobody; SET ROLE regress_nobody; DROP DATABASE db2');
+like($err, qr/must be owner of database db2/, 'a role that may not drop db2 cannot');
+is(worker_pid('db2'), $db2_worker, 'and its attempt left db2\'s worker alone');
 $node->safe_psql('postgres', 'DROP DATABASE db2');
 pass('DROP DATABASE succeeded while its worker ran');
 ok(wait_for('postgres', q{SELECT NOT EXISTS (SELECT 1 FROM segstore.worker_status WHERE datname IS NULL OR datname = 'db2')}),
