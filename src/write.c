@@ -38,10 +38,10 @@ static int64
 DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 {
 	int			ngrowing;
-	int64	   *in_growing = SsGrowingDelete(coll, keys, nkeys, &ngrowing);
+	int64	   *in_growing;
 	int64	   *rest = palloc(sizeof(int64) * Max(nkeys, 1));
 	int			nrest = 0;
-	int64		deleted = ngrowing;
+	int64		deleted;
 	TimestampTz *times = palloc(sizeof(TimestampTz) * Max(nkeys, 1));
 	List	   *segments;
 	ListCell   *lc;
@@ -49,6 +49,21 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 
 	for (i = 0; i < nkeys; i++)
 		times[i] = ts;
+
+	/*
+	 * Within a retention window a delete must stay visible to time travel
+	 * (search's as_of), but a growing row is deleted outright: so the rows
+	 * still growing are sealed first, and their deletes recorded with their
+	 * time like any other.
+	 */
+	if (ss_retention_duration_s > 0)
+	{
+		(void) SsGrowingFind(coll, keys, nkeys, &ngrowing);
+		if (ngrowing > 0)
+			SsWriteSeal(coll);
+	}
+	in_growing = SsGrowingDelete(coll, keys, nkeys, &ngrowing);
+	deleted = ngrowing;
 
 	for (i = 0; i < nkeys; i++)
 		if (!SsSortedContains(in_growing, ngrowing, keys[i]))
