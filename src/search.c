@@ -393,6 +393,15 @@ OpenColl(const char *name)
 
 	InitCache();
 	ce = hash_search(collections, &probe.id, HASH_FIND, &found);
+	if (found && ce->coll->relid != probe.relid)
+	{
+		/*
+		 * The extension was dropped and created again: the id, and the ids
+		 * of segments and files, now name different ones.
+		 */
+		FreeColl(ce, false);
+		found = false;
+	}
 	if (found && strcmp(ce->version, version) == 0)
 		return ce;
 
