@@ -1,5 +1,6 @@
--- The per-backend search cache never serves another collection's
--- segments.
+-- The per-backend search cache: it never serves another collection's
+-- segments, and a search that fails on a damaged file leaves no memory
+-- behind in it.
 CREATE EXTENSION segstore;
 SET segstore.insert_direct_threshold = 10;
 
@@ -29,3 +30,93 @@ SELECT segstore.flush('c');
 SELECT segstore.create_index('c', 'v', 'FLAT');
 SELECT * FROM segstore.search('c', '{0,0}', 3);
 DROP EXTENSION segstore;
+CREATE EXTENSION segstore;
+
+------------------------------------------------------------------------
+-- 2. Searches that fail on a damaged file, again and again, do not make
+--    the cache grow: insert binlog of a segment without an index file,
+--    delta binlog, index file.
+------------------------------------------------------------------------
+SELECT segstore.create_collection('k', 'id int8 PRIMARY KEY, v float4[4]') > 0;
+SELECT segstore.insert('k', array_agg(i::int8), array_agg(ARRAY[i, i, i, i]::float4[]))
+FROM generate_series(1, 1000) i;
+SELECT segstore.delete('k', 'id <= 10');
+SELECT segstore.flush('k');
+
+-- Overwrite a file of kind with its middle byte flipped (or restored).
+CREATE TEMP TABLE saved AS SELECT kind, path, pg_read_binary_file(path) AS bytes
+FROM segstore.binlogs('k');
+CREATE FUNCTION damage(which text, restore boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	b bytea;
+	lo oid;
+BEGIN
+	FOR r IN SELECT * FROM saved WHERE kind = which LOOP
+		b := r.bytes;
+		IF NOT restore THEN
+			b := set_byte(b, length(b) / 2, get_byte(b, length(b) / 2) # 1);
+		END IF;
+		lo := lo_from_bytea(0, b);
+		PERFORM lo_export(lo, current_setting('data_directory') || '/' || r.path);
+		PERFORM lo_unlink(lo);
+	END LOOP;
+END $$;
+-- Run a failing search n times; return its distinct errors.
+CREATE FUNCTION fail_searches(n int) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	errors text[] := '{}';
+	msg text;
+BEGIN
+	FOR i IN 1 .. n LOOP
+		BEGIN
+			PERFORM * FROM segstore.search('k', '{1,1,1,1}', 3);
+			msg := 'ok';
+		EXCEPTION WHEN OTHERS THEN
+			msg := SQLSTATE || ': ' || regexp_replace(SQLERRM, 'segstore/[0-9]+/[0-9]+/[0-9]+_[0-9]+', 'segstore/…/<file>');
+		END;
+		IF NOT msg = ANY (errors) THEN
+			errors := errors || msg;
+		END IF;
+	END LOOP;
+	RETURN QUERY SELECT unnest(errors);
+END $$;
+CREATE FUNCTION cache_bytes() RETURNS bigint LANGUAGE sql AS $$
+	SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts
+	WHERE name LIKE 'segstore search%' OR name = 'segstore decoded segment'
+$$;
+
+SELECT damage('insert');
+SELECT * FROM fail_searches(1);
+SELECT cache_bytes() AS before \gset
+SELECT * FROM fail_searches(200);
+SELECT cache_bytes() - :before < 8192 AS insert_failures_leave_nothing;
+SELECT count(*) AS decoded FROM pg_backend_memory_contexts WHERE name = 'segstore decoded segment';
+SELECT damage('insert', true);
+SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
+
+SELECT segstore.release('k');
+SELECT damage('delta');
+SELECT * FROM fail_searches(1);
+SELECT cache_bytes() AS before \gset
+SELECT * FROM fail_searches(200);
+SELECT cache_bytes() - :before < 8192 AS delta_failures_leave_nothing;
+SELECT damage('delta', true);
+SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
+
+SELECT segstore.create_index('k', 'v', 'FLAT');
+DELETE FROM saved;
+INSERT INTO saved SELECT kind, path, pg_read_binary_file(path) FROM segstore.binlogs('k');
+SELECT segstore.release('k');
+SELECT damage('index');
+SELECT * FROM fail_searches(1);
+SELECT cache_bytes() AS before \gset
+SELECT * FROM fail_searches(200);
+SELECT cache_bytes() - :before < 8192 AS index_failures_leave_nothing;
+SELECT damage('index', true);
+SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
+
+DROP EXTENSION segstore;
+DROP TABLE saved;
+DROP FUNCTION damage, fail_searches, cache_bytes;

@@ -495,13 +495,18 @@ OpenColl(const char *name)
 	return ce;
 }
 
-/* Decode a segment without an index file into a FLAT in-memory layout. */
+/*
+ * Decode a segment without an index file into a FLAT in-memory layout.  The
+ * decoding happens in memory that an error frees with the query's, and
+ * moves into the segment's once it succeeded.
+ */
 static void
 DecodeSegment(CollEntry *ce, SegEntry *seg, SsMetric metric)
 {
 	SsCollection *coll = ce->coll;
-	SsIvfData  *d = &seg->decoded;
-	MemoryContext cxt = AllocSetContextCreate(seg->cxt, "segstore decoded segment",
+	SsIvfData	decoded;
+	SsIvfData  *d = &decoded;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore decoded segment",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	SsBinlogReader *reader = SsBinlogOpen(seg->insert_path);
@@ -547,10 +552,12 @@ DecodeSegment(CollEntry *ce, SegEntry *seg, SsMetric metric)
 	d->keys = (int64 *) keys.values;
 	d->timestamps = (int64 *) ts.values;
 	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, seg->cxt);
 	if (seg->decoded_cxt != NULL)
 		MemoryContextDelete(seg->decoded_cxt);
 	seg->decoded_cxt = cxt;
-	seg->data = d;
+	seg->decoded = decoded;
+	seg->data = &seg->decoded;
 }
 
 /* Make a segment's vectors searchable with this metric. */
@@ -592,17 +599,18 @@ RowOf(const SsIvfData *d, int64 key)
 	return SsSortedFind(d->keys, d->nrows, key);
 }
 
-/* Decode a segment's delta binlogs into row numbers and a bitmap. */
+/*
+ * Decode a segment's delta binlogs into row numbers and a bitmap.  The
+ * files are read in the query's memory, which an error frees.
+ */
 static void
 LoadDeletes(SegEntry *seg)
 {
-	MemoryContext old;
 	ListCell   *lc;
 	int			cap = 0;
 
 	if (seg->deletes_loaded)
 		return;
-	old = MemoryContextSwitchTo(seg->cxt);
 	seg->ndel = 0;
 	foreach(lc, seg->delta_paths)
 	{
@@ -616,9 +624,9 @@ LoadDeletes(SegEntry *seg)
 		{
 			cap = Max(cap * 2, seg->ndel + n);
 			seg->del_rows = seg->del_rows ? repalloc(seg->del_rows, sizeof(int32) * cap) :
-				palloc(sizeof(int32) * cap);
+				MemoryContextAlloc(seg->cxt, sizeof(int32) * cap);
 			seg->del_ts = seg->del_ts ? repalloc(seg->del_ts, sizeof(TimestampTz) * cap) :
-				palloc(sizeof(TimestampTz) * cap);
+				MemoryContextAlloc(seg->cxt, sizeof(TimestampTz) * cap);
 		}
 		for (i = 0; i < n; i++)
 		{
@@ -636,11 +644,10 @@ LoadDeletes(SegEntry *seg)
 	{
 		int			i;
 
-		seg->dead = palloc0((seg->num_rows + 7) / 8);
+		seg->dead = MemoryContextAllocZero(seg->cxt, (seg->num_rows + 7) / 8);
 		for (i = 0; i < seg->ndel; i++)
 			bit_set(seg->dead, seg->del_rows[i]);
 	}
-	MemoryContextSwitchTo(old);
 	seg->deletes_loaded = true;
 }
 
