@@ -1,6 +1,6 @@
 -- The per-backend search cache: it never serves another collection's
 -- segments, and a search that fails on a damaged file leaves no memory
--- behind in it.
+-- behind in it.  The top-k heap's order when distances overflow.
 CREATE EXTENSION segstore;
 SET segstore.insert_direct_threshold = 10;
 
@@ -116,6 +116,24 @@ SELECT * FROM fail_searches(200);
 SELECT cache_bytes() - :before < 8192 AS index_failures_leave_nothing;
 SELECT damage('index', true);
 SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
+
+------------------------------------------------------------------------
+-- 3. Distances that overflow to NaN (inner products of huge components)
+--    come last, as ORDER BY puts them, and never keep nearer rows out.
+------------------------------------------------------------------------
+SELECT segstore.create_collection('h', 'id int8 PRIMARY KEY, v float4[2]') > 0;
+SELECT segstore.insert('h', array_agg(i::int8),
+					   array_agg(ARRAY[CASE WHEN i % 2 = 0 THEN 3e38 ELSE -3e38 END, 3e38]::float4[]))
+FROM generate_series(1, 20) i;
+SELECT segstore.insert('h', ARRAY[100, 101]::int8[], ARRAY[[0, 0], [1, 1]]::float4[][]);
+SELECT * FROM segstore.search('h', '{3e38,-3e38}', 5, '{"metric_type": "IP"}');
+WITH s AS (SELECT row_number() OVER () AS n, * FROM
+		   segstore.search('h', '{3e38,-3e38}', 22, '{"metric_type": "IP"}'))
+SELECT array_agg(id ORDER BY n) = array_agg(id ORDER BY distance, id) AS sorted,
+	   count(*) FILTER (WHERE distance = 'NaN') AS nan, count(*)
+FROM s;
+SELECT segstore.create_index('h', 'v', 'FLAT', 'IP');
+SELECT * FROM segstore.search('h', '{3e38,-3e38}', 5);
 
 DROP EXTENSION segstore;
 DROP TABLE saved;

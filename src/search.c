@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -129,9 +131,26 @@ typedef struct ListDist
 	int			list;
 } ListDist;
 
+/*
+ * Order of two distances.  A distance that overflowed to NaN (vectors with
+ * huge components) is farther than any other, as PostgreSQL orders floats;
+ * plain comparisons would let it block nearer candidates from the heap.
+ */
+static inline int
+DistCmp(float a, float b)
+{
+	if (a < b)
+		return -1;
+	if (a > b)
+		return 1;
+	if (isnan(a))
+		return isnan(b) ? 0 : 1;
+	return isnan(b) ? -1 : 0;
+}
+
 #define ST_SORT sort_list_dists
 #define ST_ELEMENT_TYPE ListDist
-#define ST_COMPARE(a, b) ((a)->dist < (b)->dist ? -1 : (a)->dist > (b)->dist ? 1 : \
+#define ST_COMPARE(a, b) (DistCmp((a)->dist, (b)->dist) != 0 ? DistCmp((a)->dist, (b)->dist) : \
 						  (a)->list - (b)->list)
 #define ST_SCOPE static
 #define ST_DEFINE
@@ -139,7 +158,7 @@ typedef struct ListDist
 
 #define ST_SORT sort_hits
 #define ST_ELEMENT_TYPE Hit
-#define ST_COMPARE(a, b) ((a)->dist < (b)->dist ? -1 : (a)->dist > (b)->dist ? 1 : \
+#define ST_COMPARE(a, b) (DistCmp((a)->dist, (b)->dist) != 0 ? DistCmp((a)->dist, (b)->dist) : \
 						  (a)->id < (b)->id ? -1 : (a)->id > (b)->id ? 1 : 0)
 #define ST_SCOPE static
 #define ST_DEFINE
@@ -174,14 +193,16 @@ bit_set(uint8 *bits, int64 i)
 static inline bool
 Better(float dist, int64 id, const Hit *h)
 {
-	return dist < h->dist || (dist == h->dist && id < h->id);
+	int			c = DistCmp(dist, h->dist);
+
+	return c < 0 || (c == 0 && id < h->id);
 }
 
 /* Would a candidate at this distance enter the heap (ids aside)? */
 static inline bool
 MayEnter(const TopK *top, float dist)
 {
-	return top->n < top->k || dist <= top->hits[0].dist;
+	return top->n < top->k || dist <= top->hits[0].dist || isnan(top->hits[0].dist);
 }
 
 /* Offer a candidate to the heap. */
