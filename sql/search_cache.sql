@@ -46,7 +46,7 @@ SELECT segstore.flush('k');
 -- Overwrite a file of kind with its middle byte flipped (or restored).
 CREATE TEMP TABLE saved AS SELECT kind, path, pg_read_binary_file(path) AS bytes
 FROM segstore.binlogs('k');
-CREATE FUNCTION damage(which text, restore boolean DEFAULT false) RETURNS void
+CREATE FUNCTION damage_file(which text, restore boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
@@ -87,34 +87,34 @@ CREATE FUNCTION cache_bytes() RETURNS bigint LANGUAGE sql AS $$
 	WHERE name LIKE 'segstore search%' OR name = 'segstore decoded segment'
 $$;
 
-SELECT damage('insert');
+SELECT damage_file('insert');
 SELECT * FROM fail_searches(1);
 SELECT cache_bytes() AS before \gset
 SELECT * FROM fail_searches(200);
 SELECT cache_bytes() - :before < 8192 AS insert_failures_leave_nothing;
 SELECT count(*) AS decoded FROM pg_backend_memory_contexts WHERE name = 'segstore decoded segment';
-SELECT damage('insert', true);
+SELECT damage_file('insert', true);
 SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
 
 SELECT segstore.release('k');
-SELECT damage('delta');
+SELECT damage_file('delta');
 SELECT * FROM fail_searches(1);
 SELECT cache_bytes() AS before \gset
 SELECT * FROM fail_searches(200);
 SELECT cache_bytes() - :before < 8192 AS delta_failures_leave_nothing;
-SELECT damage('delta', true);
+SELECT damage_file('delta', true);
 SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
 
 SELECT segstore.create_index('k', 'v', 'FLAT');
 DELETE FROM saved;
 INSERT INTO saved SELECT kind, path, pg_read_binary_file(path) FROM segstore.binlogs('k');
 SELECT segstore.release('k');
-SELECT damage('index');
+SELECT damage_file('index');
 SELECT * FROM fail_searches(1);
 SELECT cache_bytes() AS before \gset
 SELECT * FROM fail_searches(200);
 SELECT cache_bytes() - :before < 8192 AS index_failures_leave_nothing;
-SELECT damage('index', true);
+SELECT damage_file('index', true);
 SELECT count(*) FROM segstore.search('k', '{1,1,1,1}', 3);
 
 ------------------------------------------------------------------------
@@ -137,4 +137,4 @@ SELECT * FROM segstore.search('h', '{3e38,-3e38}', 5);
 
 DROP EXTENSION segstore;
 DROP TABLE saved;
-DROP FUNCTION damage, fail_searches, cache_bytes;
+DROP FUNCTION damage_file(text, boolean), fail_searches(int), cache_bytes();
