@@ -950,11 +950,16 @@ SearchNprobe(CollEntry *ce, const SsSearchRequest *req)
 	return req->nprobe;
 }
 
-/* Check the as_of time lies inside the retention window. */
+/*
+ * Check the as_of time lies inside the retention window, measured from the
+ * statement's start: a compaction that committed since the transaction
+ * started, and which this statement sees, kept only the deletes younger
+ * than the window at its own start.
+ */
 static void
 CheckAsOf(const SsSearchRequest *req)
 {
-	TimestampTz oldest = GetCurrentTransactionStartTimestamp() -
+	TimestampTz oldest = GetCurrentStatementStartTimestamp() -
 		(TimestampTz) ss_retention_duration_s * USECS_PER_SEC;
 
 	if (req->has_as_of && req->as_of < oldest)
