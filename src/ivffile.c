@@ -444,6 +444,8 @@ SsIvfMap(const char *path, MemoryContext cxt)
 	PG_CATCH();
 	{
 		munmap(f->base, f->size);
+		pfree(f->path);
+		pfree(f);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -129,9 +131,26 @@ typedef struct ListDist
 	int			list;
 } ListDist;
 
+/*
+ * Order of two distances.  A distance that overflowed to NaN (vectors with
+ * huge components) is farther than any other, as PostgreSQL orders floats;
+ * plain comparisons would let it block nearer candidates from the heap.
+ */
+static inline int
+DistCmp(float a, float b)
+{
+	if (a < b)
+		return -1;
+	if (a > b)
+		return 1;
+	if (isnan(a))
+		return isnan(b) ? 0 : 1;
+	return isnan(b) ? -1 : 0;
+}
+
 #define ST_SORT sort_list_dists
 #define ST_ELEMENT_TYPE ListDist
-#define ST_COMPARE(a, b) ((a)->dist < (b)->dist ? -1 : (a)->dist > (b)->dist ? 1 : \
+#define ST_COMPARE(a, b) (DistCmp((a)->dist, (b)->dist) != 0 ? DistCmp((a)->dist, (b)->dist) : \
 						  (a)->list - (b)->list)
 #define ST_SCOPE static
 #define ST_DEFINE
@@ -139,7 +158,7 @@ typedef struct ListDist
 
 #define ST_SORT sort_hits
 #define ST_ELEMENT_TYPE Hit
-#define ST_COMPARE(a, b) ((a)->dist < (b)->dist ? -1 : (a)->dist > (b)->dist ? 1 : \
+#define ST_COMPARE(a, b) (DistCmp((a)->dist, (b)->dist) != 0 ? DistCmp((a)->dist, (b)->dist) : \
 						  (a)->id < (b)->id ? -1 : (a)->id > (b)->id ? 1 : 0)
 #define ST_SCOPE static
 #define ST_DEFINE
@@ -174,14 +193,16 @@ bit_set(uint8 *bits, int64 i)
 static inline bool
 Better(float dist, int64 id, const Hit *h)
 {
-	return dist < h->dist || (dist == h->dist && id < h->id);
+	int			c = DistCmp(dist, h->dist);
+
+	return c < 0 || (c == 0 && id < h->id);
 }
 
 /* Would a candidate at this distance enter the heap (ids aside)? */
 static inline bool
 MayEnter(const TopK *top, float dist)
 {
-	return top->n < top->k || dist <= top->hits[0].dist;
+	return top->n < top->k || dist <= top->hits[0].dist || isnan(top->hits[0].dist);
 }
 
 /* Offer a candidate to the heap. */
@@ -393,6 +414,15 @@ OpenColl(const char *name)
 
 	InitCache();
 	ce = hash_search(collections, &probe.id, HASH_FIND, &found);
+	if (found && ce->coll->relid != probe.relid)
+	{
+		/*
+		 * The extension was dropped and created again: the id, and the ids
+		 * of segments and files, now name different ones.
+		 */
+		FreeColl(ce, false);
+		found = false;
+	}
 	if (found && strcmp(ce->version, version) == 0)
 		return ce;
 
@@ -486,13 +516,18 @@ OpenColl(const char *name)
 	return ce;
 }
 
-/* Decode a segment without an index file into a FLAT in-memory layout. */
+/*
+ * Decode a segment without an index file into a FLAT in-memory layout.  The
+ * decoding happens in memory that an error frees with the query's, and
+ * moves into the segment's once it succeeded.
+ */
 static void
 DecodeSegment(CollEntry *ce, SegEntry *seg, SsMetric metric)
 {
 	SsCollection *coll = ce->coll;
-	SsIvfData  *d = &seg->decoded;
-	MemoryContext cxt = AllocSetContextCreate(seg->cxt, "segstore decoded segment",
+	SsIvfData	decoded;
+	SsIvfData  *d = &decoded;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore decoded segment",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	SsBinlogReader *reader = SsBinlogOpen(seg->insert_path);
@@ -538,10 +573,12 @@ DecodeSegment(CollEntry *ce, SegEntry *seg, SsMetric metric)
 	d->keys = (int64 *) keys.values;
 	d->timestamps = (int64 *) ts.values;
 	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, seg->cxt);
 	if (seg->decoded_cxt != NULL)
 		MemoryContextDelete(seg->decoded_cxt);
 	seg->decoded_cxt = cxt;
-	seg->data = d;
+	seg->decoded = decoded;
+	seg->data = &seg->decoded;
 }
 
 /* Make a segment's vectors searchable with this metric. */
@@ -583,17 +620,18 @@ RowOf(const SsIvfData *d, int64 key)
 	return SsSortedFind(d->keys, d->nrows, key);
 }
 
-/* Decode a segment's delta binlogs into row numbers and a bitmap. */
+/*
+ * Decode a segment's delta binlogs into row numbers and a bitmap.  The
+ * files are read in the query's memory, which an error frees.
+ */
 static void
 LoadDeletes(SegEntry *seg)
 {
-	MemoryContext old;
 	ListCell   *lc;
 	int			cap = 0;
 
 	if (seg->deletes_loaded)
 		return;
-	old = MemoryContextSwitchTo(seg->cxt);
 	seg->ndel = 0;
 	foreach(lc, seg->delta_paths)
 	{
@@ -607,9 +645,9 @@ LoadDeletes(SegEntry *seg)
 		{
 			cap = Max(cap * 2, seg->ndel + n);
 			seg->del_rows = seg->del_rows ? repalloc(seg->del_rows, sizeof(int32) * cap) :
-				palloc(sizeof(int32) * cap);
+				MemoryContextAlloc(seg->cxt, sizeof(int32) * cap);
 			seg->del_ts = seg->del_ts ? repalloc(seg->del_ts, sizeof(TimestampTz) * cap) :
-				palloc(sizeof(TimestampTz) * cap);
+				MemoryContextAlloc(seg->cxt, sizeof(TimestampTz) * cap);
 		}
 		for (i = 0; i < n; i++)
 		{
@@ -627,11 +665,10 @@ LoadDeletes(SegEntry *seg)
 	{
 		int			i;
 
-		seg->dead = palloc0((seg->num_rows + 7) / 8);
+		seg->dead = MemoryContextAllocZero(seg->cxt, (seg->num_rows + 7) / 8);
 		for (i = 0; i < seg->ndel; i++)
 			bit_set(seg->dead, seg->del_rows[i]);
 	}
-	MemoryContextSwitchTo(old);
 	seg->deletes_loaded = true;
 }
 
@@ -913,11 +950,16 @@ SearchNprobe(CollEntry *ce, const SsSearchRequest *req)
 	return req->nprobe;
 }
 
-/* Check the as_of time lies inside the retention window. */
+/*
+ * Check the as_of time lies inside the retention window, measured from the
+ * statement's start: a compaction that committed since the transaction
+ * started, and which this statement sees, kept only the deletes younger
+ * than the window at its own start.
+ */
 static void
 CheckAsOf(const SsSearchRequest *req)
 {
-	TimestampTz oldest = GetCurrentTransactionStartTimestamp() -
+	TimestampTz oldest = GetCurrentStatementStartTimestamp() -
 		(TimestampTz) ss_retention_duration_s * USECS_PER_SEC;
 
 	if (req->has_as_of && req->as_of < oldest)
