@@ -135,6 +135,16 @@ FROM s;
 SELECT segstore.create_index('h', 'v', 'FLAT', 'IP');
 SELECT * FROM segstore.search('h', '{3e38,-3e38}', 5);
 
+------------------------------------------------------------------------
+-- 4. search_batch holds every query's top k at once: bounded by work_mem.
+------------------------------------------------------------------------
+SET work_mem = '64kB';
+SELECT count(*) FROM segstore.search_batch('h',
+	(SELECT array_agg(ARRAY[i, i]::float4[]) FROM generate_series(1, 400) i), 10);
+SELECT count(*) FROM segstore.search_batch('h',
+	(SELECT array_agg(ARRAY[i, i]::float4[]) FROM generate_series(1, 500) i), 10);
+RESET work_mem;
+
 DROP EXTENSION segstore;
 DROP TABLE saved;
 DROP FUNCTION damage_file(text, boolean), fail_searches(int), cache_bytes();

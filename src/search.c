@@ -1016,6 +1016,14 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 	if (metric == SS_METRIC_COSINE)
 		for (qi = 0; qi < req->nqueries; qi++)
 			(void) SsNormalize(queries + (Size) qi * coll->dim, coll->dim);
+	/* Every query's top k is held until the end: bounded as a sort is. */
+	if ((double) req->nqueries * req->k * sizeof(Hit) > (double) work_mem * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d queries with k %d need %.0f kB for their results, more than work_mem (%d kB)",
+						req->nqueries, req->k,
+						(double) req->nqueries * req->k * sizeof(Hit) / 1024, work_mem),
+				 errhint("Raise work_mem or search in smaller batches.")));
 	tops = palloc(sizeof(TopK) * req->nqueries);
 	for (qi = 0; qi < req->nqueries; qi++)
 	{
