@@ -294,9 +294,9 @@ get_u64(const char *p)
 	return v;
 }
 
-/* CRC32C of a buffer. */
-static pg_crc32c
-crc_of(const void *data, Size len)
+/* CRC32C of a buffer; index files (ivffile.c) use it too. */
+pg_crc32c
+SsCrc32c(const void *data, Size len)
 {
 	pg_crc32c	crc;
 
@@ -433,7 +433,7 @@ header_encode(char *buf, const BinlogHeader *h)
 	put_u64(buf + 16, h->file_id);
 	put_u64(buf + 24, h->nrows);
 	put_u32(buf + 32, h->ncols);
-	put_u32(buf + 36, crc_of(buf, 36));
+	put_u32(buf + 36, SsCrc32c(buf, 36));
 }
 
 /*
@@ -459,7 +459,7 @@ header_decode(const char *buf, const char *path, bool report, BinlogHeader *h)
 						   (unsigned) h->version);
 		return false;
 	}
-	if (get_u32(buf + 36) != crc_of(buf, 36))
+	if (get_u32(buf + 36) != SsCrc32c(buf, 36))
 	{
 		if (report)
 			binlog_corrupt(path, "Header checksum mismatch.");
@@ -541,7 +541,7 @@ read_compressed(SsBinlogReader *r, int c, uint32 b, char *buf)
 	if (read_at(r->fd, r->path, buf, blk->csize, blk->offset) != blk->csize)
 		binlog_corrupt(r->path, "Unexpected end of file in block %u of column %d.",
 					   b, c);
-	if (crc_of(buf, blk->csize) != blk->crc)
+	if (SsCrc32c(buf, blk->csize) != blk->crc)
 		binlog_corrupt(r->path, "Checksum mismatch in block %u of column %d.",
 					   b, c);
 	if (ZSTD_getFrameContentSize(buf, blk->csize) != blk->rawsize)
@@ -662,7 +662,7 @@ write_block(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
 		ereport(ERROR,
 				(errmsg("could not compress data for segstore file \"%s\": %s",
 						w->tmp_path, ZSTD_getErrorName(csize))));
-	emit_block(w, wc, csize, crc_of(w->comp.buf, csize), rawsize, nrows);
+	emit_block(w, wc, csize, SsCrc32c(w->comp.buf, csize), rawsize, nrows);
 }
 
 /* Write n rows of values of a fixed-width column as one block. */
@@ -1103,7 +1103,7 @@ write_footer(SsBinlogWriter *w)
 			p += BINLOG_BLOCK_ENTRY_SIZE;
 		}
 	}
-	put_u32(p, crc_of(footer, len - BINLOG_CRC_SIZE));
+	put_u32(p, SsCrc32c(footer, len - BINLOG_CRC_SIZE));
 	write_all(w, footer, len);
 	pfree(footer);
 	return (uint64) len;
@@ -1481,7 +1481,7 @@ load_metadata(SsBinlogReader *r)
 	if (read_at(r->fd, path, footer, footer_len, footer_offset) != footer_len)
 		binlog_corrupt(path, "Unexpected end of file in footer.");
 	if (get_u32(footer + footer_len - BINLOG_CRC_SIZE) !=
-		crc_of(footer, footer_len - BINLOG_CRC_SIZE))
+		SsCrc32c(footer, footer_len - BINLOG_CRC_SIZE))
 		binlog_corrupt(path, "Footer checksum mismatch.");
 	parse_footer(r, footer, footer_len, footer_offset);
 	pfree(footer);

@@ -13,6 +13,8 @@
 #ifndef SS_BINLOG_H
 #define SS_BINLOG_H
 
+#include "port/pg_crc32c.h"
+
 #include "segstore.h"
 
 /* File kinds recorded in the header; 4 is reserved for index files. */
@@ -35,6 +37,7 @@ typedef struct SsBinlogReader SsBinlogReader;
  * path, fsync the directory.  ereport(ERROR) on failure, after removing the
  * temporary file.
  */
+extern pg_crc32c SsCrc32c(const void *data, Size len);
 extern void SsBinlogWrite(const char *path, const char *tmp_path, uint16 kind,
 						  uint64 file_id, uint64 writer_xid,
 						  const SsColumn *cols, int ncols, int64 nrows,

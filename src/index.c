@@ -189,15 +189,7 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	b.chunk_rows = Max(SS_BUILD_CHUNK_BYTES / ((int64) b.dim * 4), 1);
 	b.chunk_first = -1;
 	b.chunk_cxt = AllocSetContextCreate(cxt, "segstore index chunk", ALLOCSET_DEFAULT_SIZES);
-	b.reader = SsBinlogOpen(insert_path);
-	if (SsBinlogKind(b.reader) != SS_BINLOG_INSERT ||
-		SsBinlogNumColumns(b.reader) != coll->nfields + 1 ||
-		SsBinlogNumRows(b.reader) != nrows)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", insert_path),
-				 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\".",
-						   segment_id, coll->name)));
+	b.reader = SsSegmentOpenInsert(coll, insert_path, segment_id, nrows);
 	SsBinlogReadColumn(b.reader, coll->pk, &keys);
 	SsBinlogReadColumn(b.reader, coll->nfields, &ts);
 

@@ -58,6 +58,7 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
+#include "binlog.h"
 #include "ivffile.h"
 
 #define IVF_MAGIC		"SSIX"
@@ -136,18 +137,6 @@ point_sections(char *base, const Layout *l, SsIvfData *data)
 	data->timestamps = (int64 *) (base + l->timestamps);
 }
 
-/* CRC32C of a buffer. */
-static pg_crc32c
-crc_of(const char *data, Size len)
-{
-	pg_crc32c	crc;
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, data, len);
-	FIN_CRC32C(crc);
-	return crc;
-}
-
 /* Is the shape one this format can hold? */
 static bool
 shape_valid(const SsIvfData *s)
@@ -190,7 +179,7 @@ header_encode(char *buf, uint64 writer_xid, uint64 file_id, const SsIvfData *s,
 	memcpy(buf + 44, &nlist, 4);
 	memcpy(buf + 48, &metric, 4);
 	memcpy(buf + 52, &body_crc, 4);
-	crc = crc_of(buf, 60);
+	crc = SsCrc32c(buf, 60);
 	memcpy(buf + 60, &crc, 4);
 }
 
@@ -214,7 +203,7 @@ header_decode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body
 		return false;
 	memcpy(&version, buf + 4, 2);
 	memcpy(&crc, buf + 60, 4);
-	if (version != IVF_VERSION || crc != crc_of(buf, 60))
+	if (version != IVF_VERSION || crc != SsCrc32c(buf, 60))
 		return false;
 	memcpy(&type, buf + 6, 2);
 	memcpy(writer_xid, buf + 8, 8);
@@ -314,7 +303,7 @@ SsIvfWriterFinish(SsIvfWriter *w)
 	char	   *dir;
 	int			rc;
 
-	body_crc = crc_of(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
+	body_crc = SsCrc32c(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
 	header_encode(w->base, w->writer_xid, w->file_id, &w->shape, body_crc);
 	rc = munmap(w->base, w->layout.size);
 	w->base = NULL;
@@ -365,7 +354,7 @@ check_body(SsIvfFile *f, pg_crc32c body_crc)
 	SsIvfData  *d = &f->data;
 	int64		i;
 
-	if (crc_of(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
+	if (SsCrc32c(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
 		ivf_corrupt(f->path, "Checksum mismatch.");
 	if (d->list_offsets[0] != 0 || d->list_offsets[d->nlist] != (uint64) d->nrows)
 		ivf_corrupt(f->path, "The inverted lists do not cover the rows.");

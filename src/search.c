@@ -530,20 +530,13 @@ DecodeSegment(CollEntry *ce, SegEntry *seg, SsMetric metric)
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore decoded segment",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	SsBinlogReader *reader = SsBinlogOpen(seg->insert_path);
+	SsBinlogReader *reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id,
+												 seg->num_rows);
 	SsColumn	vec;
 	SsColumn	keys;
 	SsColumn	ts;
 	int64		i;
 
-	if (SsBinlogKind(reader) != SS_BINLOG_INSERT ||
-		SsBinlogNumColumns(reader) != coll->nfields + 1 ||
-		SsBinlogNumRows(reader) != seg->num_rows)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
-				 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\".",
-						   seg->segment_id, coll->name)));
 	SsBinlogReadColumn(reader, coll->vec, &vec);
 	SsBinlogReadColumn(reader, coll->pk, &keys);
 	SsBinlogReadColumn(reader, coll->nfields, &ts);

@@ -317,6 +317,26 @@ SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch)
 }
 
 /*
+ * Open a segment's insert binlog, checking that it is one and that it
+ * matches the segment: a mismatch is damage, reported as such.
+ */
+SsBinlogReader *
+SsSegmentOpenInsert(SsCollection *coll, const char *path, int64 segment_id, int64 nrows)
+{
+	SsBinlogReader *reader = SsBinlogOpen(path);
+
+	if (SsBinlogKind(reader) != SS_BINLOG_INSERT ||
+		SsBinlogNumColumns(reader) != coll->nfields + 1 ||
+		SsBinlogNumRows(reader) != nrows)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("segstore file \"%s\" is corrupt", path),
+				 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\".",
+						   segment_id, coll->name)));
+	return reader;
+}
+
+/*
  * Read a segment's insert binlog.  Without all_fields the vector column is
  * skipped.  The timestamp column is always read.
  */
@@ -329,15 +349,7 @@ SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields)
 
 	if (seg->insert_path == NULL)
 		elog(ERROR, "segment " INT64_FORMAT " has no insert binlog", seg->segment_id);
-	reader = SsBinlogOpen(seg->insert_path);
-	if (SsBinlogKind(reader) != SS_BINLOG_INSERT ||
-		SsBinlogNumColumns(reader) != coll->nfields + 1 ||
-		SsBinlogNumRows(reader) != seg->num_rows)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
-				 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\".",
-						   seg->segment_id, coll->name)));
+	reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id, seg->num_rows);
 	batch = SsBatchCreate(coll->fields, coll->nfields, seg->num_rows);
 	for (c = 0; c < batch->ncols; c++)
 	{

@@ -38,6 +38,8 @@ extern void SsSegmentWriterFinish(SsSegmentWriter *w, const int64 *compacted_fro
 extern void SsSegmentWriterAbort(SsSegmentWriter *w);
 extern int	SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch);
 extern void SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n);
+extern SsBinlogReader *SsSegmentOpenInsert(SsCollection *coll, const char *path,
+										   int64 segment_id, int64 nrows);
 extern SsBatch *SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields);
 extern void SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n);
 extern int64 *SsSegmentDeletedKeys(SsSegment *seg, int *n);
