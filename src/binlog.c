@@ -108,6 +108,7 @@
 #include <zstd.h>
 
 #include "binlog.h"
+#include "files.h"
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
@@ -1122,8 +1123,6 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 	uint64		footer_offset;
 	uint64		footer_len;
 	ssize_t		n;
-	int			rc;
-	char	   *dir;
 
 	/* Columns fed one by one must have come out the same length. */
 	if (w->ncols > 0)
@@ -1163,33 +1162,7 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 						w->tmp_path)));
 	}
 
-	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_SYNC);
-	rc = pg_fsync(w->fd);
-	pgstat_report_wait_end();
-	if (rc != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync segstore file \"%s\": %m",
-						w->tmp_path)));
-
-	rc = CloseTransientFile(w->fd);
-	w->fd = -1;
-	if (rc != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close segstore file \"%s\": %m",
-						w->tmp_path)));
-	if (rename(w->tmp_path, w->path) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
-						w->tmp_path, w->path)));
-	w->tmp_exists = false;
-
-	/* Make the rename itself durable. */
-	dir = MemoryContextStrdup(w->cxt, w->path);
-	get_parent_directory(dir);
-	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
 
 	if (info != NULL)
 	{

@@ -610,7 +610,6 @@ SsCatalogClearPendingDeletes(int64 collection_id)
 				  1, types, values, -1);
 }
 
-
 /*
  * Every collection with what the maintenance worker looks at: whether it
  * has been written within idle_s seconds, its growing data and its

@@ -21,6 +21,7 @@
 #include "access/xlog.h"
 #include "common/file_perm.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "replication/message.h"
 #include "storage/fd.h"
 #include "utils/memutils.h"
@@ -248,4 +249,41 @@ SsFilesRemoveAtCommit(const char *path)
 		RegisterSubXactCallback(FilesSubXactCallback, NULL);
 		callbacks_registered = true;
 	}
+}
+
+/*
+ * Put a finished file in place durably: fsync and close *fd (set to -1),
+ * rename tmp_path to path (clearing *tmp_exists) and fsync the directory,
+ * so that the rename itself survives a crash.
+ */
+void
+SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path, const char *path)
+{
+	char	   *dir;
+	int			rc;
+
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_SYNC);
+	rc = pg_fsync(*fd);
+	pgstat_report_wait_end();
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync segstore file \"%s\": %m", tmp_path)));
+	rc = CloseTransientFile(*fd);
+	*fd = -1;
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close segstore file \"%s\": %m", tmp_path)));
+	if (rename(tmp_path, path) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
+						tmp_path, path)));
+	*tmp_exists = false;
+
+	dir = pstrdup(path);
+	get_parent_directory(dir);
+	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+	pfree(dir);
 }

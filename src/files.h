@@ -23,5 +23,7 @@ extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
 extern void SsFilesEnsureDir(int64 collection_id);
 extern int64 SsFilesSize(const char *path);
 extern void SsFilesRemoveAtCommit(const char *path);
+extern void SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path,
+						   const char *path);
 
 #endif

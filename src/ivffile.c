@@ -59,6 +59,7 @@
 #include "utils/memutils.h"
 
 #include "binlog.h"
+#include "files.h"
 #include "ivffile.h"
 
 #define IVF_MAGIC		"SSIX"
@@ -300,7 +301,6 @@ SsIvfWriterFinish(SsIvfWriter *w)
 {
 	pg_crc32c	body_crc;
 	int64		size = (int64) w->layout.size;
-	char	   *dir;
 	int			rc;
 
 	body_crc = SsCrc32c(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
@@ -311,28 +311,7 @@ SsIvfWriterFinish(SsIvfWriter *w)
 		elog(ERROR, "could not unmap segstore file \"%s\": %m", w->tmp_path);
 
 	/* fsync writes back the pages dirtied through the mapping */
-	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_SYNC);
-	rc = pg_fsync(w->fd);
-	pgstat_report_wait_end();
-	if (rc != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync segstore file \"%s\": %m", w->tmp_path)));
-	rc = CloseTransientFile(w->fd);
-	w->fd = -1;
-	if (rc != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close segstore file \"%s\": %m", w->tmp_path)));
-	if (rename(w->tmp_path, w->path) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
-						w->tmp_path, w->path)));
-	w->tmp_exists = false;
-	dir = MemoryContextStrdup(w->cxt, w->path);
-	get_parent_directory(dir);
-	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
 	MemoryContextDelete(w->cxt);
 	return size;
 }
