@@ -539,7 +539,8 @@ segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 					 errmsg("compaction " INT64_FORMAT " was queued by this transaction", id),
 					 errhint("Commit first: plans run after the transaction that queued them commits.")));
 		SsCatalogCompactionState(id, &st);
-		need_worker = strcmp(st.state, "Executing") == 0 && !SsCatalogWorkerRunning();
+		need_worker = strcmp(st.state, "Executing") == 0 &&
+			!SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE);
 		SsCatalogClose(&session);
 
 		if (strcmp(st.state, "Executing") != 0 || GetCurrentTimestamp() >= deadline)

@@ -17,7 +17,6 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -246,19 +245,6 @@ SsCatalogCompactionQueuedHere(int64 compaction_id)
 				   1, types, values);
 	return SPI_processed > 0 &&
 		TransactionIdIsCurrentTransactionId(DatumGetTransactionId(SsCatalogCol(0, 1, &isnull)));
-}
-
-/* Is a compaction worker running in this database? */
-bool
-SsCatalogWorkerRunning(void)
-{
-	/* Activity is otherwise read once per transaction; callers poll. */
-	pgstat_clear_snapshot();
-	SsCatalogQuery("SELECT 1 FROM pg_catalog.pg_stat_activity "
-				   "WHERE backend_type = 'segstore compaction worker' "
-				   "AND datid = (SELECT oid FROM pg_catalog.pg_database "
-				   "  WHERE datname = pg_catalog.current_database())", 0, NULL, NULL);
-	return SPI_processed > 0;
 }
 
 /* Are plans waiting in this database? */

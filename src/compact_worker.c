@@ -52,7 +52,7 @@ SsCompactionLaunchWorker(void)
 {
 	BackgroundWorker worker;
 
-	SsBackgroundWorkerInit(&worker, "SsCompactionWorkerMain", "segstore compaction worker",
+	SsBackgroundWorkerInit(&worker, "SsCompactionWorkerMain", SS_COMPACTION_WORKER_TYPE,
 						   BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "segstore compaction worker for database %u",
 			 MyDatabaseId);

@@ -331,19 +331,48 @@ SsLauncherRescanAtCommit(void)
 }
 
 /*
- * Is a backend one of segstore's background processes connected to
- * dboid (InvalidOid: to the current database)?
+ * Pids of segstore's background processes connected to dboid, other than
+ * this process: all of them, or those of one bgw_type.
  */
-static bool
-IsSegstoreProcess(PgBackendStatus *be, Oid dboid)
+static List *
+SegstorePids(Oid dboid, const char *type)
 {
-	const char *type;
+	List	   *pids = NIL;
+	int			n;
+	int			i;
 
-	if (be->st_backendType != B_BG_WORKER || be->st_procpid == MyProcPid ||
-		be->st_databaseid != (OidIsValid(dboid) ? dboid : MyDatabaseId))
-		return false;
-	type = GetBackgroundWorkerTypeByPid(be->st_procpid);
-	return type != NULL && strncmp(type, "segstore ", 9) == 0;
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		const char *t;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_backendType != B_BG_WORKER || be->st_procpid == MyProcPid ||
+			be->st_databaseid != dboid)
+			continue;
+		t = GetBackgroundWorkerTypeByPid(be->st_procpid);
+		if (t != NULL && (type != NULL ? strcmp(t, type) == 0 : strncmp(t, "segstore ", 9) == 0))
+			pids = lappend_int(pids, be->st_procpid);
+	}
+	/* Activity is otherwise read once per transaction; callers poll. */
+	pgstat_clear_backend_activity_snapshot();
+	return pids;
+}
+
+/* Does one of segstore's processes of this bgw_type run in this database? */
+bool
+SsLauncherWorkerRunning(const char *type)
+{
+	List	   *pids = SegstorePids(MyDatabaseId, type);
+	bool		running = pids != NIL;
+
+	list_free(pids);
+	return running;
 }
 
 /*
@@ -355,9 +384,8 @@ IsSegstoreProcess(PgBackendStatus *be, Oid dboid)
 void
 SsLauncherStopWorkers(Oid dboid, bool block)
 {
-	List	   *pids = NIL;
+	List	   *pids;
 	ListCell   *lc;
-	int			n;
 	int			i;
 	int			waited;
 
@@ -372,17 +400,7 @@ SsLauncherStopWorkers(Oid dboid, bool block)
 		LWLockRelease(ss_shared->lock);
 	}
 
-	pgstat_clear_backend_activity_snapshot();
-	n = pgstat_fetch_stat_numbackends();
-	for (i = 1; i <= n; i++)
-	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
-
-		if (local != NULL && IsSegstoreProcess(&local->backendStatus, dboid))
-			pids = lappend_int(pids, local->backendStatus.st_procpid);
-	}
-	pgstat_clear_backend_activity_snapshot();
-
+	pids = SegstorePids(dboid, NULL);
 	foreach(lc, pids)
 		if (BackendPidGetProc(lfirst_int(lc)) != NULL)
 			(void) kill(lfirst_int(lc), SIGTERM);

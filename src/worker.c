@@ -172,7 +172,7 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 static void
 RunLeftoverPlans(void)
 {
-	if (SsCatalogPlansPending() && !SsCatalogWorkerRunning())
+	if (SsCatalogPlansPending() && !SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE))
 		SsCompactionLaunchAtCommit();
 }
 

@@ -26,6 +26,9 @@
 #define SS_DECISION_LEN 1024
 #define SS_ERROR_LEN 256
 
+/* bgw_type (pg_stat_activity's backend_type) of compaction workers */
+#define SS_COMPACTION_WORKER_TYPE "segstore compaction worker"
+
 typedef enum SsWorkerState
 {
 	SS_WORKER_FREE = 0,			/* slot unused */
@@ -90,6 +93,7 @@ extern void SsLauncherRegister(void);
 extern PGDLLEXPORT void SsLauncherMain(Datum arg);
 extern void SsLauncherRescanAtCommit(void);
 extern void SsLauncherStopWorkers(Oid dboid, bool block);
+extern bool SsLauncherWorkerRunning(const char *type);
 extern void SsWorkerStatusList(Tuplestorestate *store, TupleDesc desc);
 
 /* worker.c */
