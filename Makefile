@@ -3,7 +3,7 @@
 EXTENSION = segstore
 MODULE_big = segstore
 DATA = segstore--0.1.sql
-SRCS = $(wildcard src/*.c)
+SRCS = $(wildcard src/*.c src/*/*.c)
 OBJS = $(SRCS:.c=.o)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -23,4 +23,4 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS tracks no header dependencies; a changed struct must rebuild all.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)

@@ -18,9 +18,10 @@
 #include "utils/acl.h"
 #include "utils/guc.h"
 
-#include "files.h"
+#include "format/files.h"
 #include "segstore.h"
-#include "workers.h"
+#include "status/status.h"
+#include "workers/workers.h"
 
 PG_MODULE_MAGIC;
 

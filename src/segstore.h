@@ -11,6 +11,9 @@
 
 #include "postgres.h"
 
+/* Largest dimension of a vector field. */
+#define SS_MAX_DIM 32768
+
 /* Types a collection field can have. */
 typedef enum SsFieldType
 {

@@ -3,7 +3,7 @@
  * distance_bench.c
  *	  Standalone check and microbenchmark of the distance kernels.
  *
- * Needs no server: it is compiled together with src/distance.c (see
+ * Needs no server: it is compiled together with src/vector/distance.c (see
  * distance_bench.sh).  First every usable kernel set is checked, for dims
  * 1 to 300 and on deliberately misaligned data, against a double-precision
  * reference and against the other kernel set; a failure is printed and the
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "distance.h"
+#include "vector/distance.h"
 
 /*
  * port.h maps the printf family onto libpgport's, which this program does

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Check and time the vector distance kernels of src/distance.c without a
-# server: compiles test/bench/distance_bench.c with src/distance.c (gcc -O2
+# Check and time the vector distance kernels of src/vector/distance.c without a
+# server: compiles test/bench/distance_bench.c with src/vector/distance.c (gcc -O2
 # and the extension's warning flags) in a temporary directory, runs it, and
 # counts the FMA instructions (vfmadd*) in the compiled distance.o to show
 # that the AVX2 kernels are vectorised.  Exits non-zero if the kernels
@@ -21,7 +21,7 @@ cflags=(-O2 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-gcc "${cflags[@]}" -c "$root/src/distance.c" -o "$tmp/distance.o"
+gcc "${cflags[@]}" -c "$root/src/vector/distance.c" -o "$tmp/distance.o"
 gcc "${cflags[@]}" -c "$root/test/bench/distance_bench.c" -o "$tmp/distance_bench.o"
 gcc "${cflags[@]}" "$tmp/distance_bench.o" "$tmp/distance.o" -lm -o "$tmp/distance_bench"
 

@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * compaction.h
+ *	  Compaction: planning (compact_plan.c) and executing a plan
+ *	  (compact_exec.c).  The catalog of compactions and plans is
+ *	  metadata/catalog_compaction.h; the workers that run plans are in
+ *	  workers/.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_COMPACTION_COMPACTION_H
+#define SEGSTORE_COMPACTION_COMPACTION_H
+
+#include "lib/stringinfo.h"
+
+#include "metadata/catalog_compaction.h"
+
+/*
+ * Memory a plan spends whatever its chunk sizes: the target's writer holds
+ * a block, its compressed copy and scratch per column; each source's
+ * reader decompresses a block per column at a time.
+ */
+#define SS_BLOCK_BYTES ((int64) 1024 * 1024)
+#define SsPlanFixedMemory(ncols, nsources) \
+	((int64) (ncols) * 3 * SS_BLOCK_BYTES + (int64) (nsources) * (ncols) * SS_BLOCK_BYTES)
+
+/* compact_plan.c */
+extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why);
+
+/* compact_exec.c */
+extern bool ss_plan_timed_out;
+extern void SsCompactionExecute(SsPlan *plan, SsPlanResult *result);
+
+#endif							/* SEGSTORE_COMPACTION_COMPACTION_H */

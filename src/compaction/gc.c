@@ -1,0 +1,267 @@
+/*-------------------------------------------------------------------------
+ *
+ * gc.c
+ *	  Garbage collection of segstore files.
+ *
+ * Segments a compaction swapped out are dropped once no running snapshot
+ * can still see them flushed and the retention window has passed: their
+ * binlog rows go, and their files when the dropping transaction commits.
+ *
+ * A file is garbage when no committed catalog row references it and the
+ * transaction that wrote it has ended: it was aborted, or the server
+ * crashed between writing it and committing.  The order of the checks
+ * matters: first we note which writers are still running, then read the
+ * references under a snapshot taken after that, so a writer that commits
+ * in between is seen as committed and its file kept.
+ *
+ * Also removed: directories of collections that no longer exist and
+ * directories of databases that were dropped while segstore was not
+ * loaded in the dropping session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/procarray.h"
+#include "utils/hsearch.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "compaction/compaction.h"
+#include "compaction/gc.h"
+#include "format/binlog.h"
+#include "format/files.h"
+#include "format/ivffile.h"
+#include "metadata/catalog.h"
+
+/* A file that may be garbage, found in a collection directory. */
+typedef struct Candidate
+{
+	char	   *path;
+	char	   *dir;
+} Candidate;
+
+/*
+ * Is the writer of a file, a transaction with this 64-bit id, still
+ * running?  Writers make their xid durable in the WAL before they create a
+ * file (SsFilesWriterXid), so after a crash it is never handed out again
+ * and TransactionIdIsInProgress cannot mistake another transaction for it.
+ */
+static bool
+WriterRunning(uint64 writer_xid)
+{
+	TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
+
+	return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
+}
+
+/* Names in a directory, without . and .. (NIL if it does not exist). */
+static List *
+ListDir(const char *dir)
+{
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	List	   *names = NIL;
+
+	if (d == NULL && errno == ENOENT)
+		return NIL;
+	while ((de = ReadDir(d, dir)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			names = lappend(names, pstrdup(de->d_name));
+	FreeDir(d);
+	return names;
+}
+
+/* Remove a file, counting it; a file already gone is fine. */
+static void
+RemoveFile(const char *path, int *removed_files, int64 *removed_bytes)
+{
+	int64		size = SsFilesSize(path);
+
+	if (unlink(path) == 0)
+	{
+		(*removed_files)++;
+		*removed_bytes += Max(size, 0);
+	}
+	else if (errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove segstore file \"%s\": %m", path)));
+}
+
+/* Remove directories of databases that no longer exist. */
+static void
+RemoveDroppedDatabases(int *removed_files, int64 *removed_bytes)
+{
+	ListCell   *lc;
+
+	foreach(lc, ListDir(SS_FILES_ROOT))
+	{
+		char	   *name = lfirst(lc);
+		char	   *end;
+		Oid			dboid = (Oid) strtoul(name, &end, 10);
+		char	   *dir;
+		int			nfiles = 0;
+		int64		nbytes = 0;
+		ListCell   *lc2;
+
+		if (*end != '\0' || !OidIsValid(dboid) ||
+			SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dboid)))
+			continue;
+		dir = SsFilesDatabaseDir(dboid);
+		foreach(lc2, ListDir(dir))
+		{
+			char	   *sub = psprintf("%s/%s", dir, (char *) lfirst(lc2));
+			ListCell   *lc3;
+
+			foreach(lc3, ListDir(sub))
+			{
+				nfiles++;
+				nbytes += Max(SsFilesSize(psprintf("%s/%s", sub, (char *) lfirst(lc3))), 0);
+			}
+		}
+		if (rmtree(dir, true))
+		{
+			*removed_files += nfiles;
+			*removed_bytes += nbytes;
+		}
+	}
+}
+
+/*
+ * Remove garbage files of the current database, and directories of
+ * dropped collections and databases.
+ */
+void
+SsGcRun(int *removed_files, int64 *removed_bytes)
+{
+	char	   *dbdir = SsFilesDatabaseDir(MyDatabaseId);
+	List	   *candidates = NIL;
+	List	   *dirs = NIL;
+	List	   *referenced;
+	HTAB	   *refs;
+	HASHCTL		ctl;
+	ListCell   *lc;
+
+	List	   *dropping = NIL;
+
+	*removed_files = 0;
+	*removed_bytes = 0;
+	SsCatalogFailOrphanedPlans();
+
+	/*
+	 * 0. Segments compacted away that no snapshot can read any more: their
+	 * files go when this transaction commits.
+	 */
+	foreach(lc, SsCatalogDroppableSegments())
+	{
+		int64		segment_id = *(int64 *) lfirst(lc);
+		List	   *binlogs = SsCatalogBinlogs(0, segment_id, NULL);
+		ListCell   *lb;
+
+		if (!SsCatalogDropSegment(segment_id))
+			continue;
+		foreach(lb, binlogs)
+		{
+			SsBinlogRow *row = lfirst(lb);
+
+			SsFilesRemoveAtCommit(row->path);
+			dropping = lappend(dropping, row->path);
+			(*removed_files)++;
+			*removed_bytes += Max(SsFilesSize(row->path), 0);
+		}
+	}
+
+	/* 1. Files whose writer has ended; temporary files are garbage then. */
+	foreach(lc, ListDir(dbdir))
+	{
+		char	   *dir = psprintf("%s/%s", dbdir, (char *) lfirst(lc));
+		ListCell   *lf;
+
+		dirs = lappend(dirs, dir);
+		foreach(lf, ListDir(dir))
+		{
+			char	   *name = lfirst(lf);
+			char	   *path = psprintf("%s/%s", dir, name);
+			uint64		xid;
+			uint16		kind;
+			SsIndexType index_type;
+
+			CHECK_FOR_INTERRUPTS();
+			if (SsFilesParseTempXid(name, &xid))
+			{
+				if (!WriterRunning(xid))
+					RemoveFile(path, removed_files, removed_bytes);
+				continue;
+			}
+			/* A file another gc() removed meanwhile is no concern of ours. */
+			if (SsFilesSize(path) < 0 ||
+				((SsBinlogPeekHeader(path, &kind, &xid) ||
+				  SsIvfPeekHeader(path, &xid, &index_type)) && WriterRunning(xid)))
+				continue;
+			candidates = lappend(candidates, path);
+		}
+	}
+
+	/*
+	 * 2. References as of now, which includes every writer that ended.  The
+	 * files of step 0 count as referenced: they go only if this commits.
+	 */
+	referenced = list_concat(SsCatalogAllPaths(true), dropping);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = MAXPGPATH;
+	ctl.entrysize = MAXPGPATH;
+	refs = hash_create("segstore gc references", Max(list_length(referenced), 16),
+					   &ctl, HASH_ELEM | HASH_STRINGS);
+	foreach(lc, referenced)
+	{
+		char		key[MAXPGPATH];
+
+		strlcpy(key, lfirst(lc), MAXPGPATH);
+		(void) hash_search(refs, key, HASH_ENTER, NULL);
+	}
+
+	/* 3. Unreferenced files go. */
+	foreach(lc, candidates)
+	{
+		char		key[MAXPGPATH];
+
+		strlcpy(key, lfirst(lc), MAXPGPATH);
+		if (hash_search(refs, key, HASH_FIND, NULL) == NULL)
+			RemoveFile(key, removed_files, removed_bytes);
+	}
+	hash_destroy(refs);
+
+	/* 4. Empty directories of collections that no longer exist. */
+	foreach(lc, dirs)
+	{
+		char	   *dir = lfirst(lc);
+
+		if (ListDir(dir) == NIL)
+		{
+			int64		id = strtoi64(strrchr(dir, '/') + 1, NULL, 10);
+			Oid			types[1] = {INT8OID};
+			Datum		values[1] = {Int64GetDatum(id)};
+			SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM segstore.collection WHERE collection_id = $1",
+										   1, types);
+
+			if (SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+									 InvalidSnapshot, true, false, 1) == SPI_OK_SELECT &&
+				SPI_processed == 0)
+				(void) rmdir(dir);
+		}
+	}
+	if (*removed_files > 0)
+		fsync_fname(dbdir, true);
+
+	RemoveDroppedDatabases(removed_files, removed_bytes);
+}

@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ *
+ * growing.c
+ *	  The growing segment of a collection: an ordinary heap table in schema
+ *	  segstore_data named after the collection, with one column per field
+ *	  and the row timestamp in column "$ts".  Being a heap table, it is
+ *	  WAL-logged, MVCC and crash-safe, and its ACL is the collection's.
+ *
+ * The table is recorded as a member of the extension, so that DROP
+ * EXTENSION drops it and users cannot drop it behind segstore's back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "data/growing.h"
+#include "metadata/schema.h"
+
+#define SS_TS_COLUMN "\"$ts\""
+
+/* Schema-qualified, quoted name of a collection's growing table. */
+static char *
+TableName(SsCollection *coll)
+{
+	char	   *rel = get_rel_name(coll->relid);
+
+	if (rel == NULL)
+		elog(ERROR, "growing table of collection \"%s\" is missing", coll->name);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(coll->relid)), rel);
+}
+
+/* Comma-separated quoted field names, in field order. */
+static char *
+ColumnList(const SsField *fields, int nfields)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < nfields; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", quote_identifier(fields[i].name));
+	return buf.data;
+}
+
+/* Create the growing table of a new collection, owned by owner. */
+Oid
+SsGrowingCreate(const char *name, const SsField *fields, int nfields, Oid owner)
+{
+	StringInfoData sql;
+	Oid			nsp = get_namespace_oid("segstore_data", false);
+	Oid			relid;
+	ObjectAddress table;
+	ObjectAddress ext;
+	int			i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE segstore_data.%s (", quote_identifier(name));
+	for (i = 0; i < nfields; i++)
+		appendStringInfo(&sql, "%s %s NOT NULL%s, ", quote_identifier(fields[i].name),
+						 SsFieldSqlType(&fields[i]),
+						 fields[i].is_primary ? " PRIMARY KEY" : "");
+	appendStringInfoString(&sql, SS_TS_COLUMN " timestamptz NOT NULL)");
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create growing table for collection \"%s\"", name);
+
+	relid = get_relname_relid(name, nsp);
+	if (!OidIsValid(relid))
+		elog(ERROR, "growing table of collection \"%s\" was not created", name);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "ALTER TABLE segstore_data.%s OWNER TO %s",
+					 quote_identifier(name),
+					 quote_identifier(GetUserNameFromId(owner, false)));
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not set owner of collection \"%s\"", name);
+
+	table.classId = RelationRelationId;
+	table.objectId = relid;
+	table.objectSubId = 0;
+	ext.classId = ExtensionRelationId;
+	ext.objectId = get_extension_oid("segstore", false);
+	ext.objectSubId = 0;
+	recordDependencyOn(&table, &ext, DEPENDENCY_EXTENSION);
+	return relid;
+}
+
+/* Drop a collection's growing table. */
+void
+SsGrowingDrop(SsCollection *coll)
+{
+	char	   *sql = psprintf("DROP TABLE %s", TableName(coll));
+
+	deleteDependencyRecordsForSpecific(RelationRelationId, coll->relid,
+									   DEPENDENCY_EXTENSION, ExtensionRelationId,
+									   get_extension_oid("segstore", false));
+	CommandCounterIncrement();
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not drop growing table of collection \"%s\"", coll->name);
+}
+
+/* Store one SQL value of a field into row `row` of a fixed-width column. */
+static void
+StoreFixed(SsColumn *col, const SsField *field, int64 row, Datum d)
+{
+	switch (field->type)
+	{
+		case SS_TYPE_INT8:
+			((int64 *) col->values)[row] = DatumGetInt64(d);
+			break;
+		case SS_TYPE_INT4:
+			((int32 *) col->values)[row] = DatumGetInt32(d);
+			break;
+		case SS_TYPE_FLOAT4:
+			((float4 *) col->values)[row] = DatumGetFloat4(d);
+			break;
+		case SS_TYPE_FLOAT8:
+			((float8 *) col->values)[row] = DatumGetFloat8(d);
+			break;
+		case SS_TYPE_BOOL:
+			col->values[row] = DatumGetBool(d) ? 1 : 0;
+			break;
+		case SS_TYPE_VECTOR:
+			{
+				ArrayType  *arr = DatumGetArrayTypeP(d);
+
+				if (ARR_NDIM(arr) != 1 || ARR_DIMS(arr)[0] != field->typmod ||
+					ARR_HASNULL(arr))
+					elog(ERROR, "growing table holds a malformed vector");
+				memcpy(col->values + (Size) 4 * field->typmod * row,
+					   ARR_DATA_PTR(arr), (Size) 4 * field->typmod);
+				break;
+			}
+		default:
+			elog(ERROR, "not a fixed-width field");
+	}
+}
+
+/*
+ * Read all rows of the growing table, sorted by primary key, into a batch.
+ * Without all_fields only the primary key and scalar fields are read: the
+ * vector is what costs.
+ */
+SsBatch *
+SsGrowingRead(SsCollection *coll, bool all_fields)
+{
+	char	   *sql;
+	SsBatch    *batch;
+	uint64		n;
+	int			f;
+
+	sql = psprintf("SELECT %s, " SS_TS_COLUMN " FROM %s ORDER BY %s",
+				   ColumnList(coll->fields, coll->nfields), TableName(coll),
+				   quote_identifier(coll->fields[coll->pk].name));
+	if (SPI_execute(sql, SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read growing table of collection \"%s\"", coll->name);
+	n = SPI_processed;
+	batch = SsBatchCreate(coll->fields, coll->nfields, n);
+
+	for (f = 0; f <= coll->nfields; f++)
+	{
+		SsColumn   *col = &batch->cols[f];
+		const SsField *field = f < coll->nfields ? &coll->fields[f] : NULL;
+		uint64		i;
+
+		if (field && field->type == SS_TYPE_VECTOR && !all_fields)
+			continue;
+		if (col->type == SS_COL_VAR)
+		{
+			struct varlena **vals = palloc(sizeof(struct varlena *) * Max(n, 1));
+			Size		bytes = 0;
+
+			/* Detoast first: a compressed datum's size is not its length. */
+			for (i = 0; i < n; i++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, f + 1, &isnull);
+
+				vals[i] = PG_DETOAST_DATUM_PACKED(d);
+				bytes += VARSIZE_ANY_EXHDR(vals[i]);
+			}
+			SsColumnAllocate(col, n, bytes);
+			for (i = 0; i < n; i++)
+			{
+				Size		len = VARSIZE_ANY_EXHDR(vals[i]);
+
+				memcpy(col->data + col->offsets[i], VARDATA_ANY(vals[i]), len);
+				col->offsets[i + 1] = col->offsets[i] + len;
+			}
+			pfree(vals);
+		}
+		else
+		{
+			SsColumnAllocate(col, n, 0);
+			for (i = 0; i < n; i++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, f + 1, &isnull);
+
+				if (field)
+					StoreFixed(col, field, i, d);
+				else
+					((int64 *) col->values)[i] = DatumGetTimestampTz(d);
+			}
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return batch;
+}
+
+/* SQL value of row `row` of column `col` holding field `field`. */
+static Datum
+ColumnDatum(const SsColumn *col, const SsField *field, int64 row)
+{
+	switch (field->type)
+	{
+		case SS_TYPE_INT8:
+			return Int64GetDatum(((const int64 *) col->values)[row]);
+		case SS_TYPE_INT4:
+			return Int32GetDatum(((const int32 *) col->values)[row]);
+		case SS_TYPE_FLOAT4:
+			return Float4GetDatum(((const float4 *) col->values)[row]);
+		case SS_TYPE_FLOAT8:
+			return Float8GetDatum(((const float8 *) col->values)[row]);
+		case SS_TYPE_BOOL:
+			return BoolGetDatum(col->values[row] != 0);
+		case SS_TYPE_VECTOR:
+			{
+				const float4 *v = (const float4 *) (col->values + (Size) 4 * field->typmod * row);
+				Datum	   *elems = palloc(sizeof(Datum) * field->typmod);
+				int			i;
+
+				for (i = 0; i < field->typmod; i++)
+					elems[i] = Float4GetDatum(v[i]);
+				return PointerGetDatum(construct_array(elems, field->typmod, FLOAT4OID,
+													   4, true, TYPALIGN_INT));
+			}
+		default:
+			{
+				Size		len = col->offsets[row + 1] - col->offsets[row];
+				struct varlena *v = palloc(VARHDRSZ + len);
+
+				SET_VARSIZE(v, VARHDRSZ + len);
+				memcpy(VARDATA(v), col->data + col->offsets[row], len);
+				return PointerGetDatum(v);
+			}
+	}
+}
+
+/* SQL type of a field's growing-table column. */
+static Oid
+FieldTypeOid(const SsField *field)
+{
+	switch (field->type)
+	{
+		case SS_TYPE_INT8:
+			return INT8OID;
+		case SS_TYPE_INT4:
+			return INT4OID;
+		case SS_TYPE_FLOAT4:
+			return FLOAT4OID;
+		case SS_TYPE_FLOAT8:
+			return FLOAT8OID;
+		case SS_TYPE_BOOL:
+			return BOOLOID;
+		case SS_TYPE_TEXT:
+			return TEXTOID;
+		case SS_TYPE_VARCHAR:
+			return VARCHAROID;
+		case SS_TYPE_JSONB:
+			return JSONBOID;
+		case SS_TYPE_VECTOR:
+			return FLOAT4ARRAYOID;
+	}
+	return InvalidOid;
+}
+
+/* Insert a batch of already validated rows into the growing table. */
+void
+SsGrowingInsert(SsCollection *coll, SsBatch *batch)
+{
+	StringInfoData sql;
+	Oid		   *types = palloc(sizeof(Oid) * (coll->nfields + 1));
+	Datum	   *values = palloc(sizeof(Datum) * (coll->nfields + 1));
+	SPIPlanPtr	plan;
+	MemoryContext rowcxt;
+	MemoryContext old;
+	int64		r;
+	int			f;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (%s, " SS_TS_COLUMN ") VALUES (",
+					 TableName(coll), ColumnList(coll->fields, coll->nfields));
+	for (f = 0; f <= coll->nfields; f++)
+	{
+		appendStringInfo(&sql, "%s$%d", f ? ", " : "", f + 1);
+		types[f] = f < coll->nfields ? FieldTypeOid(&coll->fields[f]) : TIMESTAMPTZOID;
+	}
+	appendStringInfoChar(&sql, ')');
+	plan = SPI_prepare(sql.data, coll->nfields + 1, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare insert into growing table: %s",
+			 SPI_result_code_string(SPI_result));
+
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "segstore growing insert",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (r = 0; r < batch->nrows; r++)
+	{
+		old = MemoryContextSwitchTo(rowcxt);
+		for (f = 0; f < coll->nfields; f++)
+			values[f] = ColumnDatum(&batch->cols[f], &coll->fields[f], r);
+		values[coll->nfields] = TimestampTzGetDatum(SsBatchKey(batch, coll->nfields, r));
+		MemoryContextSwitchTo(old);
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into growing table of collection \"%s\"",
+				 coll->name);
+		MemoryContextReset(rowcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(rowcxt);
+	SPI_freeplan(plan);
+}
+
+/*
+ * Run a statement over the growing table (%1$s: table, %2$s: key column)
+ * taking a key array, collecting the keys it returns.
+ */
+static int64 *
+KeysQuery(SsCollection *coll, const char *fmt, const int64 *keys, int nkeys,
+		  int *nout, bool read_only)
+{
+	const char *pk = quote_identifier(coll->fields[coll->pk].name);
+	char	   *sql = psprintf(fmt, TableName(coll), pk);
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	int64	   *out;
+	uint64		i;
+
+	*nout = 0;
+	if (nkeys == 0)
+		return NULL;
+	values[0] = SsCatalogInt8Array(keys, nkeys);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 0) < 0)
+		elog(ERROR, "could not query growing table of collection \"%s\"", coll->name);
+	out = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		out[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	*nout = (int) SPI_processed;
+	SsSortKeys(out, nout, true);
+	return out;
+}
+
+/* Delete rows with the given keys; returns the keys that were there, sorted. */
+int64 *
+SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted)
+{
+	return KeysQuery(coll, "DELETE FROM %1$s WHERE %2$s = ANY ($1) RETURNING %2$s",
+					 keys, nkeys, ndeleted, false);
+}
+
+/* Which of the given keys the growing table holds, sorted. */
+int64 *
+SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, int *nfound)
+{
+	return KeysQuery(coll, "SELECT %2$s FROM %1$s WHERE %2$s = ANY ($1)",
+					 keys, nkeys, nfound, SsCatalogReadOnly());
+}
+
+/* Empty the growing table after its rows were sealed. */
+void
+SsGrowingClear(SsCollection *coll)
+{
+	if (SPI_execute(psprintf("DELETE FROM %s", TableName(coll)), false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not clear growing table of collection \"%s\"", coll->name);
+}
+
+/* Number of rows in the growing table. */
+int64
+SsGrowingCount(SsCollection *coll)
+{
+	bool		isnull;
+
+	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", TableName(coll)),
+					SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count growing table of collection \"%s\"", coll->name);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Bytes the growing table and its index take on disk. */
+int64
+SsGrowingRelationSize(SsCollection *coll)
+{
+	bool		isnull;
+	char	   *sql = psprintf("SELECT pg_catalog.pg_total_relation_size(%u)", coll->relid);
+
+	if (SPI_execute(sql, SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not size growing table of collection \"%s\"", coll->name);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}

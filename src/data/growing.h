@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * growing.h
+ *	  The growing segment: a collection's heap table of unsealed rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_DATA_GROWING_H
+#define SEGSTORE_DATA_GROWING_H
+
+#include "format/batch.h"
+#include "metadata/catalog.h"
+
+extern Oid	SsGrowingCreate(const char *name, const SsField *fields, int nfields, Oid owner);
+extern void SsGrowingDrop(SsCollection *coll);
+extern SsBatch *SsGrowingRead(SsCollection *coll, bool all_fields);
+extern void SsGrowingInsert(SsCollection *coll, SsBatch *batch);
+extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted);
+extern int64 *SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, int *nfound);
+extern void SsGrowingClear(SsCollection *coll);
+extern int64 SsGrowingCount(SsCollection *coll);
+extern int64 SsGrowingRelationSize(SsCollection *coll);
+
+#endif							/* SEGSTORE_DATA_GROWING_H */

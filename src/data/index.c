@@ -1,0 +1,443 @@
+/*-------------------------------------------------------------------------
+ *
+ * index.c
+ *	  Vector indexes.  A collection has at most one index, on its vector
+ *	  field; with one, every sealed segment gets an index file
+ *	  (ivffile.c): IVF_FLAT when the index is IVF_FLAT and the segment has
+ *	  at least segstore.min_index_rows rows, FLAT (one list: the segment's
+ *	  uncompressed vector cache) otherwise.
+ *
+ * A file is built from the segment's insert binlog a chunk of rows at a
+ * time, so that memory stays bounded whatever the segment's size: the
+ * centroids are trained on a sample, every row is assigned to its nearest
+ * centroid, and the rows are then written into their lists straight into
+ * the file's mapping.  Files are built without holding the collection's
+ * write lock, which would block writers for the length of a k-means
+ * training, and registered under it, after checking that their segment is
+ * still flushed and the index still the one they were built for.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "data/index.h"
+#include "data/segment.h"
+#include "format/binlog.h"
+#include "format/files.h"
+#include "vector/kmeans.h"
+
+/* Rows of vectors decoded at a time while building: about 64 MiB. */
+#define SS_BUILD_CHUNK_BYTES ((int64) 64 * 1024 * 1024)
+
+/* k-means: training rows per list, and Lloyd iterations. */
+#define SS_KMEANS_SAMPLE_PER_LIST 128
+#define SS_KMEANS_ITERATIONS 10
+
+/* The collection's index definition, if it has one. */
+bool
+SsIndexGetDef(SsCollection *coll, SsIndexDef *def)
+{
+	return SsCatalogGetIndex(coll->id, def);
+}
+
+/* State of one file build. */
+typedef struct Build
+{
+	SsCollection *coll;
+	const char *insert_path;
+	SsBinlogReader *reader;
+	SsMetric	metric;
+	int			dim;
+	int64		nrows;
+	int64		chunk_rows;
+	int64		chunk_first;	/* rows held in chunk, or -1 */
+	int64		chunk_count;
+	float	   *chunk;
+	MemoryContext chunk_cxt;
+} Build;
+
+/*
+ * Vectors of rows [first, first + count), unit length for COSINE.  The
+ * last chunk read is kept, so that a segment that fits in one chunk is
+ * decoded only once.
+ */
+static float *
+VectorChunk(Build *b, int64 first, int64 count)
+{
+	SsColumn	col;
+	MemoryContext old;
+	int64		i;
+
+	if (b->chunk_first == first && b->chunk_count == count)
+		return b->chunk;
+	MemoryContextReset(b->chunk_cxt);
+	old = MemoryContextSwitchTo(b->chunk_cxt);
+	SsBinlogReadRange(b->reader, b->coll->vec, first, count, &col);
+	MemoryContextSwitchTo(old);
+	if (col.type != SS_COL_VECTOR || col.dim != b->dim || col.nrows != count)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("segstore file \"%s\" is corrupt", b->insert_path),
+				 errdetail("The vector column has the wrong shape.")));
+	b->chunk = (float *) col.values;
+	if (b->metric == SS_METRIC_COSINE)
+		for (i = 0; i < count; i++)
+			(void) SsNormalize(b->chunk + i * b->dim, b->dim);
+	b->chunk_first = first;
+	b->chunk_count = count;
+	return b->chunk;
+}
+
+/* Train nlist centroids on an evenly spaced sample of the segment's rows. */
+static void
+TrainCentroids(Build *b, int nlist, uint64 seed, float *centroids)
+{
+	int64		max_sample = Min((int64) nlist * SS_KMEANS_SAMPLE_PER_LIST,
+								 Max(SS_BUILD_CHUNK_BYTES / ((int64) b->dim * 4), nlist));
+	int64		m = Min(b->nrows, max_sample);
+	float	   *sample = palloc_extended(sizeof(float) * m * b->dim, MCXT_ALLOC_HUGE);
+	int64		s = 0;
+	int64		first;
+
+	for (first = 0; first < b->nrows && s < m; first += b->chunk_rows)
+	{
+		int64		count = Min(b->chunk_rows, b->nrows - first);
+		float	   *v = NULL;
+
+		/* sample row s is row s * nrows / m */
+		while (s < m && s * b->nrows / m < first + count)
+		{
+			if (v == NULL)
+				v = VectorChunk(b, first, count);
+			memcpy(sample + s * b->dim, v + (s * b->nrows / m - first) * b->dim,
+				   sizeof(float) * b->dim);
+			s++;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	SsKMeansTrain(sample, m, b->dim, nlist, b->metric, SS_KMEANS_ITERATIONS, m, seed,
+				  centroids);
+	pfree(sample);
+}
+
+/* Write the index file of one segment; nothing is registered. */
+static SsIndexBuilt *
+BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
+		  const char *insert_path, int64 nrows)
+{
+	/* SPI calls first: they end in SPI's own memory context */
+	int64		file_id = SsCatalogNextId("file_id_seq");
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index build",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	SsIndexBuilt *built;
+	SsIvfWriter *w;
+	SsIvfData	shape;
+	SsIvfData	data;
+	Build		b;
+	SsColumn	keys;
+	SsColumn	ts;
+	int32	   *assign;
+	uint64	   *cursor;
+	uint64		xid = SsFilesWriterXid();
+	int64		first;
+	int64		i;
+
+	memset(&b, 0, sizeof(b));
+	b.coll = coll;
+	b.insert_path = insert_path;
+	b.metric = def->metric;
+	b.dim = coll->dim;
+	b.nrows = nrows;
+	b.chunk_rows = Max(SS_BUILD_CHUNK_BYTES / ((int64) b.dim * 4), 1);
+	b.chunk_first = -1;
+	b.chunk_cxt = AllocSetContextCreate(cxt, "segstore index chunk", ALLOCSET_DEFAULT_SIZES);
+	b.reader = SsSegmentOpenInsert(coll, insert_path, segment_id, nrows);
+	SsBinlogReadColumn(b.reader, coll->pk, &keys);
+	SsBinlogReadColumn(b.reader, coll->nfields, &ts);
+
+	memset(&shape, 0, sizeof(shape));
+	shape.type = (def->type == SS_INDEX_IVF_FLAT && nrows >= ss_min_index_rows) ?
+		SS_INDEX_IVF_FLAT : SS_INDEX_FLAT;
+	shape.metric = def->metric;
+	shape.dim = coll->dim;
+	shape.nlist = shape.type == SS_INDEX_IVF_FLAT ? (int) Min(def->nlist, nrows) : 1;
+	shape.nrows = nrows;
+	shape.index_id = def->index_id;
+
+	built = palloc0(sizeof(SsIndexBuilt));
+	built->index_id = def->index_id;
+	built->segment_id = segment_id;
+	built->rows = nrows;
+	built->file_id = file_id;
+	built->path = SsFilesPath(coll->id, segment_id, built->file_id, "index");
+	SsFilesEnsureDir(coll->id);
+	w = SsIvfWriterBegin(built->path, SsFilesTempPath(built->path, xid),
+						 (uint64) built->file_id, xid, &shape, &data);
+
+	/* Lists: centroids, then each row's list and the lists' offsets. */
+	assign = palloc_extended(sizeof(int32) * nrows, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	if (shape.type == SS_INDEX_IVF_FLAT)
+	{
+		TrainCentroids(&b, shape.nlist, (uint64) segment_id, data.centroids);
+		for (first = 0; first < nrows; first += b.chunk_rows)
+		{
+			int64		count = Min(b.chunk_rows, nrows - first);
+
+			SsKMeansAssign(data.centroids, shape.nlist, VectorChunk(&b, first, count), count,
+						   b.dim, b.metric, assign + first);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	for (i = 0; i < nrows; i++)
+	{
+		if (assign[i] < 0 || assign[i] >= shape.nlist)
+			elog(ERROR, "k-means assigned row " INT64_FORMAT " to list %d of %d",
+				 i, assign[i], shape.nlist);
+		data.list_offsets[assign[i] + 1]++;
+	}
+	for (i = 0; i < shape.nlist; i++)
+		data.list_offsets[i + 1] += data.list_offsets[i];
+	memcpy(data.keys, keys.values, sizeof(int64) * nrows);
+	memcpy(data.timestamps, ts.values, sizeof(int64) * nrows);
+
+	/* Rows into their lists, in row order within a list. */
+	cursor = palloc(sizeof(uint64) * shape.nlist);
+	memcpy(cursor, data.list_offsets, sizeof(uint64) * shape.nlist);
+	for (first = 0; first < nrows; first += b.chunk_rows)
+	{
+		int64		count = Min(b.chunk_rows, nrows - first);
+		float	   *v = VectorChunk(&b, first, count);
+
+		for (i = 0; i < count; i++)
+		{
+			uint64		pos = cursor[assign[first + i]]++;
+
+			memcpy(data.vectors + pos * b.dim, v + i * b.dim, sizeof(float) * b.dim);
+			data.rows[pos] = (int32) (first + i);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	SsBinlogClose(b.reader);
+	built->size_bytes = SsIvfWriterFinish(w);
+
+	MemoryContextSwitchTo(old);
+	built = memcpy(palloc(sizeof(SsIndexBuilt)), built, sizeof(SsIndexBuilt));
+	built->path = pstrdup(built->path);
+	MemoryContextDelete(cxt);
+	return built;
+}
+
+/* Flushed segments of a collection that have no index file. */
+static List *
+MissingSegments(SsCollection *coll)
+{
+	List	   *segments = SsCatalogSegments(coll->id, true);
+	List	   *files = SsCatalogBinlogs(coll->id, 0, "index");
+	List	   *missing = NIL;
+	ListCell   *lc;
+
+	foreach(lc, segments)
+	{
+		SsSegment  *seg = lfirst(lc);
+		ListCell   *lf;
+		bool		found = false;
+
+		foreach(lf, files)
+			found |= ((SsBinlogRow *) lfirst(lf))->segment_id == seg->segment_id;
+		if (!found)
+			missing = lappend(missing, seg);
+	}
+	return missing;
+}
+
+/* Register a built file. */
+static void
+Register(SsCollection *coll, SsIndexBuilt *built)
+{
+	SsBinlogRow row;
+
+	memset(&row, 0, sizeof(row));
+	row.segment_id = built->segment_id;
+	row.file_id = built->file_id;
+	row.kind = "index";
+	row.path = built->path;
+	row.rows = built->rows;
+	row.size_bytes = built->size_bytes;
+	row.raw_bytes = built->size_bytes;
+	row.ts_null = true;
+	SsCatalogInsertBinlog(&row, coll->id);
+}
+
+/*
+ * Under the collection's write lock: register the built files that still
+ * fit (same index, segment still flushed and without a file), remove the
+ * others, and build and register what is still missing.
+ */
+void
+SsIndexAttach(SsCollection *coll, List *built)
+{
+	SsIndexDef	def;
+	bool		has_index = SsIndexGetDef(coll, &def);
+	List	   *missing = has_index ? MissingSegments(coll) : NIL;
+	ListCell   *lc;
+
+	foreach(lc, built)
+	{
+		SsIndexBuilt *b = lfirst(lc);
+		ListCell   *lm;
+		bool		fits = false;
+
+		foreach(lm, missing)
+		{
+			SsSegment  *seg = lfirst(lm);
+
+			if (seg->segment_id == b->segment_id && b->index_id == def.index_id)
+			{
+				fits = true;
+				missing = foreach_delete_current(missing, lm);
+				break;
+			}
+		}
+		if (fits)
+			Register(coll, b);
+		else
+			(void) unlink(b->path);
+	}
+	foreach(lc, missing)
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		Register(coll, BuildFile(coll, &def, seg->segment_id, seg->insert_path, seg->num_rows));
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Build the files a collection's flushed segments lack, then register
+ * them; returns how many were built.
+ */
+int
+SsIndexBuildMissing(SsCollection *coll)
+{
+	SsIndexDef	def;
+	List	   *built = NIL;
+	ListCell   *lc;
+
+	if (!SsIndexGetDef(coll, &def))
+		return 0;
+	foreach(lc, MissingSegments(coll))
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		built = lappend(built, BuildFile(coll, &def, seg->segment_id, seg->insert_path,
+										 seg->num_rows));
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (built == NIL)
+		return 0;
+	coll = SsCatalogGetCollection(coll->name, false, true);
+	SsIndexAttach(coll, built);
+	return list_length(built);
+}
+
+/* Build the file of a compaction target for the collection's index def. */
+SsIndexBuilt *
+SsIndexPrepare(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
+			   const char *insert_path, int64 nrows)
+{
+	return BuildFile(coll, def, segment_id, insert_path, nrows);
+}
+
+/* Create a collection's index and build the files of its segments. */
+void
+SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric metric,
+			  int nlist)
+{
+	SsIndexDef	def;
+	int			f;
+
+	for (f = 0; f < coll->nfields; f++)
+		if (strcmp(coll->fields[f].name, field) == 0)
+			break;
+	if (f == coll->nfields)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("field \"%s\" does not exist in collection \"%s\"", field, coll->name)));
+	if (f != coll->vec)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("field \"%s\" of collection \"%s\" is not a vector field", field,
+						coll->name),
+				 errhint("Indexes are built on the vector field \"%s\".",
+						 coll->fields[coll->vec].name)));
+	if (type == SS_INDEX_IVF_FLAT && (nlist < 1 || nlist > SS_MAX_NLIST))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nlist must be between 1 and %d, not %d", SS_MAX_NLIST, nlist)));
+	if (type == SS_INDEX_IVF_FLAT &&
+		(int64) nlist * coll->dim * sizeof(float) > MaxAllocHugeSize / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("nlist %d is too large for dimension %d", nlist, coll->dim)));
+	if (SsIndexGetDef(coll, &def))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("collection \"%s\" already has an index on field \"%s\"",
+						coll->name, def.field),
+				 errhint("Drop it first with segstore.drop_index().")));
+
+	memset(&def, 0, sizeof(def));
+	def.index_id = SsCatalogNextId("index_id_seq");
+	strlcpy(def.field, field, NAMEDATALEN);
+	def.type = type;
+	def.metric = metric;
+	def.nlist = type == SS_INDEX_IVF_FLAT ? nlist : 1;
+	SsCatalogInsertIndex(coll->id, &def);
+	SsIndexAttach(coll, NIL);
+}
+
+/* Drop a collection's index; its files go when the transaction commits. */
+void
+SsIndexDrop(SsCollection *coll, const char *field, bool if_exists)
+{
+	SsIndexDef	def;
+	ListCell   *lc;
+
+	if (!SsIndexGetDef(coll, &def) || strcmp(def.field, field) != 0)
+	{
+		if (if_exists)
+		{
+			ereport(NOTICE,
+					(errmsg("collection \"%s\" has no index on field \"%s\", skipping",
+							coll->name, field)));
+			return;
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("collection \"%s\" has no index on field \"%s\"", coll->name, field)));
+	}
+	foreach(lc, SsCatalogDeleteIndex(coll->id))
+		SsFilesRemoveAtCommit(lfirst(lc));
+}
+
+/* index_state of a segment: the type of its index file, or "none". */
+const char *
+SsIndexFileState(const char *path)
+{
+	uint64		xid;
+	SsIndexType type;
+
+	if (path == NULL)
+		return "none";
+	if (SsFilesSize(path) < 0)
+		return "missing";
+	if (!SsIvfPeekHeader(path, &xid, &type))
+		return "corrupt";
+	return SsIndexTypeName(type);
+}

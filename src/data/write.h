@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * write.h
+ *	  Changing a collection's data: insert, upsert, delete, flush.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_DATA_WRITE_H
+#define SEGSTORE_DATA_WRITE_H
+
+#include "format/batch.h"
+#include "metadata/catalog.h"
+
+extern int64 SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert);
+extern int64 SsWriteDeleteKeys(SsCollection *coll, int64 *keys, int nkeys);
+extern int64 SsWriteDeleteExpr(SsCollection *coll, const char *expr);
+extern void SsWriteSeal(SsCollection *coll);
+extern void SsWriteFlushDeletes(SsCollection *coll);
+extern void SsWriteFlush(SsCollection *coll);
+
+#endif							/* SEGSTORE_DATA_WRITE_H */

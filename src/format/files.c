@@ -1,0 +1,289 @@
+/*-------------------------------------------------------------------------
+ *
+ * files.c
+ *	  Paths of segstore's files, creation of their directories, and removal
+ *	  of dropped files and directories once the drop has committed durably.
+ *
+ * Layout, relative to the data directory:
+ *	  segstore/<database oid>/<collection id>/<segment id>_<file id>.<kind>
+ * where kind is insert, delta or stats.  A file being written is named
+ *	  <final name>.<writer xid>.tmp
+ * so that garbage collection can tell when its writer is gone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "common/file_perm.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "replication/message.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+
+#include "format/files.h"
+
+/* A file or directory to remove when the transaction that dropped it commits. */
+typedef struct PendingRemoval
+{
+	char	   *path;
+	int			nestlevel;
+} PendingRemoval;
+
+static List *pending_removals = NIL;
+static bool callbacks_registered = false;
+
+/* Directory of a database's files. */
+char *
+SsFilesDatabaseDir(Oid dboid)
+{
+	return psprintf(SS_FILES_ROOT "/%u", dboid);
+}
+
+/* Directory of a collection's files. */
+char *
+SsFilesCollectionDir(Oid dboid, int64 collection_id)
+{
+	return psprintf(SS_FILES_ROOT "/%u/" INT64_FORMAT, dboid, collection_id);
+}
+
+/* Path of one binlog file of the current database. */
+char *
+SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id, const char *kind)
+{
+	return psprintf(SS_FILES_ROOT "/%u/" INT64_FORMAT "/" INT64_FORMAT "_" INT64_FORMAT ".%s",
+					MyDatabaseId, collection_id, segment_id, file_id, kind);
+}
+
+/*
+ * The current transaction's id, as writers stamp it on their files, made
+ * durable in the WAL first.  An xid that never reached the WAL before a
+ * crash is handed out again after it; garbage collection would then take
+ * the dead writer's files for a running transaction's and keep them.
+ */
+uint64
+SsFilesWriterXid(void)
+{
+	static FullTransactionId durable = {0};
+	FullTransactionId fxid = GetTopFullTransactionId();
+
+	if (!FullTransactionIdEquals(fxid, durable))
+	{
+		XLogFlush(LogLogicalMessage("segstore", "", 0, false));
+		durable = fxid;
+	}
+	return U64FromFullTransactionId(fxid);
+}
+
+/* Temporary name under which a file is written before its rename. */
+char *
+SsFilesTempPath(const char *path, uint64 writer_xid)
+{
+	return psprintf("%s." UINT64_FORMAT ".tmp", path, writer_xid);
+}
+
+/* If name is a temporary file's name, extract its writer's xid. */
+bool
+SsFilesParseTempXid(const char *name, uint64 *writer_xid)
+{
+	size_t		len = strlen(name);
+	const char *p;
+	char	   *end;
+
+	if (len < 5 || strcmp(name + len - 4, ".tmp") != 0)
+		return false;
+	p = name + len - 5;
+	while (p > name && *p != '.')
+		p--;
+	if (*p != '.')
+		return false;
+	*writer_xid = strtou64(p + 1, &end, 10);
+	return end == name + len - 4 && end > p + 1;
+}
+
+/* Create dir if it does not exist, making the creation durable. */
+static void
+EnsureOneDir(const char *dir, const char *parent)
+{
+	if (MakePGDirectory(dir) == 0)
+	{
+		fsync_fname(dir, true);
+		fsync_fname(parent, true);
+	}
+	else if (errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", dir)));
+}
+
+/* Make sure the current database's directory for a collection exists. */
+void
+SsFilesEnsureDir(int64 collection_id)
+{
+	char	   *db = SsFilesDatabaseDir(MyDatabaseId);
+
+	EnsureOneDir(SS_FILES_ROOT, ".");
+	EnsureOneDir(db, SS_FILES_ROOT);
+	EnsureOneDir(SsFilesCollectionDir(MyDatabaseId, collection_id), db);
+}
+
+/* Size of a file as it is on disk, or -1 if it is missing. */
+int64
+SsFilesSize(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return -1;
+	return (int64) st.st_size;
+}
+
+/* Remove the pending files and directories once the commit is on disk. */
+static void
+FilesXactCallback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (pending_removals != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that dropped segstore data")));
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (pending_removals == NIL)
+				break;
+
+			/*
+			 * With synchronous_commit off the commit record may not be on
+			 * disk yet; a crash would then bring back catalog rows whose
+			 * files are gone.
+			 */
+			XLogFlush(XactLastCommitEnd);
+			foreach(lc, pending_removals)
+			{
+				PendingRemoval *r = lfirst(lc);
+				struct stat st;
+				bool		ok;
+
+				if (stat(r->path, &st) != 0)
+					continue;
+				ok = S_ISDIR(st.st_mode) ? rmtree(r->path, true) : unlink(r->path) == 0;
+				if (!ok)
+					ereport(WARNING,
+							(errmsg("could not remove segstore file \"%s\"", r->path),
+							 errhint("segstore.gc() will retry.")));
+			}
+			list_free_deep(pending_removals);
+			pending_removals = NIL;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			list_free_deep(pending_removals);
+			pending_removals = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Forget removals of an aborted subtransaction; hand others to the parent. */
+static void
+FilesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	List	   *keep = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (pending_removals == NIL ||
+		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, pending_removals)
+	{
+		PendingRemoval *r = lfirst(lc);
+
+		if (r->nestlevel >= level && event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			pfree(r->path);
+			pfree(r);
+			continue;
+		}
+		if (r->nestlevel >= level)
+			r->nestlevel = level - 1;
+		keep = lappend(keep, r);
+	}
+	list_free(pending_removals);
+	pending_removals = keep;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Remove a file or a directory with its contents when the current
+ * transaction commits.
+ */
+void
+SsFilesRemoveAtCommit(const char *path)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	PendingRemoval *r = palloc(sizeof(PendingRemoval));
+
+	r->path = pstrdup(path);
+	r->nestlevel = GetCurrentTransactionNestLevel();
+	pending_removals = lappend(pending_removals, r);
+	MemoryContextSwitchTo(old);
+
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(FilesXactCallback, NULL);
+		RegisterSubXactCallback(FilesSubXactCallback, NULL);
+		callbacks_registered = true;
+	}
+}
+
+/*
+ * Put a finished file in place durably: fsync and close *fd (set to -1),
+ * rename tmp_path to path (clearing *tmp_exists) and fsync the directory,
+ * so that the rename itself survives a crash.
+ */
+void
+SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path, const char *path)
+{
+	char	   *dir;
+	int			rc;
+
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_SYNC);
+	rc = pg_fsync(*fd);
+	pgstat_report_wait_end();
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync segstore file \"%s\": %m", tmp_path)));
+	rc = CloseTransientFile(*fd);
+	*fd = -1;
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close segstore file \"%s\": %m", tmp_path)));
+	if (rename(tmp_path, path) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
+						tmp_path, path)));
+	*tmp_exists = false;
+
+	dir = pstrdup(path);
+	get_parent_directory(dir);
+	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+	pfree(dir);
+}

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * files.h
+ *	  Where segstore's files live and how directories are created and
+ *	  removed.  Knows nothing of the catalog.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_FORMAT_FILES_H
+#define SEGSTORE_FORMAT_FILES_H
+
+#include "segstore.h"
+
+#define SS_FILES_ROOT "segstore"
+
+extern char *SsFilesDatabaseDir(Oid dboid);
+extern char *SsFilesCollectionDir(Oid dboid, int64 collection_id);
+extern char *SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id,
+						 const char *kind);
+extern uint64 SsFilesWriterXid(void);
+extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
+extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
+extern void SsFilesEnsureDir(int64 collection_id);
+extern int64 SsFilesSize(const char *path);
+extern void SsFilesRemoveAtCommit(const char *path);
+extern void SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path,
+						   const char *path);
+
+#endif							/* SEGSTORE_FORMAT_FILES_H */

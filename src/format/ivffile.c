@@ -1,0 +1,534 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivffile.c
+ *	  Writing and mapping segment index files.
+ *
+ * An index file holds one sealed segment's vectors uncompressed, grouped
+ * into inverted lists (IVF_FLAT) or in one list (FLAT), so that a search
+ * reads them straight from a shared, read-only memory mapping: every
+ * backend shares the page cache and no query decompresses anything.  The
+ * file is written once through a writable mapping of a temporary file,
+ * made durable and renamed into place, and never changed again, so a
+ * mapping can be kept across queries and transactions.  It is checked
+ * whole (a CRC32C over every byte) when a backend maps it.
+ *
+ * FILE LAYOUT (format version 1)
+ *
+ * Integers and floats are little-endian, in their in-memory
+ * representation (binlog.c refuses big-endian hosts).  Every section
+ * starts at a multiple of 64 bytes, so that vectors are cache-line aligned
+ * for the distance kernels; the gaps are zero.
+ *
+ *	 header (64 bytes):
+ *	   0  4  magic "SSIX"
+ *	   4  2  format version (1)
+ *	   6  2  index type: 1 FLAT, 2 IVF_FLAT
+ *	   8  8  writer transaction id (a FullTransactionId value)
+ *	  16  8  file id
+ *	  24  8  index id (the index definition the file was built for)
+ *	  32  8  number of rows, 1 to 2^31 - 1
+ *	  40  4  dim, 1 to 32768
+ *	  44  4  nlist, 1 to 65536 and at most the rows; 1 for FLAT
+ *	  48  4  metric: 1 L2, 2 IP, 3 COSINE
+ *	  52  4  CRC32C of every byte from offset 64 to the end of the file
+ *	  56  4  zero
+ *	  60  4  CRC32C of bytes 0-59
+ *	 list offsets: nlist + 1 uint64; list l holds entries [off[l], off[l+1]),
+ *				   off[0] = 0, off[nlist] = rows, never decreasing
+ *	 centroids:	   nlist x dim float4 (FLAT: zeros)
+ *	 vectors:	   rows x dim float4 in list order; unit length for COSINE
+ *	 rows:		   rows x int32 in list order: the entry's row number, its
+ *				   position in primary key order
+ *	 keys:		   rows x int64 primary keys by row number, ascending
+ *	 timestamps:   rows x int64 row timestamps (TimestampTz) by row number
+ *	 zero padding to a multiple of 64 bytes: the end of the file
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/pg_crc32c.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+
+#include "format/binlog.h"
+#include "format/files.h"
+#include "format/ivffile.h"
+
+#define IVF_MAGIC		"SSIX"
+#define IVF_VERSION		1
+#define IVF_HEADER_SIZE 64
+#define IVF_ALIGN		64
+#define IVF_MAX_ROWS	((int64) PG_INT32_MAX)
+
+#define ivf_corrupt(path, ...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_DATA_CORRUPTED), \
+			 errmsg("segstore file \"%s\" is corrupt", (path)), \
+			 errdetail(__VA_ARGS__)))
+
+/* Byte offsets of the sections of a file of a given shape. */
+typedef struct Layout
+{
+	uint64		list_offsets;
+	uint64		centroids;
+	uint64		vectors;
+	uint64		rows;
+	uint64		keys;
+	uint64		timestamps;
+	uint64		size;
+} Layout;
+
+struct SsIvfWriter
+{
+	MemoryContext cxt;
+	MemoryContextCallback cleanup;	/* unmaps and removes an abandoned file */
+	char	   *path;
+	char	   *tmp_path;
+	int			fd;				/* -1 once closed */
+	bool		tmp_exists;
+	char	   *base;			/* writable mapping, NULL once unmapped */
+	Layout		layout;
+	uint64		file_id;
+	uint64		writer_xid;
+	SsIvfData	shape;
+};
+
+/* Round up to the section alignment. */
+static inline uint64
+align_up(uint64 v)
+{
+	return (v + IVF_ALIGN - 1) & ~((uint64) IVF_ALIGN - 1);
+}
+
+/* Where each section of a file of this shape lies. */
+static void
+compute_layout(const SsIvfData *shape, Layout *l)
+{
+	uint64		n = (uint64) shape->nrows;
+	uint64		dim = (uint64) shape->dim;
+
+	l->list_offsets = IVF_HEADER_SIZE;
+	l->centroids = align_up(l->list_offsets + ((uint64) shape->nlist + 1) * sizeof(uint64));
+	l->vectors = align_up(l->centroids + (uint64) shape->nlist * dim * sizeof(float));
+	l->rows = align_up(l->vectors + n * dim * sizeof(float));
+	l->keys = align_up(l->rows + n * sizeof(int32));
+	l->timestamps = align_up(l->keys + n * sizeof(int64));
+	l->size = align_up(l->timestamps + n * sizeof(int64));
+}
+
+/* Point the sections of *data into a mapping. */
+static void
+point_sections(char *base, const Layout *l, SsIvfData *data)
+{
+	data->list_offsets = (uint64 *) (base + l->list_offsets);
+	data->centroids = (float *) (base + l->centroids);
+	data->vectors = (float *) (base + l->vectors);
+	data->rows = (int32 *) (base + l->rows);
+	data->keys = (int64 *) (base + l->keys);
+	data->timestamps = (int64 *) (base + l->timestamps);
+}
+
+/* Is the shape one this format can hold? */
+static bool
+shape_valid(const SsIvfData *s)
+{
+	if (s->type != SS_INDEX_FLAT && s->type != SS_INDEX_IVF_FLAT)
+		return false;
+	if (s->metric != SS_METRIC_L2 && s->metric != SS_METRIC_IP &&
+		s->metric != SS_METRIC_COSINE)
+		return false;
+	if (s->dim < 1 || s->dim > SS_MAX_DIM || s->nrows < 1 || s->nrows > IVF_MAX_ROWS)
+		return false;
+	if (s->nlist < 1 || s->nlist > SS_MAX_NLIST || s->nlist > s->nrows)
+		return false;
+	return s->type == SS_INDEX_IVF_FLAT || s->nlist == 1;
+}
+
+/* Encode the header of a file of this shape. */
+static void
+header_encode(char *buf, uint64 writer_xid, uint64 file_id, const SsIvfData *s,
+			  pg_crc32c body_crc)
+{
+	uint16		version = IVF_VERSION;
+	uint16		type = (uint16) s->type;
+	uint64		index_id = (uint64) s->index_id;
+	uint64		nrows = (uint64) s->nrows;
+	uint32		dim = (uint32) s->dim;
+	uint32		nlist = (uint32) s->nlist;
+	uint32		metric = (uint32) s->metric;
+	pg_crc32c	crc;
+
+	memset(buf, 0, IVF_HEADER_SIZE);
+	memcpy(buf, IVF_MAGIC, 4);
+	memcpy(buf + 4, &version, 2);
+	memcpy(buf + 6, &type, 2);
+	memcpy(buf + 8, &writer_xid, 8);
+	memcpy(buf + 16, &file_id, 8);
+	memcpy(buf + 24, &index_id, 8);
+	memcpy(buf + 32, &nrows, 8);
+	memcpy(buf + 40, &dim, 4);
+	memcpy(buf + 44, &nlist, 4);
+	memcpy(buf + 48, &metric, 4);
+	memcpy(buf + 52, &body_crc, 4);
+	crc = SsCrc32c(buf, 60);
+	memcpy(buf + 60, &crc, 4);
+}
+
+/*
+ * Decode and check a header; false if it is not a valid one.  The body CRC
+ * goes to *body_crc.
+ */
+static bool
+header_decode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body_crc)
+{
+	uint16		version;
+	uint16		type;
+	uint64		index_id;
+	uint64		nrows;
+	uint32		dim;
+	uint32		nlist;
+	uint32		metric;
+	pg_crc32c	crc;
+
+	if (memcmp(buf, IVF_MAGIC, 4) != 0)
+		return false;
+	memcpy(&version, buf + 4, 2);
+	memcpy(&crc, buf + 60, 4);
+	if (version != IVF_VERSION || crc != SsCrc32c(buf, 60))
+		return false;
+	memcpy(&type, buf + 6, 2);
+	memcpy(writer_xid, buf + 8, 8);
+	memcpy(&index_id, buf + 24, 8);
+	memcpy(&nrows, buf + 32, 8);
+	memcpy(&dim, buf + 40, 4);
+	memcpy(&nlist, buf + 44, 4);
+	memcpy(&metric, buf + 48, 4);
+	memcpy(body_crc, buf + 52, 4);
+	if (nrows > (uint64) IVF_MAX_ROWS || dim > SS_MAX_DIM || nlist > SS_MAX_NLIST)
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->type = (SsIndexType) type;
+	s->metric = (SsMetric) metric;
+	s->dim = (int) dim;
+	s->nlist = (int) nlist;
+	s->nrows = (int64) nrows;
+	s->index_id = (int64) index_id;
+	return shape_valid(s);
+}
+
+/* Reset callback: a writer left unfinished unmaps and removes its file. */
+static void
+writer_cleanup(void *arg)
+{
+	SsIvfWriter *w = (SsIvfWriter *) arg;
+
+	if (w->base != NULL)
+		munmap(w->base, w->layout.size);
+	if (w->tmp_exists)
+		unlink(w->tmp_path);
+}
+
+/* Create a file of the given shape, mapped for filling. */
+SsIvfWriter *
+SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
+				 uint64 writer_xid, const SsIvfData *shape, SsIvfData *data)
+{
+	MemoryContext cxt;
+	SsIvfWriter *w;
+	void	   *base;
+
+	if (!shape_valid(shape))
+		elog(ERROR, "invalid segstore index file shape: type %d, metric %d, dim %d, nlist %d, rows " INT64_FORMAT,
+			 (int) shape->type, (int) shape->metric, shape->dim, shape->nlist, shape->nrows);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index writer",
+								ALLOCSET_SMALL_SIZES);
+	w = MemoryContextAllocZero(cxt, sizeof(SsIvfWriter));
+	w->cxt = cxt;
+	w->path = MemoryContextStrdup(cxt, path);
+	w->tmp_path = MemoryContextStrdup(cxt, tmp_path);
+	compute_layout(shape, &w->layout);
+	w->file_id = file_id;
+	w->writer_xid = writer_xid;
+	w->shape = *shape;
+
+	w->fd = OpenTransientFile(tmp_path, O_CREAT | O_EXCL | O_RDWR | PG_BINARY);
+	if (w->fd < 0)
+	{
+		int			save_errno = errno;
+
+		MemoryContextDelete(cxt);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create segstore file \"%s\": %m", tmp_path)));
+	}
+	w->tmp_exists = true;
+	w->cleanup.func = writer_cleanup;
+	w->cleanup.arg = w;
+	MemoryContextRegisterResetCallback(cxt, &w->cleanup);
+
+	if (ftruncate(w->fd, (off_t) w->layout.size) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not extend segstore file \"%s\" to " UINT64_FORMAT " bytes: %m",
+						tmp_path, w->layout.size)));
+	base = mmap(NULL, w->layout.size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+	if (base == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not map segstore file \"%s\": %m", tmp_path)));
+	w->base = base;
+
+	*data = *shape;
+	point_sections(w->base, &w->layout, data);
+	return w;
+}
+
+/* Checksum, write the header, make the file durable and rename it. */
+int64
+SsIvfWriterFinish(SsIvfWriter *w)
+{
+	pg_crc32c	body_crc;
+	int64		size = (int64) w->layout.size;
+	int			rc;
+
+	body_crc = SsCrc32c(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
+	header_encode(w->base, w->writer_xid, w->file_id, &w->shape, body_crc);
+	rc = munmap(w->base, w->layout.size);
+	w->base = NULL;
+	if (rc != 0)
+		elog(ERROR, "could not unmap segstore file \"%s\": %m", w->tmp_path);
+
+	/* fsync writes back the pages dirtied through the mapping */
+	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
+	MemoryContextDelete(w->cxt);
+	return size;
+}
+
+/* Abandon a file being written. */
+void
+SsIvfWriterAbort(SsIvfWriter *w)
+{
+	if (w->fd >= 0)
+		CloseTransientFile(w->fd);
+	w->fd = -1;
+	MemoryContextDelete(w->cxt);	/* the callback unmaps and unlinks */
+}
+
+/* Check everything after the header of a mapped file. */
+static void
+check_body(SsIvfFile *f, pg_crc32c body_crc)
+{
+	SsIvfData  *d = &f->data;
+	int64		i;
+
+	if (SsCrc32c(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
+		ivf_corrupt(f->path, "Checksum mismatch.");
+	if (d->list_offsets[0] != 0 || d->list_offsets[d->nlist] != (uint64) d->nrows)
+		ivf_corrupt(f->path, "The inverted lists do not cover the rows.");
+	f->max_list = 0;
+	for (i = 0; i < d->nlist; i++)
+	{
+		if (d->list_offsets[i + 1] < d->list_offsets[i])
+			ivf_corrupt(f->path, "Inverted list %d has a negative length.", (int) i);
+		f->max_list = Max(f->max_list, (int64) (d->list_offsets[i + 1] - d->list_offsets[i]));
+	}
+	for (i = 0; i < d->nrows; i++)
+	{
+		if (d->rows[i] < 0 || d->rows[i] >= d->nrows)
+			ivf_corrupt(f->path, "Entry " INT64_FORMAT " has row number %d out of range.",
+						i, d->rows[i]);
+		if (i > 0 && d->keys[i] <= d->keys[i - 1])
+			ivf_corrupt(f->path, "Primary keys are not ascending at row " INT64_FORMAT ".", i);
+	}
+}
+
+/* Map a file and check all of it. */
+SsIvfFile *
+SsIvfMap(const char *path, MemoryContext cxt)
+{
+	SsIvfFile  *f;
+	struct stat st;
+	uint64		writer_xid;
+	pg_crc32c	body_crc;
+	Layout		layout;
+	void	   *base;
+	int			fd;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open segstore file \"%s\": %m", path)));
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat segstore file \"%s\": %m", path)));
+	}
+	if (st.st_size < IVF_HEADER_SIZE)
+	{
+		CloseTransientFile(fd);
+		ivf_corrupt(path, "The file is %lld bytes long, too short for an index file.",
+					(long long) st.st_size);
+	}
+	base = mmap(NULL, (Size) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	CloseTransientFile(fd);
+	if (base == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not map segstore file \"%s\": %m", path)));
+
+	f = MemoryContextAllocZero(cxt, sizeof(SsIvfFile));
+	f->path = MemoryContextStrdup(cxt, path);
+	f->base = base;
+	f->size = (Size) st.st_size;
+	PG_TRY();
+	{
+		if (!header_decode(f->base, &writer_xid, &f->data, &body_crc))
+			ivf_corrupt(path, "The header is not a valid index file header.");
+		compute_layout(&f->data, &layout);
+		if (layout.size != (uint64) f->size)
+			ivf_corrupt(path, "The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
+						f->size, layout.size);
+		point_sections(f->base, &layout, &f->data);
+		check_body(f, body_crc);
+	}
+	PG_CATCH();
+	{
+		munmap(f->base, f->size);
+		pfree(f->path);
+		pfree(f);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return f;
+}
+
+/* Unmap a file, optionally dropping its pages from the page cache. */
+void
+SsIvfUnmap(SsIvfFile *file, bool drop_cache)
+{
+	(void) munmap(file->base, file->size);
+	if (drop_cache)
+	{
+		int			fd = open(file->path, O_RDONLY);
+
+		/* Pages other backends still map stay; the rest can go. */
+		if (fd >= 0)
+		{
+			(void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+			close(fd);
+		}
+	}
+	pfree(file->path);
+	pfree(file);
+}
+
+/* Ask the kernel to read a mapped file ahead. */
+void
+SsIvfWillNeed(SsIvfFile *file)
+{
+	(void) madvise(file->base, file->size, MADV_WILLNEED);
+}
+
+/* Read and check only the header. */
+bool
+SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type)
+{
+	char		buf[IVF_HEADER_SIZE];
+	SsIvfData	shape;
+	pg_crc32c	body_crc;
+	int			fd;
+	int			n;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open segstore file \"%s\": %m", path)));
+	n = (int) read(fd, buf, IVF_HEADER_SIZE);
+	if (n < 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read segstore file \"%s\": %m", path)));
+	}
+	CloseTransientFile(fd);
+	if (n < IVF_HEADER_SIZE || !header_decode(buf, writer_xid, &shape, &body_crc))
+		return false;
+	*type = shape.type;
+	return true;
+}
+
+/* SQL name of an index type. */
+const char *
+SsIndexTypeName(SsIndexType type)
+{
+	return type == SS_INDEX_IVF_FLAT ? "IVF_FLAT" : "FLAT";
+}
+
+/* SQL name of a metric. */
+const char *
+SsMetricName(SsMetric metric)
+{
+	switch (metric)
+	{
+		case SS_METRIC_L2:
+			return "L2";
+		case SS_METRIC_IP:
+			return "IP";
+		case SS_METRIC_COSINE:
+			return "COSINE";
+	}
+	return "?";
+}
+
+/* Index type by its SQL name. */
+SsIndexType
+SsIndexTypeFromName(const char *name)
+{
+	if (pg_strcasecmp(name, "IVF_FLAT") == 0)
+		return SS_INDEX_IVF_FLAT;
+	if (pg_strcasecmp(name, "FLAT") == 0)
+		return SS_INDEX_FLAT;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown index type \"%s\"", name),
+			 errhint("Index types are IVF_FLAT and FLAT.")));
+	return SS_INDEX_FLAT;		/* keep compiler quiet */
+}
+
+/* Metric by its SQL name. */
+SsMetric
+SsMetricFromName(const char *name)
+{
+	if (pg_strcasecmp(name, "L2") == 0)
+		return SS_METRIC_L2;
+	if (pg_strcasecmp(name, "IP") == 0)
+		return SS_METRIC_IP;
+	if (pg_strcasecmp(name, "COSINE") == 0)
+		return SS_METRIC_COSINE;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown metric type \"%s\"", name),
+			 errhint("Metric types are L2, IP and COSINE.")));
+	return SS_METRIC_L2;		/* keep compiler quiet */
+}

@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivffile.h
+ *	  The segment index file format: one sealed segment's vectors,
+ *	  uncompressed and grouped into inverted lists, with its primary keys
+ *	  and row timestamps, laid out to be searched straight from a memory
+ *	  mapping.  The layout is documented at the top of ivffile.c.
+ *
+ * This layer knows nothing of catalogs or SQL: it writes and maps files at
+ * the paths it is given.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_FORMAT_IVFFILE_H
+#define SEGSTORE_FORMAT_IVFFILE_H
+
+#include "segstore.h"
+#include "vector/distance.h"
+
+/* Index types; the values are stored in files. */
+typedef enum SsIndexType
+{
+	SS_INDEX_FLAT = 1,			/* one list: an uncompressed vector cache */
+	SS_INDEX_IVF_FLAT = 2
+} SsIndexType;
+
+/* Largest nlist of an IVF_FLAT index. */
+#define SS_MAX_NLIST 65536
+
+/*
+ * Sections of a file.  A writer fills them in place; a reader points them
+ * into its mapping.  Vectors and rows are in list order: list l holds
+ * entries [list_offsets[l], list_offsets[l + 1]).  Keys and timestamps are
+ * in primary key order, indexed by row number.
+ */
+typedef struct SsIvfData
+{
+	SsIndexType type;
+	SsMetric	metric;
+	int			dim;
+	int			nlist;
+	int64		nrows;
+	int64		index_id;		/* the index definition it was built for */
+	uint64	   *list_offsets;	/* nlist + 1 */
+	float	   *centroids;		/* nlist x dim */
+	float	   *vectors;		/* nrows x dim; unit length for COSINE */
+	int32	   *rows;			/* nrows: an entry's row number */
+	int64	   *keys;			/* nrows, ascending */
+	int64	   *timestamps;		/* nrows */
+} SsIvfData;
+
+/* A file being written (ivffile.c); its sections are filled in place. */
+typedef struct SsIvfWriter SsIvfWriter;
+
+/*
+ * Create tmp_path at its final size, mapped, for a file of the shape given
+ * in *shape (type, metric, dim, nlist, nrows, index_id); fills the section
+ * pointers of *data, zeroed.  Like a binlog writer, one abandoned by an
+ * ERROR removes its temporary file when its memory context goes.
+ */
+extern SsIvfWriter *SsIvfWriterBegin(const char *path, const char *tmp_path,
+									 uint64 file_id, uint64 writer_xid,
+									 const SsIvfData *shape, SsIvfData *data);
+
+/*
+ * Checksum the sections, write the header, fsync, rename to path and fsync
+ * the directory; returns the file's size and frees the writer.
+ */
+extern int64 SsIvfWriterFinish(SsIvfWriter *w);
+
+/* Abandon a file being written: its temporary file goes. */
+extern void SsIvfWriterAbort(SsIvfWriter *w);
+
+/* A file mapped for reading. */
+typedef struct SsIvfFile
+{
+	char	   *path;
+	char	   *base;
+	Size		size;
+	int64		max_list;		/* entries of the longest list */
+	SsIvfData	data;
+} SsIvfFile;
+
+/*
+ * Map a file read-only and check all of it (header, checksum of every
+ * byte, list offsets, row numbers, key order): damage is reported as
+ * ERRCODE_DATA_CORRUPTED naming the file.  The struct is allocated in cxt;
+ * the mapping lasts until SsIvfUnmap, across transactions.
+ */
+extern SsIvfFile *SsIvfMap(const char *path, MemoryContext cxt);
+
+/* Unmap a file; with drop_cache, also ask the kernel to drop its pages. */
+extern void SsIvfUnmap(SsIvfFile *file, bool drop_cache);
+
+/* Ask the kernel to read a mapped file ahead of use. */
+extern void SsIvfWillNeed(SsIvfFile *file);
+
+/*
+ * Read only the header (garbage collection, inspection).  Returns false if
+ * the file is too short or its header is not a valid index file header.
+ */
+extern bool SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type);
+
+/* Names of index types and metrics, as SQL spells them, and back. */
+extern const char *SsIndexTypeName(SsIndexType type);
+extern const char *SsMetricName(SsMetric metric);
+extern SsIndexType SsIndexTypeFromName(const char *name);
+extern SsMetric SsMetricFromName(const char *name);
+
+#endif							/* SEGSTORE_FORMAT_IVFFILE_H */

@@ -1,0 +1,654 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Reading and writing segstore's catalog tables through SPI.
+ *
+ * The catalog tables live in the extension's schema and belong to its
+ * owner; ordinary roles have no privileges on them.  A catalog session runs
+ * as that owner with search_path pinned to pg_catalog, so that callers'
+ * settings cannot redirect the queries below.  Statements run read-only in
+ * the caller's snapshot when the session is read-only, which gives readers
+ * one consistent view of segments, binlogs and pending deletes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "metadata/catalog.h"
+#include "metadata/schema.h"
+
+static bool ss_read_only = false;
+static Oid	ss_caller = InvalidOid;
+
+/* Owner of the extension's catalog tables. */
+Oid
+SsCatalogExtensionOwner(void)
+{
+	Oid			nsp = get_namespace_oid("segstore", false);
+	Oid			relid = get_relname_relid("collection", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "segstore catalog table segstore.collection is missing");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Connect SPI as the extension owner with a safe search_path. */
+void
+SsCatalogOpen(SsCatalogSession *session, bool read_only)
+{
+	Oid			owner = SsCatalogExtensionOwner();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&session->save_userid, &session->save_sec_context);
+	session->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	SetUserIdAndSecContext(owner, session->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE);
+	ss_read_only = read_only;
+	ss_caller = session->save_userid;
+}
+
+/* Undo SsCatalogOpen; on error, transaction abort does the same. */
+void
+SsCatalogClose(SsCatalogSession *session)
+{
+	AtEOXact_GUC(true, session->save_nestlevel);
+	SetUserIdAndSecContext(session->save_userid, session->save_sec_context);
+	SPI_finish();
+}
+
+/* The role that called segstore, whose privileges decide what it may do. */
+Oid
+SsCatalogCaller(void)
+{
+	return ss_caller;
+}
+
+/* Is the current catalog session read-only? */
+bool
+SsCatalogReadOnly(void)
+{
+	return ss_read_only;
+}
+
+/* Run one statement; raise an error if it fails. */
+static int
+Run(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	int			ret;
+
+	ret = SPI_execute_with_args(sql, nargs, types, values, NULL,
+								ss_read_only, 0);
+	if (ret < 0)
+		elog(ERROR, "segstore catalog query failed: %s: %s",
+			 SPI_result_code_string(ret), sql);
+	return ret;
+}
+
+/* Run a statement, checking it touched the expected number of rows (-1: any). */
+void
+SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
+{
+	Run(sql, nargs, types, values);
+	if (expected >= 0 && SPI_processed != (uint64) expected)
+		elog(ERROR, "segstore catalog statement touched " UINT64_FORMAT " rows, expected %d: %s",
+			 SPI_processed, expected, sql);
+}
+
+/* int8[] datum of n values, for statement parameters. */
+Datum
+SsCatalogInt8Array(const int64 *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+/* Run a statement for another catalog module; returns the SPI result code. */
+int
+SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	return Run(sql, nargs, types, values);
+}
+
+/* Column col (1-based) of row i of the last result, as Datum. */
+Datum
+SsCatalogCol(uint64 i, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* Non-null int8 column. */
+int64
+SsCatalogColInt8(uint64 i, int col)
+{
+	bool		isnull;
+	Datum		d = SsCatalogCol(i, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/* The int8 column col of every row of the last result, as a list of int64 *. */
+List *
+SsCatalogColInt8List(int col)
+{
+	List	   *result = NIL;
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64	   *id = palloc(sizeof(int64));
+
+		*id = SsCatalogColInt8(i, col);
+		result = lappend(result, id);
+	}
+	return result;
+}
+
+/* Text column as a C string, or NULL. */
+char *
+SsCatalogColText(uint64 i, int col)
+{
+	bool		isnull;
+	Datum		d = SsCatalogCol(i, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Look up a collection by name with its fields.  With lock, the
+ * collection's row is updated, which serialises writers of one collection:
+ * a second writer waits for the first to end, and in REPEATABLE READ gets a
+ * serialization failure instead of working from a stale snapshot.
+ */
+SsCollection *
+SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	SsCollection *coll;
+	uint64		i;
+
+	values[0] = CStringGetTextDatum(name);
+	if (lock)
+		Run("UPDATE segstore.collection SET last_write_at = pg_catalog.now() "
+			"WHERE name = $1 RETURNING collection_id, name, relid, dim, "
+			"growing_segment_id, growing_bytes, auto_compaction",
+			1, types, values);
+	else
+		Run("SELECT collection_id, name, relid, dim, growing_segment_id, "
+			"growing_bytes, auto_compaction FROM segstore.collection WHERE name = $1",
+			1, types, values);
+	if (SPI_processed == 0)
+	{
+		if (missing_ok)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("collection \"%s\" does not exist", name)));
+	}
+
+	coll = palloc0(sizeof(SsCollection));
+	coll->id = SsCatalogColInt8(0, 1);
+	coll->name = SsCatalogColText(0, 2);
+	{
+		bool		isnull;
+
+		coll->relid = DatumGetObjectId(SsCatalogCol(0, 3, &isnull));
+		coll->dim = DatumGetInt32(SsCatalogCol(0, 4, &isnull));
+		coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 7, &isnull));
+	}
+	coll->growing_segment_id = SsCatalogColInt8(0, 5);
+	coll->growing_bytes = SsCatalogColInt8(0, 6);
+
+	values[0] = Int64GetDatum(coll->id);
+	types[0] = INT8OID;
+	Run("SELECT name, type, typmod, is_primary FROM segstore.field "
+		"WHERE collection_id = $1 ORDER BY fieldno", 1, types, values);
+	coll->nfields = (int) SPI_processed;
+	coll->fields = palloc0(sizeof(SsField) * coll->nfields);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		SsField    *f = &coll->fields[i];
+		bool		isnull;
+
+		strlcpy(f->name, SsCatalogColText(i, 1), NAMEDATALEN);
+		f->type = SsFieldTypeFromName(SsCatalogColText(i, 2));
+		f->typmod = DatumGetInt32(SsCatalogCol(i, 3, &isnull));
+		f->is_primary = DatumGetBool(SsCatalogCol(i, 4, &isnull));
+		if (f->is_primary)
+			coll->pk = i;
+		if (f->type == SS_TYPE_VECTOR)
+			coll->vec = i;
+	}
+	return coll;
+}
+
+/* Name of a collection by id, or NULL if it does not exist. */
+char *
+SsCatalogCollectionName(int64 collection_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+
+	Run("SELECT name FROM segstore.collection WHERE collection_id = $1", 1, types, values);
+	return SPI_processed > 0 ? SsCatalogColText(0, 1) : NULL;
+}
+
+/* Register a new collection and its fields. */
+void
+SsCatalogInsertCollection(SsCollection *coll, const char *description)
+{
+	Oid			types[6] = {INT8OID, TEXTOID, OIDOID, TEXTOID, INT4OID, INT8OID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	int			i;
+	int			ret;
+
+	values[0] = Int64GetDatum(coll->id);
+	values[1] = CStringGetTextDatum(coll->name);
+	values[2] = ObjectIdGetDatum(coll->relid);
+	values[3] = description ? CStringGetTextDatum(description) : (Datum) 0;
+	nulls[3] = description ? ' ' : 'n';
+	values[4] = Int32GetDatum(coll->dim);
+	values[5] = Int64GetDatum(coll->growing_segment_id);
+	ret = SPI_execute_with_args("INSERT INTO segstore.collection (collection_id, name, relid, "
+								"description, dim, growing_segment_id) VALUES ($1, $2, $3, $4, $5, $6)",
+								6, types, values, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not register collection \"%s\"", coll->name);
+
+	for (i = 0; i < coll->nfields; i++)
+	{
+		Oid			ftypes[6] = {INT8OID, INT4OID, TEXTOID, TEXTOID, INT4OID, BOOLOID};
+		Datum		fvalues[6];
+		SsField    *f = &coll->fields[i];
+
+		fvalues[0] = Int64GetDatum(coll->id);
+		fvalues[1] = Int32GetDatum(i);
+		fvalues[2] = CStringGetTextDatum(f->name);
+		fvalues[3] = CStringGetTextDatum(SsFieldTypeName(f->type));
+		fvalues[4] = Int32GetDatum(f->typmod);
+		fvalues[5] = BoolGetDatum(f->is_primary);
+		SsCatalogExec("INSERT INTO segstore.field VALUES ($1, $2, $3, $4, $5, $6)",
+					  6, ftypes, fvalues, 1);
+	}
+}
+
+/* Remove a collection's rows; the foreign keys cascade to the rest. */
+void
+SsCatalogDeleteCollection(int64 id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	SsCatalogExec("DELETE FROM segstore.collection WHERE collection_id = $1",
+				  1, types, values, 1);
+}
+
+/* Change a collection's settings; auto_compaction < 0 leaves it alone. */
+void
+SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description)
+{
+	Oid			types[2] = {INT8OID, BOOLOID};
+	Datum		values[2] = {Int64GetDatum(id), BoolGetDatum(auto_compaction > 0)};
+
+	if (auto_compaction >= 0)
+		SsCatalogExec("UPDATE segstore.collection SET auto_compaction = $2 "
+					  "WHERE collection_id = $1", 2, types, values, 1);
+	if (description)
+	{
+		types[1] = TEXTOID;
+		values[1] = CStringGetTextDatum(description);
+		SsCatalogExec("UPDATE segstore.collection SET description = $2 "
+					  "WHERE collection_id = $1", 2, types, values, 1);
+	}
+}
+
+/* Set the growing segment's id and estimated data size. */
+void
+SsCatalogSetGrowing(SsCollection *coll, int64 segment_id, int64 bytes)
+{
+	Oid			types[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(coll->id);
+	values[1] = Int64GetDatum(segment_id);
+	values[2] = Int64GetDatum(bytes);
+	SsCatalogExec("UPDATE segstore.collection SET growing_segment_id = $2, "
+				  "growing_bytes = $3 WHERE collection_id = $1", 3, types, values, 1);
+	coll->growing_segment_id = segment_id;
+	coll->growing_bytes = bytes;
+}
+
+/* Next value of one of the extension's id sequences. */
+int64
+SsCatalogNextId(const char *sequence)
+{
+	char	   *sql = psprintf("SELECT pg_catalog.nextval('segstore.%s')", sequence);
+	int			ret;
+
+	ret = SPI_execute(sql, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not get next value of segstore.%s", sequence);
+	return SsCatalogColInt8(0, 1);
+}
+
+/* Segments of a collection with their binlog summaries, in id order. */
+List *
+SsCatalogSegments(int64 collection_id, bool flushed_only)
+{
+	Oid			types[2] = {INT8OID, BOOLOID};
+	Datum		values[2] = {Int64GetDatum(collection_id), BoolGetDatum(flushed_only)};
+	List	   *result = NIL;
+	uint64		i;
+
+	Run("SELECT s.segment_id, s.state, s.num_rows, s.pk_min, s.pk_max, s.created_at, "
+		"  (SELECT b.path FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'insert'), "
+		"  (SELECT b.path FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'stats'), "
+		"  (SELECT pg_catalog.count(*) FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta'), "
+		"  (SELECT COALESCE(pg_catalog.sum(b.rows), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta'), "
+		"  (SELECT pg_catalog.count(*) FROM segstore.pending_delete p WHERE p.segment_id = s.segment_id), "
+		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id), "
+		"  s.compacted_from, "
+		"  (SELECT b.raw_bytes FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'insert'), "
+		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta') "
+		"FROM segstore.segment s WHERE s.collection_id = $1 "
+		"AND (NOT $2 OR s.state = 'flushed') ORDER BY s.segment_id",
+		2, types, values);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		SsSegment  *seg = palloc0(sizeof(SsSegment));
+		bool		isnull;
+		Datum		d;
+
+		seg->segment_id = SsCatalogColInt8(i, 1);
+		seg->state = SsCatalogColText(i, 2);
+		seg->num_rows = SsCatalogColInt8(i, 3);
+		seg->pk_min = SsCatalogColInt8(i, 4);
+		seg->pk_max = SsCatalogColInt8(i, 5);
+		seg->created_at = DatumGetTimestampTz(SsCatalogCol(i, 6, &isnull));
+		seg->insert_path = SsCatalogColText(i, 7);
+		seg->stats_path = SsCatalogColText(i, 8);
+		seg->delta_binlogs = (int) SsCatalogColInt8(i, 9);
+		seg->delta_rows = SsCatalogColInt8(i, 10);
+		seg->pending_rows = SsCatalogColInt8(i, 11);
+		seg->size_bytes = SsCatalogColInt8(i, 12);
+		d = SsCatalogCol(i, 13, &isnull);
+		seg->compacted_from = isnull ? (Datum) 0 :
+			PointerGetDatum(DatumGetArrayTypePCopy(d));
+		seg->insert_raw_bytes = SsCatalogColInt8(i, 14);
+		seg->delta_bytes = SsCatalogColInt8(i, 15);
+		result = lappend(result, seg);
+	}
+	return result;
+}
+
+/* Register a sealed segment, with the segments it was compacted from. */
+void
+SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
+					   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max,
+					   const int64 *compacted_from, int nfrom)
+{
+	Oid			types[8] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	values[0] = Int64GetDatum(segment_id);
+	values[1] = Int64GetDatum(collection_id);
+	values[2] = Int64GetDatum(num_rows);
+	values[3] = Int64GetDatum(pk_min);
+	values[4] = Int64GetDatum(pk_max);
+	values[5] = TimestampTzGetDatum(ts_min);
+	values[6] = TimestampTzGetDatum(ts_max);
+	values[7] = SsCatalogInt8Array(compacted_from, nfrom);
+	nulls[7] = nfrom > 0 ? ' ' : 'n';
+	if (SPI_execute_with_args("INSERT INTO segstore.segment (segment_id, collection_id, state, "
+							  "num_rows, pk_min, pk_max, ts_min, ts_max, compacted_from) "
+							  "VALUES ($1, $2, 'flushed', $3, $4, $5, $6, $7, $8)",
+							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not register segment " INT64_FORMAT, segment_id);
+}
+
+/* Register a binlog file written for a segment. */
+void
+SsCatalogInsertBinlog(const SsBinlogRow *row, int64 collection_id)
+{
+	Oid			types[10] = {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID,
+	INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[10];
+	char		nulls[10] = "          ";
+	int			ret;
+
+	values[0] = Int64GetDatum(row->file_id);
+	values[1] = Int64GetDatum(collection_id);
+	values[2] = Int64GetDatum(row->segment_id);
+	values[3] = CStringGetTextDatum(row->kind);
+	values[4] = CStringGetTextDatum(row->path);
+	values[5] = Int64GetDatum(row->rows);
+	values[6] = Int64GetDatum(row->size_bytes);
+	values[7] = Int64GetDatum(row->raw_bytes);
+	values[8] = TimestampTzGetDatum(row->ts_min);
+	values[9] = TimestampTzGetDatum(row->ts_max);
+	if (row->ts_null)
+		nulls[8] = nulls[9] = 'n';
+	ret = SPI_execute_with_args("INSERT INTO segstore.binlog (file_id, collection_id, segment_id, "
+								"kind, path, rows, size_bytes, raw_bytes, ts_min, ts_max) "
+								"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+								10, types, values, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not register binlog \"%s\"", row->path);
+}
+
+/*
+ * Binlog rows of a collection (collection_id > 0) or of one segment
+ * (segment_id > 0), optionally of one kind, ordered by segment and file.
+ */
+List *
+SsCatalogBinlogs(int64 collection_id, int64 segment_id, const char *kind)
+{
+	Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	List	   *result = NIL;
+	uint64		i;
+	int			ret;
+
+	values[0] = Int64GetDatum(collection_id);
+	values[1] = Int64GetDatum(segment_id);
+	values[2] = kind ? CStringGetTextDatum(kind) : (Datum) 0;
+	nulls[2] = kind ? ' ' : 'n';
+	ret = SPI_execute_with_args("SELECT segment_id, file_id, kind, path, rows, size_bytes, "
+								"raw_bytes, ts_min, ts_max, created_at FROM segstore.binlog "
+								"WHERE ($1 <= 0 OR collection_id = $1) AND ($2 <= 0 OR segment_id = $2) "
+								"AND ($3::text IS NULL OR kind = $3) "
+								"ORDER BY segment_id, file_id",
+								3, types, values, nulls, ss_read_only, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read segstore.binlog");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		SsBinlogRow *row = palloc0(sizeof(SsBinlogRow));
+		bool		isnull;
+
+		row->segment_id = SsCatalogColInt8(i, 1);
+		row->file_id = SsCatalogColInt8(i, 2);
+		row->kind = SsCatalogColText(i, 3);
+		row->path = SsCatalogColText(i, 4);
+		row->rows = SsCatalogColInt8(i, 5);
+		row->size_bytes = SsCatalogColInt8(i, 6);
+		row->raw_bytes = SsCatalogColInt8(i, 7);
+		row->ts_min = DatumGetTimestampTz(SsCatalogCol(i, 8, &isnull));
+		row->ts_null = isnull;
+		row->ts_max = DatumGetTimestampTz(SsCatalogCol(i, 9, &isnull));
+		row->created_at = DatumGetTimestampTz(SsCatalogCol(i, 10, &isnull));
+		result = lappend(result, row);
+	}
+	return result;
+}
+
+/*
+ * Paths of every binlog the catalog references.  With latest, read under a
+ * fresh snapshot, so that a transaction that committed after ours started
+ * is seen: garbage collection must never remove a file it registered.
+ */
+List *
+SsCatalogAllPaths(bool latest)
+{
+	SPIPlanPtr	plan;
+	List	   *result = NIL;
+	uint64		i;
+	int			ret;
+
+	plan = SPI_prepare("SELECT path FROM segstore.binlog", 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare binlog path query");
+	ret = SPI_execute_snapshot(plan, NULL, NULL,
+							   latest ? GetLatestSnapshot() : InvalidSnapshot,
+							   InvalidSnapshot, true, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read binlog paths");
+	for (i = 0; i < SPI_processed; i++)
+		result = lappend(result, SsCatalogColText(i, 1));
+	return result;
+}
+
+/* Pending deletes of one segment with their times, sorted by key. */
+void
+SsCatalogPendingForSegment(int64 segment_id, int64 **pks, TimestampTz **ts, int *n)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(segment_id)};
+	uint64		i;
+
+	Run("SELECT pk, ts FROM segstore.pending_delete WHERE segment_id = $1 ORDER BY pk",
+		1, types, values);
+	*n = (int) SPI_processed;
+	*pks = palloc(sizeof(int64) * Max(*n, 1));
+	*ts = palloc(sizeof(TimestampTz) * Max(*n, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		(*pks)[i] = SsCatalogColInt8(i, 1);
+		(*ts)[i] = DatumGetTimestampTz(SsCatalogCol(i, 2, &isnull));
+	}
+}
+
+/* Record deletes of keys that live in a sealed segment, with their times. */
+void
+SsCatalogInsertPendingDeletes(int64 collection_id, int64 segment_id,
+							  const int64 *pks, const TimestampTz *ts, int n)
+{
+	Oid			types[4] = {INT8OID, INT8OID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		values[4];
+	Datum	   *times;
+	int			i;
+
+	if (n == 0)
+		return;
+	times = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		times[i] = TimestampTzGetDatum(ts[i]);
+	values[0] = Int64GetDatum(collection_id);
+	values[1] = Int64GetDatum(segment_id);
+	values[2] = SsCatalogInt8Array(pks, n);
+	values[3] = PointerGetDatum(construct_array(times, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	SsCatalogExec("INSERT INTO segstore.pending_delete (collection_id, segment_id, pk, ts) "
+				  "SELECT $1, $2, k, t FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(k, t)",
+				  4, types, values, n);
+}
+
+/* Segments of a collection that have pending deletes. */
+List *
+SsCatalogPendingSegments(int64 collection_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+
+	Run("SELECT DISTINCT segment_id FROM segstore.pending_delete "
+		"WHERE collection_id = $1 ORDER BY 1", 1, types, values);
+	return SsCatalogColInt8List(1);
+}
+
+/* Forget a collection's pending deletes once flush has written them out. */
+void
+SsCatalogClearPendingDeletes(int64 collection_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+
+	SsCatalogExec("DELETE FROM segstore.pending_delete WHERE collection_id = $1",
+				  1, types, values, -1);
+}
+
+/*
+ * Every collection with what the maintenance worker looks at: whether it
+ * has been written within idle_s seconds, its growing data and its
+ * pending deletes.
+ */
+List *
+SsCatalogCollectionActivity(int idle_s)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(idle_s)};
+	List	   *result = NIL;
+	uint64		i;
+
+	Run("SELECT c.name, c.last_write_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1), "
+		"c.growing_bytes, (SELECT pg_catalog.count(*) FROM segstore.pending_delete d "
+		"  WHERE d.collection_id = c.collection_id) "
+		"FROM segstore.collection c ORDER BY c.name", 1, types, values);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		SsCollectionActivity *a = palloc(sizeof(SsCollectionActivity));
+		bool		isnull;
+
+		a->name = SsCatalogColText(i, 1);
+		a->idle = DatumGetBool(SsCatalogCol(i, 2, &isnull));
+		a->growing_bytes = SsCatalogColInt8(i, 3);
+		a->pending_deletes = SsCatalogColInt8(i, 4);
+		result = lappend(result, a);
+	}
+	return result;
+}
+
+/*
+ * Background workers start each transaction here: DROP EXTENSION locks the
+ * catalog beginning with segstore.collection, so a worker that locks that
+ * table first waits for the drop instead of holding a table the drop
+ * needs (a deadlock).
+ */
+void
+SsCatalogLockForWorker(void)
+{
+	Run("LOCK TABLE segstore.collection IN ACCESS SHARE MODE", 0, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  Access to segstore's catalog tables: collections, fields, segments,
+ *	  binlog files and pending deletes.
+ *
+ * Every function here runs inside a catalog session opened with
+ * SsCatalogOpen(), which connects SPI, switches to the extension's owner and
+ * pins search_path, so callers' privileges have been checked before.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGSTORE_METADATA_CATALOG_H
+#define SEGSTORE_METADATA_CATALOG_H
+
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+
+#include "segstore.h"
+
+typedef struct SsCollection
+{
+	int64		id;
+	char	   *name;
+	Oid			relid;			/* growing heap table */
+	int			dim;
+	int64		growing_segment_id;
+	int64		growing_bytes;
+	bool		auto_compaction;
+	int			nfields;
+	SsField    *fields;
+	int			pk;				/* index of the primary key field */
+	int			vec;			/* index of the vector field */
+} SsCollection;
+
+typedef struct SsSegment
+{
+	int64		segment_id;
+	char	   *state;
+	int64		num_rows;
+	int64		pk_min;
+	int64		pk_max;
+	TimestampTz created_at;
+	char	   *insert_path;
+	char	   *stats_path;
+	int			delta_binlogs;
+	int64		delta_rows;
+	int64		pending_rows;
+	int64		size_bytes;
+	int64		insert_raw_bytes;	/* uncompressed data, the segment's size */
+	int64		delta_bytes;
+	Datum		compacted_from; /* int8[] or 0 */
+} SsSegment;
+
+/* A binlog file's catalog row. */
+typedef struct SsBinlogRow
+{
+	int64		segment_id;
+	int64		file_id;
+	char	   *kind;
+	char	   *path;
+	int64		rows;
+	int64		size_bytes;
+	int64		raw_bytes;
+	TimestampTz ts_min;
+	TimestampTz ts_max;
+	bool		ts_null;
+	TimestampTz created_at;
+} SsBinlogRow;
+
+/* What the maintenance worker needs to know of a collection. */
+typedef struct SsCollectionActivity
+{
+	char	   *name;
+	bool		idle;			/* not written within segstore.seal_idle_time */
+	int64		growing_bytes;
+	int64		pending_deletes;
+} SsCollectionActivity;
+
+typedef struct SsCatalogSession
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} SsCatalogSession;
+
+extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
+extern void SsCatalogClose(SsCatalogSession *session);
+extern void SsCatalogLockForWorker(void);
+extern bool SsCatalogReadOnly(void);
+extern Oid	SsCatalogCaller(void);
+extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
+extern Datum SsCatalogInt8Array(const int64 *values, int n);
+extern int	SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values);
+extern Datum SsCatalogCol(uint64 i, int col, bool *isnull);
+extern int64 SsCatalogColInt8(uint64 i, int col);
+extern List *SsCatalogColInt8List(int col);
+extern char *SsCatalogColText(uint64 i, int col);
+
+extern SsCollection *SsCatalogGetCollection(const char *name, bool missing_ok, bool lock);
+extern char *SsCatalogCollectionName(int64 collection_id);
+extern void SsCatalogInsertCollection(SsCollection *coll, const char *description);
+extern void SsCatalogDeleteCollection(int64 id);
+extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description);
+extern void SsCatalogSetGrowing(SsCollection *coll, int64 segment_id, int64 bytes);
+extern int64 SsCatalogNextId(const char *sequence);
+extern Oid	SsCatalogExtensionOwner(void);
+extern List *SsCatalogCollectionActivity(int idle_s);
+
+extern List *SsCatalogSegments(int64 collection_id, bool flushed_only);
+extern void SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
+								   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max,
+								   const int64 *compacted_from, int nfrom);
+extern void SsCatalogInsertBinlog(const SsBinlogRow *row, int64 collection_id);
+extern List *SsCatalogBinlogs(int64 collection_id, int64 segment_id, const char *kind);
+extern List *SsCatalogAllPaths(bool latest);
+
+extern void SsCatalogInsertPendingDeletes(int64 collection_id, int64 segment_id,
+										  const int64 *pks, const TimestampTz *ts, int n);
+extern List *SsCatalogPendingSegments(int64 collection_id);
+extern void SsCatalogPendingForSegment(int64 segment_id, int64 **pks, TimestampTz **ts, int *n);
+extern void SsCatalogClearPendingDeletes(int64 collection_id);
+
+#endif							/* SEGSTORE_METADATA_CATALOG_H */

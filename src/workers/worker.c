@@ -1,0 +1,351 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The maintenance worker the launcher keeps running in each database
+ *	  that has segstore.
+ *
+ * Every segstore.compaction_interval it goes through the collections, each
+ * in its own transaction so that an error is recorded and the next
+ * collection still gets its turn: it seals growing segments idle longer
+ * than segstore.seal_idle_time, writes pending deletes out once there are
+ * segstore.pending_delete_threshold of them, builds index files that
+ * segments lack, and applies the automatic compaction rules, whose plans
+ * run in compaction workers
+ * (compact_worker.c).  Then it collects garbage and prunes the compaction
+ * history.  What it decided and why is kept in its slot for
+ * segstore.worker_status.
+ *
+ * It never waits long for a lock: a collection busy with a writer is left
+ * for the next run.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "compaction/compaction.h"
+#include "compaction/gc.h"
+#include "data/index.h"
+#include "data/write.h"
+#include "metadata/catalog.h"
+#include "status/status.h"
+#include "workers/workers.h"
+
+static SsDatabaseSlot *my_slot;
+static MemoryContext worker_cxt;		/* reset after each run */
+
+/* Record in the slot that the database has no segstore, and exit. */
+static void
+ExitWithoutExtension(void)
+{
+	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+	my_slot->state = SS_WORKER_NO_EXTENSION;
+	my_slot->pid = 0;
+	LWLockRelease(ss_shared->lock);
+	proc_exit(0);
+}
+
+/* Start a transaction with a snapshot and a catalog session. */
+static void
+BeginWork(SsCatalogSession *session, const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, activity);
+	if (!OidIsValid(get_extension_oid("segstore", true)))
+	{
+		CommitTransactionCommand();
+		ExitWithoutExtension();
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SsCatalogOpen(session, false);
+	SsCatalogLockForWorker();
+}
+
+/* Commit what BeginWork started. */
+static void
+EndWork(SsCatalogSession *session)
+{
+	SsCatalogClose(session);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(worker_cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Abort after an error and say what happened, for the decision.  A lock
+ * not granted in time means a writer is busy: the work is left for the
+ * next run, which is no error.  Other errors go to the log and the slot.
+ */
+static char *
+AbortWork(void)
+{
+	ErrorData  *error;
+
+	MemoryContextSwitchTo(worker_cxt);
+	error = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	MemoryContextSwitchTo(worker_cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		return "busy, left for the next run";
+	ereport(LOG,
+			(errmsg("segstore worker: %s", error->message)));
+	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+	strlcpy(my_slot->last_error, error->message, SS_ERROR_LEN);
+	LWLockRelease(ss_shared->lock);
+	return psprintf("error: %s", error->message);
+}
+
+/* Seal, write deletes out and apply the compaction rules for one collection. */
+static void
+MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
+{
+	int64		seal_limit = (int64) (ss_seal_proportion * ss_max_segment_size_mb * 1024 * 1024);
+	bool		seal = activity->growing_bytes > 0 &&
+		(activity->idle || activity->growing_bytes >= seal_limit);
+	bool		write_deletes = activity->pending_deletes > 0 &&
+		(activity->idle || activity->pending_deletes >= ss_pending_delete_threshold);
+	SsCollection *coll;
+	StringInfoData why;
+	int			nbuilt;
+
+	appendStringInfo(decision, "%s%s: ", decision->len > 0 ? "; " : "", activity->name);
+	coll = SsCatalogGetCollection(activity->name, true, seal || write_deletes);
+	if (coll == NULL)
+	{
+		appendStringInfoString(decision, "dropped meanwhile");
+		return;
+	}
+	if (seal)
+	{
+		SsWriteSeal(coll);
+		appendStringInfo(decision, "sealed the growing segment (%s), ",
+						 activity->idle ? "idle" : "over its size limit");
+	}
+	if (write_deletes)
+	{
+		SsWriteFlushDeletes(coll);
+		appendStringInfo(decision, "wrote " INT64_FORMAT " pending deletes out, ",
+						 activity->pending_deletes);
+	}
+
+	nbuilt = SsIndexBuildMissing(coll);
+	if (nbuilt > 0)
+		appendStringInfo(decision, "built %d missing index files, ", nbuilt);
+
+	if (!ss_enable_compaction)
+	{
+		appendStringInfoString(decision, "automatic compaction off (segstore.enable_compaction)");
+		return;
+	}
+	if (!coll->auto_compaction)
+	{
+		appendStringInfoString(decision, "automatic compaction off for the collection");
+		return;
+	}
+	initStringInfo(&why);
+	if (SsCompactionPlan(coll, SS_TRIGGER_AUTO, &why) != 0)
+	{
+		appendStringInfo(decision, "queued a compaction: %s", why.data);
+		SsCompactionLaunchAtCommit();
+	}
+	else
+		appendStringInfoString(decision, why.data);
+}
+
+/* Start a compaction worker for plans left queued, e.g. by a crash. */
+static void
+RunLeftoverPlans(void)
+{
+	if (SsCatalogPlansPending() && !SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE))
+		SsCompactionLaunchAtCommit();
+}
+
+/* Copy the collections' activity out of the catalog session's memory. */
+static List *
+CopyActivity(List *list)
+{
+	MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+	List	   *copy = NIL;
+	ListCell   *lc;
+
+	foreach(lc, list)
+	{
+		SsCollectionActivity *a = palloc(sizeof(SsCollectionActivity));
+
+		*a = *(SsCollectionActivity *) lfirst(lc);
+		a->name = pstrdup(a->name);
+		copy = lappend(copy, a);
+	}
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+/* One run over the database. */
+static void
+RunOnce(void)
+{
+	SsCatalogSession session;
+	StringInfoData decision;
+	List	   *collections = NIL;
+	ListCell   *lc;
+	TimestampTz start = GetCurrentTimestamp();
+	bool		failed = false;
+	int			files = 0;
+	int64		bytes = 0;
+	int64		pruned = 0;
+
+	initStringInfo(&decision);
+
+	PG_TRY();
+	{
+		BeginWork(&session, "segstore worker: listing collections");
+		collections = CopyActivity(SsCatalogCollectionActivity(ss_seal_idle_time_s));
+		EndWork(&session);
+	}
+	PG_CATCH();
+	{
+		appendStringInfoString(&decision, AbortWork());
+		failed = true;
+	}
+	PG_END_TRY();
+
+	foreach(lc, collections)
+	{
+		SsCollectionActivity *activity = lfirst(lc);
+
+		CHECK_FOR_INTERRUPTS();
+		PG_TRY();
+		{
+			BeginWork(&session, psprintf("segstore worker: maintaining collection %s",
+										 activity->name));
+			MaintainCollection(activity, &decision);
+			EndWork(&session);
+		}
+		PG_CATCH();
+		{
+			appendStringInfoString(&decision, AbortWork());
+			failed = true;
+		}
+		PG_END_TRY();
+	}
+	if (collections == NIL && !failed)
+		appendStringInfoString(&decision, "no collections");
+
+	PG_TRY();
+	{
+		BeginWork(&session, "segstore worker: collecting garbage");
+		RunLeftoverPlans();
+		SsGcRun(&files, &bytes);
+		if (ss_history_retention_s > 0)
+			pruned = SsCatalogPruneHistory(ss_history_retention_s);
+		EndWork(&session);
+	}
+	PG_CATCH();
+	{
+		appendStringInfo(&decision, "; garbage collection: %s", AbortWork());
+		failed = true;
+	}
+	PG_END_TRY();
+	if (files > 0)
+		appendStringInfo(&decision, "; removed %d files (" INT64_FORMAT " bytes)", files, bytes);
+	if (pruned > 0)
+		appendStringInfo(&decision, "; pruned " INT64_FORMAT " compactions from the history",
+						 pruned);
+
+	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+	my_slot->runs++;
+	my_slot->last_run_at = GetCurrentTimestamp();
+	my_slot->last_run_ms = (my_slot->last_run_at - start) / 1000;
+	strlcpy(my_slot->decision, decision.data, SS_DECISION_LEN);
+	if (!failed)
+		my_slot->last_error[0] = '\0';
+	LWLockRelease(ss_shared->lock);
+}
+
+/* Entry point of a database's maintenance worker; arg is its slot. */
+void
+SsWorkerMain(Datum arg)
+{
+	int			slotno = DatumGetInt32(arg);
+	Oid			dboid;
+	TimestampTz next_run;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	my_slot = &ss_shared->databases[slotno];
+	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+	if (my_slot->dboid != dboid || my_slot->state != SS_WORKER_RUNNING)
+	{
+		/* the database was dropped and the slot reused meanwhile */
+		LWLockRelease(ss_shared->lock);
+		proc_exit(0);
+	}
+	my_slot->pid = MyProcPid;
+	my_slot->started_at = GetCurrentTimestamp();
+	LWLockRelease(ss_shared->lock);
+
+	/* Waiting for a writer's lock would hold up every other collection. */
+	SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_OVERRIDE);
+
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "segstore worker",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(worker_cxt);
+
+	/* The first run comes one interval after start, as every later one. */
+	next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   (int64) ss_compaction_interval_s * 1000);
+	for (;;)
+	{
+		TimestampTz now;
+		long		sleep_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_OVERRIDE);
+			next_run = Min(next_run,
+						   TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   (int64) ss_compaction_interval_s * 1000));
+		}
+		LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+		my_slot->next_run_at = next_run;
+		LWLockRelease(ss_shared->lock);
+
+		now = GetCurrentTimestamp();
+		if (now >= next_run)
+		{
+			RunOnce();
+			MemoryContextReset(worker_cxt);
+			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   (int64) ss_compaction_interval_s * 1000);
+			continue;
+		}
+		sleep_ms = (long) Min((next_run - now) / 1000 + 1, 60 * 60 * 1000);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
