@@ -83,25 +83,4 @@ typedef struct SsColumn
 	char	   *data;
 } SsColumn;
 
-/* GUC variables (segstore.c) */
-extern int	ss_insert_direct_threshold;
-extern int	ss_max_segment_size_mb;
-extern double ss_seal_proportion;
-extern int	ss_compression_level;
-extern bool ss_enable_compaction;
-extern double ss_delete_ratio_threshold;
-extern int	ss_delta_size_threshold_kb;
-extern int	ss_merge_min_segments;
-extern double ss_small_segment_proportion;
-extern int	ss_max_compaction_workers;
-extern int	ss_compaction_memory_limit_kb;
-extern int	ss_compaction_timeout_s;
-extern int	ss_retention_duration_s;
-extern int	ss_compaction_interval_s;
-extern int	ss_seal_idle_time_s;
-extern int	ss_pending_delete_threshold;
-extern int	ss_history_retention_s;
-extern int	ss_log_min_duration_ms;
-extern int	ss_min_index_rows;
-
 #endif							/* SEGSTORE_H */

@@ -19,9 +19,31 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "lib/stringinfo.h"
+#include "utils/guc.h"
 
 #include "compaction/compaction.h"
+#include "data/segment.h"
+#include "data/write.h"
+
+/* Defaults of this module's settings (see SsCompactionInit). */
+#define ENABLE_COMPACTION_DEFAULT true
+#define DELETE_RATIO_THRESHOLD_DEFAULT 0.2
+#define DELTA_SIZE_THRESHOLD_DEFAULT (10 * 1024)
+#define MERGE_MIN_SEGMENTS_DEFAULT 10
+#define SMALL_SEGMENT_PROPORTION_DEFAULT 0.5
+#define COMPACTION_MEMORY_LIMIT_DEFAULT (256 * 1024)
+#define COMPACTION_TIMEOUT_DEFAULT 3600
+
+bool		ss_enable_compaction = ENABLE_COMPACTION_DEFAULT;
+double		ss_delete_ratio_threshold = DELETE_RATIO_THRESHOLD_DEFAULT;
+int			ss_delta_size_threshold_kb = DELTA_SIZE_THRESHOLD_DEFAULT;
+int			ss_merge_min_segments = MERGE_MIN_SEGMENTS_DEFAULT;
+double		ss_small_segment_proportion = SMALL_SEGMENT_PROPORTION_DEFAULT;
+int			ss_compaction_memory_limit_kb = COMPACTION_MEMORY_LIMIT_DEFAULT;
+int			ss_compaction_timeout_s = COMPACTION_TIMEOUT_DEFAULT;
 
 /* Estimated uncompressed bytes of a segment's live rows. */
 static int64
@@ -69,7 +91,7 @@ static int
 QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 			List *segments, const char *merge_type, bool force_single)
 {
-	int64		limit = (int64) ss_max_segment_size_mb * 1024 * 1024;
+	SsPlanSettings settings;
 	int			max_sources = MaxSourcesPerPlan(coll, segments);
 	int64	   *group = palloc(sizeof(int64) * Max(list_length(segments), 1));
 	int			ngroup = 0;
@@ -78,23 +100,28 @@ QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 	int			nplans = 0;
 	int			i;
 
+	settings.max_segment_size = (int64) ss_max_segment_size_mb * 1024 * 1024;
+	settings.memory_limit = (int64) ss_compaction_memory_limit_kb * 1024;
+	settings.retention_s = ss_retention_duration_s;
+	settings.timeout_s = ss_compaction_timeout_s;
 	for (i = 0; i <= list_length(segments); i++)
 	{
 		SsSegment  *seg = i < list_length(segments) ? list_nth(segments, i) : NULL;
 		bool		close = seg == NULL ||
-			(ngroup > 0 && (bytes + LiveBytes(seg) > limit || ngroup >= max_sources));
+			(ngroup > 0 && (bytes + LiveBytes(seg) > settings.max_segment_size || ngroup >= max_sources));
 
 		if (close && ngroup > 0)
 		{
 			if (ngroup > 1)
 			{
-				SsCatalogInsertPlan(compaction_id, coll->id, trigger, merge_type, group, ngroup);
+				SsCatalogInsertPlan(compaction_id, coll->id, trigger, merge_type, group, ngroup,
+									&settings);
 				nplans++;
 			}
 			else if (has_deletes || force_single)
 			{
 				SsCatalogInsertPlan(compaction_id, coll->id, trigger,
-									force_single ? merge_type : "delete", group, 1);
+									force_single ? merge_type : "delete", group, 1, &settings);
 				nplans++;
 			}
 			ngroup = 0;
@@ -248,4 +275,39 @@ SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why)
 			QueueGroups(id, coll, trigger, list_make1(lfirst(lc)), "merge", false);
 	}
 	return id;
+}
+
+/* Define this module's settings; called from _PG_init. */
+void
+SsCompactionInit(void)
+{
+	DefineCustomBoolVariable("segstore.enable_compaction",
+							 "Lets the automatic trigger rules queue compactions.",
+							 "Manual segstore.compact() works either way.",
+							 &ss_enable_compaction, ENABLE_COMPACTION_DEFAULT,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("segstore.delete_ratio_threshold",
+							 "A segment whose deleted rows reach this fraction of its rows gets a delete compaction.",
+							 NULL, &ss_delete_ratio_threshold, DELETE_RATIO_THRESHOLD_DEFAULT, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.delta_size_threshold",
+							"A segment whose delta binlogs reach this size gets a delete compaction.",
+							NULL, &ss_delta_size_threshold_kb, DELTA_SIZE_THRESHOLD_DEFAULT, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.merge_min_segments",
+							"Small segments are merged when there are more of them than this.",
+							NULL, &ss_merge_min_segments, MERGE_MIN_SEGMENTS_DEFAULT, 1, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("segstore.small_segment_proportion",
+							 "A segment smaller than this fraction of segstore.max_segment_size is small.",
+							 NULL, &ss_small_segment_proportion, SMALL_SEGMENT_PROPORTION_DEFAULT, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.compaction_memory_limit",
+							"Memory one compaction plan may use, whatever the segment sizes.",
+							NULL, &ss_compaction_memory_limit_kb, COMPACTION_MEMORY_LIMIT_DEFAULT, 32 * 1024, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.compaction_timeout",
+							"A compaction plan running longer than this fails with state timeout; 0 disables.",
+							NULL, &ss_compaction_timeout_s, COMPACTION_TIMEOUT_DEFAULT, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -31,4 +31,14 @@ extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo 
 extern bool ss_plan_timed_out;
 extern void SsCompactionExecute(SsPlan *plan, SsPlanResult *result);
 
+/* Settings (compact_plan.c) */
+extern bool	ss_enable_compaction;
+extern double ss_delete_ratio_threshold;
+extern int	ss_delta_size_threshold_kb;
+extern int	ss_merge_min_segments;
+extern double ss_small_segment_proportion;
+extern int	ss_compaction_memory_limit_kb;
+extern int	ss_compaction_timeout_s;
+extern void SsCompactionInit(void);
+
 #endif							/* SEGSTORE_COMPACTION_COMPACTION_H */

@@ -20,9 +20,11 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "data/index.h"
@@ -30,6 +32,11 @@
 #include "format/binlog.h"
 #include "format/files.h"
 #include "vector/kmeans.h"
+
+/* Defaults of this module's settings (see SsIndexInit). */
+#define MIN_INDEX_ROWS_DEFAULT 1024
+
+int			ss_min_index_rows = MIN_INDEX_ROWS_DEFAULT;
 
 /* Rows of vectors decoded at a time while building: about 64 MiB. */
 #define SS_BUILD_CHUNK_BYTES ((int64) 64 * 1024 * 1024)
@@ -440,4 +447,14 @@ SsIndexFileState(const char *path)
 	if (!SsIvfPeekHeader(path, &xid, &type))
 		return "corrupt";
 	return SsIndexTypeName(type);
+}
+
+/* Define this module's settings; called from _PG_init. */
+void
+SsIndexInit(void)
+{
+	DefineCustomIntVariable("segstore.min_index_rows",
+							"Sealed segments with fewer rows get a FLAT index file instead of IVF_FLAT.",
+							NULL, &ss_min_index_rows, MIN_INDEX_ROWS_DEFAULT, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 }

@@ -47,4 +47,8 @@ extern void SsIndexAttach(SsCollection *coll, List *built);
 /* index_state of a segment for segments(): its file's type, or "none". */
 extern const char *SsIndexFileState(const char *path);
 
+/* Settings (index.c) */
+extern int	ss_min_index_rows;
+extern void SsIndexInit(void);
+
 #endif							/* SEGSTORE_DATA_INDEX_H */

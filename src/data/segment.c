@@ -15,10 +15,18 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 #include "data/segment.h"
 #include "format/binlog.h"
 #include "format/files.h"
+
+/* Defaults of this module's settings (see SsSegmentInit). */
+#define MAX_SEGMENT_SIZE_DEFAULT 512
+#define COMPRESSION_LEVEL_DEFAULT 1
+
+int			ss_max_segment_size_mb = MAX_SEGMENT_SIZE_DEFAULT;
+int			ss_compression_level = COMPRESSION_LEVEL_DEFAULT;
 
 #define SS_BLOOM_FPR 0.01
 
@@ -548,4 +556,18 @@ SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int64 *pks,
 	cols[1].values = (char *) ts;
 	WriteFile(coll, segment_id, "delta", SS_BINLOG_DELTA, cols, 2, n, &file_id, &path, &info);
 	RegisterBinlog(coll, segment_id, "delta", file_id, path, n, &info, ts_min, ts_max, false);
+}
+
+/* Define this module's settings; called from _PG_init. */
+void
+SsSegmentInit(void)
+{
+	DefineCustomIntVariable("segstore.max_segment_size",
+							"Largest size of a sealed segment's data.",
+							NULL, &ss_max_segment_size_mb, MAX_SEGMENT_SIZE_DEFAULT, 1, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.compression_level",
+							"zstd compression level of new binlog files.",
+							NULL, &ss_compression_level, COMPRESSION_LEVEL_DEFAULT, -7, 19,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 }

@@ -49,4 +49,9 @@ extern void SsSegmentWriteDelta(SsCollection *coll, int64 segment_id, const int6
 extern int64 *SsSegmentLiveKeys(SsCollection *coll, SsSegment *seg, const int64 *keys,
 								int nkeys, int *nfound);
 
+/* Settings (segment.c) */
+extern int	ss_max_segment_size_mb;
+extern int	ss_compression_level;
+extern void SsSegmentInit(void);
+
 #endif							/* SEGSTORE_DATA_SEGMENT_H */

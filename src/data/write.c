@@ -12,8 +12,11 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 #include "data/growing.h"
 #include "data/index.h"
@@ -21,6 +24,15 @@
 #include "data/segment.h"
 #include "data/write.h"
 #include "expr/expr.h"
+
+/* Defaults of this module's settings (see SsWriteInit). */
+#define INSERT_DIRECT_THRESHOLD_DEFAULT 4096
+#define SEAL_PROPORTION_DEFAULT 0.25
+#define RETENTION_DURATION_DEFAULT 0
+
+int			ss_insert_direct_threshold = INSERT_DIRECT_THRESHOLD_DEFAULT;
+double		ss_seal_proportion = SEAL_PROPORTION_DEFAULT;
+int			ss_retention_duration_s = RETENTION_DURATION_DEFAULT;
 
 /* Is any key of the sorted array within [lo, hi]? */
 static bool
@@ -254,4 +266,22 @@ SsWriteFlush(SsCollection *coll)
 {
 	SsWriteSeal(coll);
 	SsWriteFlushDeletes(coll);
+}
+
+/* Define this module's settings; called from _PG_init. */
+void
+SsWriteInit(void)
+{
+	DefineCustomIntVariable("segstore.insert_direct_threshold",
+							"Inserts of at least this many rows are written straight into a new sealed segment.",
+							NULL, &ss_insert_direct_threshold, INSERT_DIRECT_THRESHOLD_DEFAULT, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("segstore.seal_proportion",
+							 "A growing segment is sealed when its data reaches this fraction of segstore.max_segment_size.",
+							 NULL, &ss_seal_proportion, SEAL_PROPORTION_DEFAULT, 0.0001, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.retention_duration",
+							"Deletes younger than this are kept by compaction, for time travel.",
+							NULL, &ss_retention_duration_s, RETENTION_DURATION_DEFAULT, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -18,4 +18,10 @@ extern void SsWriteSeal(SsCollection *coll);
 extern void SsWriteFlushDeletes(SsCollection *coll);
 extern void SsWriteFlush(SsCollection *coll);
 
+/* Settings (write.c) */
+extern int	ss_insert_direct_threshold;
+extern double ss_seal_proportion;
+extern int	ss_retention_duration_s;
+extern void SsWriteInit(void);
+
 #endif							/* SEGSTORE_DATA_WRITE_H */

@@ -22,6 +22,15 @@ typedef enum SsTrigger
 	SS_TRIGGER_AUTO
 } SsTrigger;
 
+/* Settings a plan is queued with and runs by (bytes and seconds). */
+typedef struct SsPlanSettings
+{
+	int64		max_segment_size;
+	int64		memory_limit;
+	int			retention_s;
+	int			timeout_s;
+} SsPlanSettings;
+
 /* A plan as the executor sees it. */
 typedef struct SsPlan
 {
@@ -80,7 +89,8 @@ typedef struct SsCompactionSummary
 
 extern int64 SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *reason);
 extern void SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
-								const char *plan_type, const int64 *sources, int nsources);
+								const char *plan_type, const int64 *sources, int nsources,
+								const SsPlanSettings *settings);
 extern void SsCatalogLockPlanning(int64 collection_id);
 extern List *SsCatalogBusySegments(int64 collection_id);
 extern int64 SsCatalogCompactionCollection(int64 compaction_id);
@@ -100,6 +110,5 @@ extern List *SsCatalogDroppableSegments(void);
 extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary);
 extern int64 SsCatalogPruneHistory(int retention_s);
 extern bool SsCatalogDropSegment(int64 segment_id);
-
 
 #endif							/* SEGSTORE_METADATA_CATALOG_COMPACTION_H */

@@ -45,6 +45,7 @@
 #include "data/growing.h"
 #include "data/index.h"
 #include "data/segment.h"
+#include "data/write.h"
 #include "expr/expr.h"
 #include "format/batch.h"
 #include "format/binlog.h"

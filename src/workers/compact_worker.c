@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -28,6 +30,7 @@
 #include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -35,6 +38,13 @@
 #include "compaction/gc.h"
 #include "status/status.h"
 #include "workers/workers.h"
+
+/* Defaults of this module's settings (see SsCompactionWorkerInit). */
+#define MAX_COMPACTION_WORKERS_DEFAULT 2
+#define LOG_MIN_DURATION_DEFAULT 0
+
+int			ss_max_compaction_workers = MAX_COMPACTION_WORKERS_DEFAULT;
+int			ss_log_min_duration_ms = LOG_MIN_DURATION_DEFAULT;
 
 /* Advisory lock key space of the worker slots ("segs"). */
 #define SS_SLOT_LOCK_KEY 0x73656773
@@ -394,4 +404,18 @@ SsCompactionWorkerMain(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 	}
 	proc_exit(0);
+}
+
+/* Define this module's settings; called from _PG_init. */
+void
+SsCompactionWorkerInit(void)
+{
+	DefineCustomIntVariable("segstore.max_compaction_workers",
+							"Most compaction plans running at once in a database.",
+							NULL, &ss_max_compaction_workers, MAX_COMPACTION_WORKERS_DEFAULT, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.log_min_duration",
+							"Compactions that take at least this long are logged; -1 disables, 0 logs all.",
+							NULL, &ss_log_min_duration_ms, LOG_MIN_DURATION_DEFAULT, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }

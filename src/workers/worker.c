@@ -22,6 +22,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "lib/stringinfo.h"
@@ -39,10 +41,22 @@
 #include "compaction/compaction.h"
 #include "compaction/gc.h"
 #include "data/index.h"
+#include "data/segment.h"
 #include "data/write.h"
 #include "metadata/catalog.h"
 #include "status/status.h"
 #include "workers/workers.h"
+
+/* Defaults of this module's settings (see SsWorkerInit). */
+#define COMPACTION_INTERVAL_DEFAULT 60
+#define SEAL_IDLE_TIME_DEFAULT 600
+#define PENDING_DELETE_THRESHOLD_DEFAULT 10000
+#define HISTORY_RETENTION_DEFAULT (7 * 24 * 3600)
+
+int			ss_compaction_interval_s = COMPACTION_INTERVAL_DEFAULT;
+int			ss_seal_idle_time_s = SEAL_IDLE_TIME_DEFAULT;
+int			ss_pending_delete_threshold = PENDING_DELETE_THRESHOLD_DEFAULT;
+int			ss_history_retention_s = HISTORY_RETENTION_DEFAULT;
 
 static SsDatabaseSlot *my_slot;
 static MemoryContext worker_cxt;		/* reset after each run */
@@ -348,4 +362,26 @@ SsWorkerMain(Datum arg)
 						 sleep_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+}
+
+/* Define this module's settings; called from _PG_init. */
+void
+SsWorkerInit(void)
+{
+	DefineCustomIntVariable("segstore.compaction_interval",
+							"Time between runs of the maintenance worker in each database.",
+							NULL, &ss_compaction_interval_s, COMPACTION_INTERVAL_DEFAULT, 1, 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.seal_idle_time",
+							"The maintenance worker seals a growing segment not written for this long.",
+							NULL, &ss_seal_idle_time_s, SEAL_IDLE_TIME_DEFAULT, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.pending_delete_threshold",
+							"The maintenance worker writes a collection's pending deletes out once there are this many.",
+							NULL, &ss_pending_delete_threshold, PENDING_DELETE_THRESHOLD_DEFAULT, 1, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.history_retention",
+							"Finished compactions older than this are pruned from the history; 0 keeps them.",
+							NULL, &ss_history_retention_s, HISTORY_RETENTION_DEFAULT, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -38,4 +38,16 @@ extern void SsCompactionCancelAtCommit(List *pids);
 extern bool SsCompactionLaunchWorker(void);
 extern PGDLLEXPORT void SsCompactionWorkerMain(Datum arg);
 
+/* Settings (compact_worker.c) */
+extern int	ss_max_compaction_workers;
+extern int	ss_log_min_duration_ms;
+extern void SsCompactionWorkerInit(void);
+
+/* Settings (worker.c) */
+extern int	ss_compaction_interval_s;
+extern int	ss_seal_idle_time_s;
+extern int	ss_pending_delete_threshold;
+extern int	ss_history_retention_s;
+extern void SsWorkerInit(void);
+
 #endif							/* SEGSTORE_WORKERS_WORKERS_H */
