@@ -43,7 +43,7 @@
 
 /* Add up the scalar kernels' partial sums pairwise. */
 static inline float
-sum_lanes(const float *acc)
+SumLanes(const float *acc)
 {
 	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
 		((acc[2] + acc[6]) + (acc[3] + acc[7]));
@@ -51,7 +51,7 @@ sum_lanes(const float *acc)
 
 /* Squared Euclidean distance, portable C. */
 static float
-l2_squared_scalar(const float *a, const float *b, int dim)
+L2SquaredScalar(const float *a, const float *b, int dim)
 {
 	float		acc[SCALAR_LANES] = {0};
 	int			i = 0;
@@ -71,12 +71,12 @@ l2_squared_scalar(const float *a, const float *b, int dim)
 
 		acc[i % SCALAR_LANES] += d * d;
 	}
-	return sum_lanes(acc);
+	return SumLanes(acc);
 }
 
 /* Inner product, portable C. */
 static float
-inner_product_scalar(const float *a, const float *b, int dim)
+InnerProductScalar(const float *a, const float *b, int dim)
 {
 	float		acc[SCALAR_LANES] = {0};
 	int			i = 0;
@@ -88,7 +88,7 @@ inner_product_scalar(const float *a, const float *b, int dim)
 	}
 	for (; i < dim; i++)
 		acc[i % SCALAR_LANES] += a[i] * b[i];
-	return sum_lanes(acc);
+	return SumLanes(acc);
 }
 
 /*
@@ -96,7 +96,7 @@ inner_product_scalar(const float *a, const float *b, int dim)
  * COSINE, so that smaller is nearer.
  */
 static void
-inner_products_to_distances(SsMetric metric, float *out, int64 n)
+InnerProductsToDistances(SsMetric metric, float *out, int64 n)
 {
 	float		bias = metric == SS_METRIC_COSINE ? 1.0f : 0.0f;
 
@@ -106,18 +106,18 @@ inner_products_to_distances(SsMetric metric, float *out, int64 n)
 
 /* SsDistanceBatch with the portable kernels. */
 static void
-batch_scalar(SsMetric metric, const float *q, const float *vectors,
+BatchScalar(SsMetric metric, const float *q, const float *vectors,
 			 int64 n, int dim, float *out)
 {
 	if (metric == SS_METRIC_L2)
 	{
 		for (int64 i = 0; i < n; i++)
-			out[i] = l2_squared_scalar(q, vectors + i * dim, dim);
+			out[i] = L2SquaredScalar(q, vectors + i * dim, dim);
 		return;
 	}
 	for (int64 i = 0; i < n; i++)
-		out[i] = inner_product_scalar(q, vectors + i * dim, dim);
-	inner_products_to_distances(metric, out, n);
+		out[i] = InnerProductScalar(q, vectors + i * dim, dim);
+	InnerProductsToDistances(metric, out, n);
 }
 
 #if defined(__x86_64__)
@@ -131,14 +131,14 @@ static const int32 tail_mask_table[16] = {
 
 /* Mask selecting the first r lanes (1 <= r <= 7) for a masked load. */
 AVX2_TARGET static inline __m256i
-tail_mask(int r)
+TailMask(int r)
 {
 	return _mm256_loadu_si256((const __m256i *) (tail_mask_table + 8 - r));
 }
 
 /* Sum of the eight lanes of v. */
 AVX2_TARGET static inline float
-hsum(__m256 v)
+HorizontalSum(__m256 v)
 {
 	__m128		s = _mm_add_ps(_mm256_castps256_ps128(v),
 							   _mm256_extractf128_ps(v, 1));
@@ -150,7 +150,7 @@ hsum(__m256 v)
 
 /* Squared Euclidean distance, AVX2+FMA. */
 AVX2_TARGET static float
-l2_squared_avx2(const float *a, const float *b, int dim)
+L2SquaredAvx2(const float *a, const float *b, int dim)
 {
 	__m256		acc0 = _mm256_setzero_ps();
 	__m256		acc1 = _mm256_setzero_ps();
@@ -180,19 +180,19 @@ l2_squared_avx2(const float *a, const float *b, int dim)
 	}
 	if (i < dim)
 	{
-		__m256i		mask = tail_mask(dim - i);
+		__m256i		mask = TailMask(dim - i);
 
 		d = _mm256_sub_ps(_mm256_maskload_ps(a + i, mask),
 						  _mm256_maskload_ps(b + i, mask));
 		acc1 = _mm256_fmadd_ps(d, d, acc1);
 	}
-	return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1),
+	return HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1),
 							  _mm256_add_ps(acc2, acc3)));
 }
 
 /* Inner product, AVX2+FMA. */
 AVX2_TARGET static float
-inner_product_avx2(const float *a, const float *b, int dim)
+InnerProductAvx2(const float *a, const float *b, int dim)
 {
 	__m256		acc0 = _mm256_setzero_ps();
 	__m256		acc1 = _mm256_setzero_ps();
@@ -216,38 +216,38 @@ inner_product_avx2(const float *a, const float *b, int dim)
 							   _mm256_loadu_ps(b + i), acc0);
 	if (i < dim)
 	{
-		__m256i		mask = tail_mask(dim - i);
+		__m256i		mask = TailMask(dim - i);
 
 		acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mask),
 							   _mm256_maskload_ps(b + i, mask), acc1);
 	}
-	return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1),
+	return HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1),
 							  _mm256_add_ps(acc2, acc3)));
 }
 
 /* SsDistanceBatch with the AVX2+FMA kernels. */
 AVX2_TARGET static void
-batch_avx2(SsMetric metric, const float *q, const float *vectors,
+BatchAvx2(SsMetric metric, const float *q, const float *vectors,
 		   int64 n, int dim, float *out)
 {
 	if (metric == SS_METRIC_L2)
 	{
 		for (int64 i = 0; i < n; i++)
-			out[i] = l2_squared_avx2(q, vectors + i * dim, dim);
+			out[i] = L2SquaredAvx2(q, vectors + i * dim, dim);
 		return;
 	}
 	for (int64 i = 0; i < n; i++)
-		out[i] = inner_product_avx2(q, vectors + i * dim, dim);
-	inner_products_to_distances(metric, out, n);
+		out[i] = InnerProductAvx2(q, vectors + i * dim, dim);
+	InnerProductsToDistances(metric, out, n);
 }
 
 #endif							/* __x86_64__ */
 
 /* All kernel sets, from the most portable to the fastest. */
 static const SsDistanceKernelSet kernel_sets[] = {
-	{"scalar", l2_squared_scalar, inner_product_scalar, batch_scalar},
+	{"scalar", L2SquaredScalar, InnerProductScalar, BatchScalar},
 #if defined(__x86_64__)
-	{"avx2+fma", l2_squared_avx2, inner_product_avx2, batch_avx2},
+	{"avx2+fma", L2SquaredAvx2, InnerProductAvx2, BatchAvx2},
 #endif
 };
 
@@ -256,7 +256,7 @@ static const SsDistanceKernelSet *chosen_kernels = NULL;
 
 /* How many of kernel_sets this CPU can run (they are ordered by need). */
 static int
-usable_kernel_sets(void)
+UsableKernelSets(void)
 {
 #if defined(__x86_64__)
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
@@ -267,10 +267,10 @@ usable_kernel_sets(void)
 
 /* The fastest kernel set this CPU can run. */
 static inline const SsDistanceKernelSet *
-kernels(void)
+Kernels(void)
 {
 	if (unlikely(chosen_kernels == NULL))
-		chosen_kernels = &kernel_sets[usable_kernel_sets() - 1];
+		chosen_kernels = &kernel_sets[UsableKernelSets() - 1];
 	return chosen_kernels;
 }
 
@@ -278,14 +278,14 @@ kernels(void)
 float
 SsL2Squared(const float *a, const float *b, int dim)
 {
-	return kernels()->l2_squared(a, b, dim);
+	return Kernels()->l2_squared(a, b, dim);
 }
 
 /* Inner product of a and b. */
 float
 SsInnerProduct(const float *a, const float *b, int dim)
 {
-	return kernels()->inner_product(a, b, dim);
+	return Kernels()->inner_product(a, b, dim);
 }
 
 /*
@@ -315,14 +315,14 @@ void
 SsDistanceBatch(SsMetric metric, const float *q, const float *vectors,
 				int64 n, int dim, float *out)
 {
-	kernels()->batch(metric, q, vectors, n, dim, out);
+	Kernels()->batch(metric, q, vectors, n, dim, out);
 }
 
 /* Name of the kernel set in use, for diagnostics. */
 const char *
 SsDistanceKernel(void)
 {
-	return kernels()->name;
+	return Kernels()->name;
 }
 
 /* Expose every usable kernel set, for the microbenchmark. */
@@ -330,5 +330,5 @@ int
 SsDistanceKernelsForTest(const SsDistanceKernelSet **kernel_list)
 {
 	*kernel_list = kernel_sets;
-	return usable_kernel_sets();
+	return UsableKernelSets();
 }

@@ -51,7 +51,7 @@
 
 /* Allocate count elements of elem_size bytes, beyond 1 GB if need be. */
 static void *
-kmeans_alloc(int64 count, Size elem_size)
+KmeansAlloc(int64 count, Size elem_size)
 {
 	if (count < 0 || (uint64) count > MaxAllocHugeSize / elem_size)
 		elog(ERROR, "segstore k-means array of " INT64_FORMAT " elements is too large",
@@ -61,7 +61,7 @@ kmeans_alloc(int64 count, Size elem_size)
 
 /* Reject arguments the algorithms below cannot work with. */
 static void
-kmeans_check_args(int64 n, int dim, int k, SsMetric metric)
+KmeansCheckArgs(int64 n, int dim, int k, SsMetric metric)
 {
 	if (metric != SS_METRIC_L2 && metric != SS_METRIC_IP &&
 		metric != SS_METRIC_COSINE)
@@ -80,13 +80,13 @@ kmeans_check_args(int64 n, int dim, int k, SsMetric metric)
  * read, and 0 is returned).  Ties go to the lowest centroid number.
  */
 static int64
-assign_nearest(const float *centroids, int k, const float *vectors, int64 n,
+AssignNearest(const float *centroids, int k, const float *vectors, int64 n,
 			   int dim, SsMetric metric, int32 *assign, bool count_changes)
 {
 	int64		block = Max(1, KMEANS_BLOCK_BYTES / ((int64) dim * (int64) sizeof(float)));
-	float	   *best = kmeans_alloc(block, sizeof(float));
-	float	   *dist = kmeans_alloc(block, sizeof(float));
-	int32	   *nearest = kmeans_alloc(block, sizeof(int32));
+	float	   *best = KmeansAlloc(block, sizeof(float));
+	float	   *dist = KmeansAlloc(block, sizeof(float));
+	int32	   *nearest = KmeansAlloc(block, sizeof(int32));
 	int64		changes = 0;
 
 	for (int64 start = 0; start < n; start += block)
@@ -132,7 +132,7 @@ assign_nearest(const float *centroids, int k, const float *vectors, int64 n,
  * the input itself.
  */
 static const float *
-draw_sample(const float *vectors, int64 n, int dim, int64 m, SsMetric metric,
+DrawSample(const float *vectors, int64 n, int dim, int64 m, SsMetric metric,
 			pg_prng_state *prng)
 {
 	float	   *sample;
@@ -141,7 +141,7 @@ draw_sample(const float *vectors, int64 n, int dim, int64 m, SsMetric metric,
 	if (m == n && metric != SS_METRIC_COSINE)
 		return vectors;
 
-	sample = kmeans_alloc(m * dim, sizeof(float));
+	sample = KmeansAlloc(m * dim, sizeof(float));
 	if (m == n)
 		memcpy(sample, vectors, (Size) (m * dim) * sizeof(float));
 	else
@@ -175,7 +175,7 @@ draw_sample(const float *vectors, int64 n, int dim, int64 m, SsMetric metric,
  * total, the last vector with a positive weight is taken.
  */
 static int64
-draw_weighted(const double *cumsum, int64 m, pg_prng_state *prng)
+DrawWeighted(const double *cumsum, int64 m, pg_prng_state *prng)
 {
 	double		target = pg_prng_double(prng) * cumsum[m - 1];
 	int64		lo = 0;
@@ -211,14 +211,14 @@ draw_weighted(const double *cumsum, int64 m, pg_prng_state *prng)
  * chosen ones (duplicates), any vector is as good as another.
  */
 static void
-seed_centroids(const float *sample, int64 m, int dim, int k,
+SeedCentroids(const float *sample, int64 m, int dim, int k,
 			   pg_prng_state *prng, float *centroids)
 {
 	int			ntrials = 2 + (int) log((double) k);
-	float	   *mindist = kmeans_alloc(m, sizeof(float));
-	float	   *best_dist = kmeans_alloc(m, sizeof(float));
-	float	   *dist = kmeans_alloc(m, sizeof(float));
-	double	   *cumsum = kmeans_alloc(m, sizeof(double));
+	float	   *mindist = KmeansAlloc(m, sizeof(float));
+	float	   *best_dist = KmeansAlloc(m, sizeof(float));
+	float	   *dist = KmeansAlloc(m, sizeof(float));
+	double	   *cumsum = KmeansAlloc(m, sizeof(double));
 	int64		pick = (int64) pg_prng_uint64_range(prng, 0, m - 1);
 
 	memcpy(centroids, sample + pick * dim, dim * sizeof(float));
@@ -247,7 +247,7 @@ seed_centroids(const float *sample, int64 m, int dim, int k,
 
 		for (int t = 0; t < ntrials; t++)
 		{
-			int64		candidate = draw_weighted(cumsum, m, prng);
+			int64		candidate = DrawWeighted(cumsum, m, prng);
 			double		potential = 0.0;
 
 			SsDistanceBatch(SS_METRIC_L2, sample + candidate * dim, sample, m,
@@ -280,7 +280,7 @@ seed_centroids(const float *sample, int64 m, int dim, int k,
 
 /* Set centroid to sum / count. */
 static void
-set_mean(float *centroid, const double *sum, int64 count, int dim)
+SetMean(float *centroid, const double *sum, int64 count, int dim)
 {
 	for (int d = 0; d < dim; d++)
 		centroid[d] = (float) (sum[d] / count);
@@ -293,7 +293,7 @@ set_mean(float *centroid, const double *sum, int64 count, int dim)
  * empty, the largest cluster has at least two.
  */
 static void
-split_largest(int empty, const float *sample, int64 m, int dim, int k,
+SplitLargest(int empty, const float *sample, int64 m, int dim, int k,
 			  SsMetric metric, int32 *assign, double *sums, int64 *counts,
 			  float *centroids)
 {
@@ -333,16 +333,16 @@ split_largest(int empty, const float *sample, int64 m, int dim, int k,
 		sums[(int64) empty * dim + d] = x[d];
 	}
 	memcpy(centroids + (int64) empty * dim, x, dim * sizeof(float));
-	set_mean(centroids + (int64) largest * dim, sums + (int64) largest * dim,
+	SetMean(centroids + (int64) largest * dim, sums + (int64) largest * dim,
 			 counts[largest], dim);
 }
 
 /*
  * Recompute each centroid as the mean of the sample vectors assigned to it
- * (normalised for COSINE), refilling empty clusters by split_largest.
+ * (normalised for COSINE), refilling empty clusters by SplitLargest.
  */
 static void
-update_centroids(const float *sample, int64 m, int dim, int k,
+UpdateCentroids(const float *sample, int64 m, int dim, int k,
 				 SsMetric metric, int32 *assign, double *sums, int64 *counts,
 				 float *centroids)
 {
@@ -361,13 +361,13 @@ update_centroids(const float *sample, int64 m, int dim, int k,
 	for (int c = 0; c < k; c++)
 	{
 		if (counts[c] > 0)
-			set_mean(centroids + (int64) c * dim, sums + (int64) c * dim,
+			SetMean(centroids + (int64) c * dim, sums + (int64) c * dim,
 					 counts[c], dim);
 	}
 	for (int c = 0; c < k; c++)
 	{
 		if (counts[c] == 0)
-			split_largest(c, sample, m, dim, k, metric, assign, sums, counts,
+			SplitLargest(c, sample, m, dim, k, metric, assign, sums, counts,
 						  centroids);
 	}
 
@@ -392,7 +392,7 @@ SsKMeansTrain(const float *vectors, int64 n, int dim, int k, SsMetric metric,
 	double	   *sums;
 	int64	   *counts;
 
-	kmeans_check_args(n, dim, k, metric);
+	KmeansCheckArgs(n, dim, k, metric);
 	if (k > n)
 		elog(ERROR, "cannot train %d segstore k-means centroids on " INT64_FORMAT " vectors",
 			 k, n);
@@ -406,21 +406,21 @@ SsKMeansTrain(const float *vectors, int64 n, int dim, int k, SsMetric metric,
 	/* k-means++ needs k vectors to choose from. */
 	m = Min(n, Max(max_sample, (int64) k));
 	pg_prng_seed(&prng, seed);
-	sample = draw_sample(vectors, n, dim, m, metric, &prng);
-	seed_centroids(sample, m, dim, k, &prng, centroids);
+	sample = DrawSample(vectors, n, dim, m, metric, &prng);
+	SeedCentroids(sample, m, dim, k, &prng, centroids);
 
-	assign = kmeans_alloc(m, sizeof(int32));
-	sums = kmeans_alloc((int64) k * dim, sizeof(double));
-	counts = kmeans_alloc(k, sizeof(int64));
+	assign = KmeansAlloc(m, sizeof(int32));
+	sums = KmeansAlloc((int64) k * dim, sizeof(double));
+	counts = KmeansAlloc(k, sizeof(int64));
 	/* No vector is assigned yet: the first assignment changes them all. */
 	memset(assign, 0xFF, (Size) m * sizeof(int32));
 
 	for (int iter = 0; iter < iterations; iter++)
 	{
-		if (assign_nearest(centroids, k, sample, m, dim, metric, assign,
+		if (AssignNearest(centroids, k, sample, m, dim, metric, assign,
 						   true) == 0)
 			break;
-		update_centroids(sample, m, dim, k, metric, assign, sums, counts,
+		UpdateCentroids(sample, m, dim, k, metric, assign, sums, counts,
 						 centroids);
 	}
 
@@ -438,6 +438,6 @@ void
 SsKMeansAssign(const float *centroids, int k, const float *vectors, int64 n,
 			   int dim, SsMetric metric, int32 *assign)
 {
-	kmeans_check_args(n, dim, k, metric);
-	assign_nearest(centroids, k, vectors, n, dim, metric, assign, false);
+	KmeansCheckArgs(n, dim, k, metric);
+	AssignNearest(centroids, k, vectors, n, dim, metric, assign, false);
 }
