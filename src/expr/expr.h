@@ -12,7 +12,7 @@
 #include "nodes/bitmapset.h"
 #include "segstore.h"
 
-/* A parsed expression; opaque outside expr.c. */
+/* A parsed expression; opaque outside src/expr/ (see expr_int.h). */
 typedef struct SsExpr SsExpr;
 
 /*
