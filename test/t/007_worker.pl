@@ -169,12 +169,17 @@ is($node->safe_psql('postgres', q{SELECT delta_binlogs || '|' || live_rows FROM 
 # -- a segment without its index file gets one -----------------------------
 make_collection('indexed', 2, 50, 'false');
 $node->safe_psql('postgres', q{SELECT segstore.create_index('indexed', 'v', 'FLAT', 'L2', '{}')});
-my $lost = $node->safe_psql('postgres', q{
+# The check runs in the deleting transaction: once it commits, the worker
+# (every second) may rebuild the file before another session could look.
+my ($lost, $state) = split /\n/, $node->safe_psql('postgres', q{
+BEGIN;
 DELETE FROM segstore.binlog WHERE kind = 'index' AND segment_id =
 	(SELECT min(segment_id) FROM segstore.segments('indexed'))
-RETURNING segment_id});
-is($node->safe_psql('postgres', qq{SELECT index_state FROM segstore.segments('indexed') WHERE segment_id = $lost}),
-	'none', 'a segment lost its index file\'s catalog row');
+RETURNING segment_id;
+SELECT index_state FROM segstore.segments('indexed')
+WHERE segment_id = (SELECT min(segment_id) FROM segstore.segments('indexed'));
+COMMIT;});
+is($state, 'none', "segment $lost lost its index file's catalog row");
 ok(wait_for('postgres', q{SELECT bool_and(index_state = 'FLAT') FROM segstore.segments('indexed')}),
 	'the worker built the missing index file');
 is($node->safe_psql('postgres', q{SELECT string_agg(id::text, ',') FROM segstore.search('indexed', ARRAY[10, -10]::float4[], 3)}),
