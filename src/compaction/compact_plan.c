@@ -59,6 +59,16 @@ MaxSourcesPerPlan(SsCollection *coll, List *segments)
 	return (int) Max(Min(n, 1000), 2);
 }
 
+/* The settings a plan queued now is run with: this session's. */
+static void
+GetPlanSettings(SsPlanSettings *settings)
+{
+	settings->max_segment_size = (int64) ss_max_segment_size_mb * 1024 * 1024;
+	settings->memory_limit = (int64) ss_compaction_memory_limit_kb * 1024;
+	settings->retention_s = ss_retention_duration_s;
+	settings->timeout_s = ss_compaction_timeout_s;
+}
+
 /*
  * Queue plans for groups of segments: consecutive segments are packed into
  * one plan while their live data fits under max_segment_size and the plan
@@ -69,7 +79,8 @@ static int
 QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 			List *segments, const char *merge_type, bool force_single)
 {
-	int64		limit = (int64) ss_max_segment_size_mb * 1024 * 1024;
+	SsPlanSettings settings;
+	int64		limit;
 	int			max_sources = MaxSourcesPerPlan(coll, segments);
 	int64	   *group = palloc(sizeof(int64) * Max(list_length(segments), 1));
 	int			ngroup = 0;
@@ -78,6 +89,8 @@ QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 	int			nplans = 0;
 	int			i;
 
+	GetPlanSettings(&settings);
+	limit = settings.max_segment_size;
 	for (i = 0; i <= list_length(segments); i++)
 	{
 		SsSegment  *seg = i < list_length(segments) ? list_nth(segments, i) : NULL;
@@ -88,13 +101,14 @@ QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 		{
 			if (ngroup > 1)
 			{
-				SsCatalogInsertPlan(compaction_id, coll->id, trigger, merge_type, group, ngroup);
+				SsCatalogInsertPlan(compaction_id, coll->id, trigger, merge_type,
+									group, ngroup, &settings);
 				nplans++;
 			}
 			else if (has_deletes || force_single)
 			{
 				SsCatalogInsertPlan(compaction_id, coll->id, trigger,
-									force_single ? merge_type : "delete", group, 1);
+									force_single ? merge_type : "delete", group, 1, &settings);
 				nplans++;
 			}
 			ngroup = 0;

@@ -62,13 +62,11 @@ SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *re
 	return id;
 }
 
-/*
- * Queue a plan.  The settings that shape it are taken from the queuing
- * session now, since the worker that runs it has its own.
- */
+/* Queue a plan with the settings that shape it. */
 void
 SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
-					const char *plan_type, const int64 *sources, int nsources)
+					const char *plan_type, const int64 *sources, int nsources,
+					const SsPlanSettings *settings)
 {
 	Oid			types[10] = {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, INT8ARRAYOID,
 	INT8OID, INT8OID, INT4OID, INT4OID};
@@ -80,10 +78,10 @@ SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 	values[3] = Int32GetDatum(trigger == SS_TRIGGER_AUTO ? 1 : 0);
 	values[4] = CStringGetTextDatum(plan_type);
 	values[5] = SsCatalogInt8Array(sources, nsources);
-	values[6] = Int64GetDatum((int64) ss_max_segment_size_mb * 1024 * 1024);
-	values[7] = Int64GetDatum((int64) ss_compaction_memory_limit_kb * 1024);
-	values[8] = Int32GetDatum(ss_retention_duration_s);
-	values[9] = Int32GetDatum(ss_compaction_timeout_s);
+	values[6] = Int64GetDatum(settings->max_segment_size);
+	values[7] = Int64GetDatum(settings->memory_limit);
+	values[8] = Int32GetDatum(settings->retention_s);
+	values[9] = Int32GetDatum(settings->timeout_s);
 	SsCatalogExec("INSERT INTO segstore.compaction_plan (plan_id, compaction_id, collection_id, "
 				  "priority, plan_type, sources, max_segment_size, memory_limit, retention_s, "
 				  "timeout_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -22,6 +22,18 @@ typedef enum SsTrigger
 	SS_TRIGGER_AUTO
 } SsTrigger;
 
+/*
+ * The settings that shape a plan, stored with it: the queuing session's,
+ * since the worker that runs the plan has its own.
+ */
+typedef struct SsPlanSettings
+{
+	int64		max_segment_size;	/* bytes */
+	int64		memory_limit;	/* bytes */
+	int			retention_s;
+	int			timeout_s;
+} SsPlanSettings;
+
 /* A plan as the executor sees it. */
 typedef struct SsPlan
 {
@@ -80,7 +92,8 @@ typedef struct SsCompactionSummary
 
 extern int64 SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *reason);
 extern void SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
-								const char *plan_type, const int64 *sources, int nsources);
+								const char *plan_type, const int64 *sources, int nsources,
+								const SsPlanSettings *settings);
 extern void SsCatalogLockPlanning(int64 collection_id);
 extern List *SsCatalogBusySegments(int64 collection_id);
 extern int64 SsCatalogCompactionCollection(int64 compaction_id);
