@@ -652,3 +652,22 @@ SsCatalogLockForWorker(void)
 {
 	Run("LOCK TABLE segstore.collection IN ACCESS SHARE MODE", 0, NULL, NULL);
 }
+
+/*
+ * Lock every catalog table for DROP EXTENSION, before the drop takes its
+ * own locks.  segstore.collection comes first: it is the table every
+ * worker transaction locks first (SsCatalogLockForWorker), so a worker
+ * that starts from now on waits there until the drop has committed,
+ * instead of holding a table the drop needs while it waits for one the
+ * drop holds (a deadlock).  The others follow, each after the tables it
+ * references, all in the mode the drop takes anyway.
+ */
+void
+SsCatalogLockAllForDrop(void)
+{
+	if (Run("LOCK TABLE segstore.collection, segstore.field, segstore.index, "
+			"segstore.segment, segstore.binlog, segstore.pending_delete, "
+			"segstore.compaction, segstore.compaction_plan IN ACCESS EXCLUSIVE MODE",
+			0, NULL, NULL) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock segstore's catalog");
+}

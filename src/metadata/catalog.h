@@ -87,6 +87,7 @@ typedef struct SsCatalogSession
 extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
 extern void SsCatalogClose(SsCatalogSession *session);
 extern void SsCatalogLockForWorker(void);
+extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
 extern Oid	SsCatalogCaller(void);
 extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
