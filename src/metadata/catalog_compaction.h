@@ -3,7 +3,8 @@
  * catalog_compaction.h
  *	  The catalog of compactions and their plans (segstore.compaction,
  *	  segstore.compaction_plan): queuing, claiming and finishing plans,
- *	  their state for SQL, and the segments a swap retires.
+ *	  their state for SQL, the segments a swap retires, and the locks of
+ *	  planning and of the compaction workers' slots.
  *
  *-------------------------------------------------------------------------
  */
@@ -113,6 +114,8 @@ extern List *SsCatalogDroppableSegments(void);
 extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary);
 extern int64 SsCatalogPruneHistory(int retention_s);
 extern bool SsCatalogDropSegment(int64 segment_id);
-
+extern bool SsCatalogCompactedSegmentsExist(void);
+extern bool SsCatalogTryLockWorkerSlot(int slot);
+extern void SsCatalogUnlockWorkerSlot(int slot);
 
 #endif							/* SEGSTORE_METADATA_CATALOG_COMPACTION_H */

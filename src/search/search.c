@@ -34,8 +34,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -48,6 +46,7 @@
 #include "expr/expr.h"
 #include "format/batch.h"
 #include "format/binlog.h"
+#include "metadata/catalog_search.h"
 #include "search/search.h"
 
 /* Entries whose distances are computed at a time. */
@@ -86,15 +85,6 @@ typedef struct SegEntry
 	uint8	   *filter_pass;	/* bitmap of rows it passes */
 } SegEntry;
 
-/* A collection's pending deletes, ordered by segment. */
-typedef struct Pending
-{
-	int64	   *segment_ids;
-	int64	   *keys;
-	TimestampTz *ts;
-	int			n;
-} Pending;
-
 /* A collection's cached state. */
 typedef struct CollEntry
 {
@@ -104,7 +94,7 @@ typedef struct CollEntry
 	SsCollection *coll;
 	bool		has_index;
 	SsIndexDef	def;
-	Pending		pending;
+	SsPendingDeletes pending;
 	int			nsegs;
 	SegEntry  **segs;
 } CollEntry;
@@ -173,9 +163,6 @@ typedef struct SegPlan
 
 static MemoryContext cache_cxt = NULL;
 static HTAB *collections = NULL;
-static SPIPlanPtr lookup_plan = NULL;
-static SPIPlanPtr pending_plan = NULL;
-static SPIPlanPtr exists_plan = NULL;
 
 static inline bool
 bit_test(const uint8 *bits, int64 i)
@@ -285,23 +272,6 @@ FreeColl(CollEntry *ce, bool drop_cache)
 	(void) hash_search(collections, &ce->collection_id, HASH_REMOVE, NULL);
 }
 
-/* A saved plan of a catalog statement. */
-static SPIPlanPtr
-SavedPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
-{
-	if (*slot == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not save plan of \"%s\"", sql);
-		*slot = plan;
-	}
-	return *slot;
-}
-
 /* A copy of a collection's description in cxt (SPI calls switch contexts). */
 static SsCollection *
 CopyCollection(const SsCollection *coll, MemoryContext cxt)
@@ -316,36 +286,6 @@ CopyCollection(const SsCollection *coll, MemoryContext cxt)
 }
 
 /*
- * Read a collection's pending deletes into cxt.  They are cached with the
- * rest: deletes are recorded, and flush clears them, under the write lock.
- */
-static void
-ReadPending(int64 collection_id, Pending *p, MemoryContext cxt)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(collection_id)};
-	uint64		i;
-
-	SavedPlan(&pending_plan,
-			  "SELECT segment_id, pk, ts FROM segstore.pending_delete "
-			  "WHERE collection_id = $1 ORDER BY segment_id", 1, types);
-	if (SPI_execute_plan(pending_plan, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pending deletes");
-	p->n = (int) SPI_processed;
-	p->segment_ids = MemoryContextAlloc(cxt, sizeof(int64) * Max(p->n, 1));
-	p->keys = MemoryContextAlloc(cxt, sizeof(int64) * Max(p->n, 1));
-	p->ts = MemoryContextAlloc(cxt, sizeof(TimestampTz) * Max(p->n, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		p->segment_ids[i] = SsCatalogColInt8(i, 1);
-		p->keys[i] = SsCatalogColInt8(i, 2);
-		p->ts[i] = DatumGetTimestampTz(SsCatalogCol(i, 3, &isnull));
-	}
-}
-
-/*
  * Forget cached collections that no longer exist, so that their files'
  * disk space is not held by our mappings after a drop.  Run when some
  * collection changed, not on every search.
@@ -353,24 +293,15 @@ ReadPending(int64 collection_id, Pending *p, MemoryContext cxt)
 static void
 SweepDropped(void)
 {
-	Oid			types[1] = {INT8OID};
 	HASH_SEQ_STATUS seq;
 	CollEntry  *ce;
 	List	   *gone = NIL;
 	ListCell   *lc;
 
-	SavedPlan(&exists_plan, "SELECT 1 FROM segstore.collection WHERE collection_id = $1",
-			  1, types);
 	hash_seq_init(&seq, collections);
 	while ((ce = hash_seq_search(&seq)) != NULL)
-	{
-		Datum		values[1] = {Int64GetDatum(ce->collection_id)};
-
-		if (SPI_execute_plan(exists_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not look up collection " INT64_FORMAT, ce->collection_id);
-		if (SPI_processed == 0)
+		if (!SsCatalogCollectionExists(ce->collection_id, false))
 			gone = lappend(gone, ce);
-	}
 	foreach(lc, gone)
 		FreeColl(lfirst(lc), false);
 }
@@ -382,34 +313,22 @@ SweepDropped(void)
 static CollEntry *
 OpenColl(const char *name)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
+	SsCollectionVersion ver;
 	SsCollection probe;
-	char	   *version;
 	CollEntry  *ce;
 	CollEntry	fresh;
 	bool		found;
-	bool		isnull;
 	List	   *segments;
 	List	   *binlogs;
 	ListCell   *lc;
 	MemoryContext old;
 	int			i;
 
-	SavedPlan(&lookup_plan,
-			  "SELECT collection_id, relid, xmin::text || '/' || ctid::text "
-			  "FROM segstore.collection WHERE name = $1", 1, types);
-	if (SPI_execute_plan(lookup_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up collection \"%s\"", name);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("collection \"%s\" does not exist", name)));
+	SsCatalogCollectionVersion(name, &ver);
 	memset(&probe, 0, sizeof(probe));
-	probe.id = SsCatalogColInt8(0, 1);
-	probe.relid = DatumGetObjectId(SsCatalogCol(0, 2, &isnull));
+	probe.id = ver.id;
+	probe.relid = ver.relid;
 	probe.name = (char *) name;
-	version = SsCatalogColText(0, 3);
 	SsCollectionCheckPrivilege(&probe, ACL_SELECT);
 
 	InitCache();
@@ -423,7 +342,7 @@ OpenColl(const char *name)
 		FreeColl(ce, false);
 		found = false;
 	}
-	if (found && strcmp(ce->version, version) == 0)
+	if (found && strcmp(ce->version, ver.version) == 0)
 		return ce;
 
 	SweepDropped();
@@ -437,12 +356,12 @@ OpenColl(const char *name)
 	fresh.collection_id = probe.id;
 	fresh.cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore search collection",
 									  ALLOCSET_SMALL_SIZES);
-	fresh.version = MemoryContextStrdup(fresh.cxt, version);
+	fresh.version = MemoryContextStrdup(fresh.cxt, ver.version);
 	fresh.coll = CopyCollection(SsCatalogGetCollection(name, false, false), fresh.cxt);
 	fresh.has_index = SsIndexGetDef(fresh.coll, &fresh.def);
 	segments = SsCatalogSegments(probe.id, true);
 	binlogs = SsCatalogBinlogs(probe.id, 0, NULL);
-	ReadPending(probe.id, &fresh.pending, fresh.cxt);
+	SsCatalogPendingDeletes(probe.id, &fresh.pending, fresh.cxt);
 	fresh.nsegs = list_length(segments);
 	fresh.segs = MemoryContextAllocZero(fresh.cxt, sizeof(SegEntry *) * Max(fresh.nsegs, 1));
 	i = 0;
@@ -728,7 +647,7 @@ FilterPass(CollEntry *ce, SegEntry *seg, const char *text, SsExpr *expr)
 static void
 MarkDeleted(CollEntry *ce, SegEntry *seg, bool has_as_of, TimestampTz as_of, uint8 *bits)
 {
-	const Pending *p = &ce->pending;
+	const SsPendingDeletes *p = &ce->pending;
 	int			i;
 
 	for (i = 0; i < seg->ndel; i++)
