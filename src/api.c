@@ -727,7 +727,7 @@ segstore_load(PG_FUNCTION_ARGS)
 	SsCatalogSession session;
 
 	SsCatalogOpen(&session, true);
-	SsSearchLoad(name);
+	SsSearchCacheLoad(name);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }
@@ -740,7 +740,7 @@ segstore_release(PG_FUNCTION_ARGS)
 	SsCatalogSession session;
 
 	SsCatalogOpen(&session, true);
-	SsSearchRelease(name);
+	SsSearchCacheRelease(name);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }
