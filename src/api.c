@@ -12,21 +12,15 @@
 #include <math.h>
 
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
-#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
-#include "pgstat.h"
-#include "storage/latch.h"
-#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "compaction/compaction.h"
@@ -367,30 +361,6 @@ segstore_gc(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
-/*
- * Stop this database's segstore workers and wait until they are gone: a
- * worker holds locks on the tables DROP EXTENSION is about to drop, and
- * would deadlock with it.
- */
-static void
-StopWorkers(void)
-{
-	SsLauncherStopWorkers(MyDatabaseId, false);
-
-	/*
-	 * Workers that start from now on wait at their first catalog access
-	 * until the drop has committed, instead of taking locks in an order
-	 * that deadlocks with it.
-	 */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("LOCK TABLE segstore.collection, segstore.field, segstore.index, "
-					"segstore.segment, segstore.binlog, segstore.pending_delete, "
-					"segstore.compaction, segstore.compaction_plan IN ACCESS EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not lock segstore's catalog");
-	SPI_finish();
-}
-
 /* Event trigger: DROP EXTENSION segstore removes the database's files at commit. */
 Datum
 segstore_on_drop_extension(PG_FUNCTION_ARGS)
@@ -414,7 +384,7 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 		if (strcmp(strVal(lfirst(lc)), "segstore") != 0)
 			continue;
 
-		StopWorkers();
+		SsLauncherStopForDropExtension();
 		SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
 	}
 	PG_RETURN_VOID();
@@ -457,15 +427,6 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
-/* Open the collection of a compaction for reading, checking the caller may. */
-static void
-OpenCompaction(int64 compaction_id, AclMode mode)
-{
-	char	   *name = SsCatalogCollectionName(SsCatalogCompactionCollection(compaction_id));
-
-	(void) SsCollectionOpen(name, mode, false);
-}
-
 /* compaction_state(id) */
 Datum
 segstore_compaction_state(PG_FUNCTION_ARGS)
@@ -480,7 +441,7 @@ segstore_compaction_state(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	SsCatalogOpen(&session, true);
-	OpenCompaction(id, ACL_SELECT);
+	(void) SsCollectionOpenCompaction(id, ACL_SELECT);
 	SsCatalogCompactionState(id, &st);
 	SsCatalogClose(&session);
 	values[0] = Int64GetDatum(st.compaction_id);
@@ -503,7 +464,7 @@ segstore_compaction_plans(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SsCatalogOpen(&session, true);
-	OpenCompaction(id, ACL_SELECT);
+	(void) SsCollectionOpenCompaction(id, ACL_SELECT);
 	SsCatalogCompactionPlans(id, rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
@@ -513,56 +474,8 @@ segstore_compaction_plans(PG_FUNCTION_ARGS)
 Datum
 segstore_wait_for_compaction(PG_FUNCTION_ARGS)
 {
-	int64		id = PG_GETARG_INT64(0);
-	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
-	TimestampTz deadline;
-	TimestampTz last_launch = GetCurrentTimestamp();	/* commit launched one */
-	SsCompactionState st;
-
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("wait_for_compaction cannot run in a REPEATABLE READ or SERIALIZABLE transaction"),
-				 errdetail("Its snapshot would never see the compaction end.")));
-	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-													   TimestampTzGetDatum(GetCurrentTimestamp()),
-													   IntervalPGetDatum(timeout)));
-	for (;;)
-	{
-		SsCatalogSession session;
-		bool		need_worker;
-
-		SsCatalogOpen(&session, false);
-		OpenCompaction(id, ACL_SELECT);
-		if (SsCatalogCompactionQueuedHere(id))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("compaction " INT64_FORMAT " was queued by this transaction", id),
-					 errhint("Commit first: plans run after the transaction that queued them commits.")));
-		SsCatalogCompactionState(id, &st);
-		need_worker = strcmp(st.state, "Executing") == 0 &&
-			!SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE);
-		SsCatalogClose(&session);
-
-		if (strcmp(st.state, "Executing") != 0 || GetCurrentTimestamp() >= deadline)
-			break;
-
-		/*
-		 * Plans left queued (no free worker slot at commit, a restart): start
-		 * a worker, at most once a second while none shows up.
-		 */
-		if (need_worker &&
-			TimestampDifferenceExceeds(last_launch, GetCurrentTimestamp(), 1000))
-		{
-			(void) SsCompactionLaunchWorker();
-			last_launch = GetCurrentTimestamp();
-		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-	PG_RETURN_TEXT_P(cstring_to_text(st.state));
+	PG_RETURN_TEXT_P(cstring_to_text(SsCompactionWait(PG_GETARG_INT64(0),
+													  PG_GETARG_INTERVAL_P(1))));
 }
 
 /* cancel_compaction(id): queued plans are cancelled, running ones stopped */
@@ -574,7 +487,7 @@ segstore_cancel_compaction(PG_FUNCTION_ARGS)
 	List	   *pids;
 
 	SsCatalogOpen(&session, false);
-	OpenCompaction(id, SS_OWNER);
+	(void) SsCollectionOpenCompaction(id, SS_OWNER);
 	pids = SsCatalogCancelCompaction(id);
 
 	/* A running plan stops at its next interrupt check and rolls back. */
@@ -814,7 +727,7 @@ segstore_load(PG_FUNCTION_ARGS)
 	SsCatalogSession session;
 
 	SsCatalogOpen(&session, true);
-	SsSearchLoad(name);
+	SsSearchCacheLoad(name);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }
@@ -827,7 +740,7 @@ segstore_release(PG_FUNCTION_ARGS)
 	SsCatalogSession session;
 
 	SsCatalogOpen(&session, true);
-	SsSearchRelease(name);
+	SsSearchCacheRelease(name);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }

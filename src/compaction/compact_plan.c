@@ -81,6 +81,16 @@ MaxSourcesPerPlan(SsCollection *coll, List *segments)
 	return (int) Max(Min(n, 1000), 2);
 }
 
+/* The settings a plan queued now is run with: this session's. */
+static void
+GetPlanSettings(SsPlanSettings *settings)
+{
+	settings->max_segment_size = (int64) ss_max_segment_size_mb * 1024 * 1024;
+	settings->memory_limit = (int64) ss_compaction_memory_limit_kb * 1024;
+	settings->retention_s = ss_retention_duration_s;
+	settings->timeout_s = ss_compaction_timeout_s;
+}
+
 /*
  * Queue plans for groups of segments: consecutive segments are packed into
  * one plan while their live data fits under max_segment_size and the plan
@@ -100,22 +110,20 @@ QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 	int			nplans = 0;
 	int			i;
 
-	settings.max_segment_size = (int64) ss_max_segment_size_mb * 1024 * 1024;
-	settings.memory_limit = (int64) ss_compaction_memory_limit_kb * 1024;
-	settings.retention_s = ss_retention_duration_s;
-	settings.timeout_s = ss_compaction_timeout_s;
+	GetPlanSettings(&settings);
 	for (i = 0; i <= list_length(segments); i++)
 	{
 		SsSegment  *seg = i < list_length(segments) ? list_nth(segments, i) : NULL;
 		bool		close = seg == NULL ||
-			(ngroup > 0 && (bytes + LiveBytes(seg) > settings.max_segment_size || ngroup >= max_sources));
+			(ngroup > 0 && (bytes + LiveBytes(seg) > settings.max_segment_size ||
+							 ngroup >= max_sources));
 
 		if (close && ngroup > 0)
 		{
 			if (ngroup > 1)
 			{
-				SsCatalogInsertPlan(compaction_id, coll->id, trigger, merge_type, group, ngroup,
-									&settings);
+				SsCatalogInsertPlan(compaction_id, coll->id, trigger, merge_type,
+									group, ngroup, &settings);
 				nplans++;
 			}
 			else if (has_deletes || force_single)

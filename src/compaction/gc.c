@@ -26,14 +26,11 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/pg_type.h"
 #include "common/hashfn.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/procarray.h"
 #include "utils/hsearch.h"
-#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "compaction/compaction.h"
@@ -246,19 +243,9 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 	{
 		char	   *dir = lfirst(lc);
 
-		if (ListDir(dir) == NIL)
-		{
-			int64		id = strtoi64(strrchr(dir, '/') + 1, NULL, 10);
-			Oid			types[1] = {INT8OID};
-			Datum		values[1] = {Int64GetDatum(id)};
-			SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM segstore.collection WHERE collection_id = $1",
-										   1, types);
-
-			if (SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
-									 InvalidSnapshot, true, false, 1) == SPI_OK_SELECT &&
-				SPI_processed == 0)
-				(void) rmdir(dir);
-		}
+		if (ListDir(dir) == NIL &&
+			!SsCatalogCollectionExists(strtoi64(strrchr(dir, '/') + 1, NULL, 10), true))
+			(void) rmdir(dir);
 	}
 	if (*removed_files > 0)
 		fsync_fname(dbdir, true);

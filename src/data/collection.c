@@ -17,6 +17,7 @@
 #include "data/collection.h"
 #include "data/growing.h"
 #include "format/files.h"
+#include "metadata/catalog_compaction.h"
 #include "metadata/schema.h"
 
 /* Check the calling role's right to act on a collection. */
@@ -52,6 +53,18 @@ SsCollectionOpen(const char *name, AclMode mode, bool lock)
 	if (lock)
 		coll = SsCatalogGetCollection(name, false, true);
 	return coll;
+}
+
+/*
+ * Look up the collection of a compaction, which the caller may act on with
+ * the given privileges; an unknown compaction id is an error.
+ */
+SsCollection *
+SsCollectionOpenCompaction(int64 compaction_id, AclMode mode)
+{
+	char	   *name = SsCatalogCollectionName(SsCatalogCompactionCollection(compaction_id));
+
+	return SsCollectionOpen(name, mode, false);
 }
 
 /* Create a collection and its growing table; returns its id. */

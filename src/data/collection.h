@@ -18,6 +18,7 @@
 
 extern void SsCollectionCheckPrivilege(SsCollection *coll, AclMode mode);
 extern SsCollection *SsCollectionOpen(const char *name, AclMode mode, bool lock);
+extern SsCollection *SsCollectionOpenCompaction(int64 compaction_id, AclMode mode);
 extern int64 SsCollectionCreate(const char *name, const char *fields, const char *description);
 extern void SsCollectionDrop(const char *name, bool if_exists);
 extern void SsCollectionAlter(const char *name, int auto_compaction, const char *description);

@@ -28,6 +28,7 @@
 #include "utils/syscache.h"
 
 #include "metadata/catalog.h"
+#include "metadata/catalog_int.h"
 #include "metadata/schema.h"
 
 static bool ss_read_only = false;
@@ -136,6 +137,26 @@ int
 SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values)
 {
 	return Run(sql, nargs, types, values);
+}
+
+/*
+ * The saved plan of a statement run often (on every search), prepared on
+ * first use into *slot; the plan cache replans it when the tables change.
+ */
+SPIPlanPtr
+SsCatalogSavedPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not save plan of \"%s\"", sql);
+		*slot = plan;
+	}
+	return *slot;
 }
 
 /* Column col (1-based) of row i of the last result, as Datum. */
@@ -260,6 +281,27 @@ SsCatalogCollectionName(int64 collection_id)
 
 	Run("SELECT name FROM segstore.collection WHERE collection_id = $1", 1, types, values);
 	return SPI_processed > 0 ? SsCatalogColText(0, 1) : NULL;
+}
+
+/*
+ * Does a collection exist?  With latest, under a fresh snapshot, so that a
+ * collection created by a transaction that committed after ours started
+ * counts: garbage collection must not remove its directory.
+ */
+bool
+SsCatalogCollectionExists(int64 collection_id, bool latest)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+
+	SsCatalogSavedPlan(&plan, "SELECT 1 FROM segstore.collection WHERE collection_id = $1",
+					   1, types);
+	if (SPI_execute_snapshot(plan, values, NULL,
+							 latest ? GetLatestSnapshot() : InvalidSnapshot,
+							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up collection " INT64_FORMAT, collection_id);
+	return SPI_processed > 0;
 }
 
 /* Register a new collection and its fields. */
@@ -651,4 +693,23 @@ void
 SsCatalogLockForWorker(void)
 {
 	Run("LOCK TABLE segstore.collection IN ACCESS SHARE MODE", 0, NULL, NULL);
+}
+
+/*
+ * Lock every catalog table for DROP EXTENSION, before the drop takes its
+ * own locks.  segstore.collection comes first: it is the table every
+ * worker transaction locks first (SsCatalogLockForWorker), so a worker
+ * that starts from now on waits there until the drop has committed,
+ * instead of holding a table the drop needs while it waits for one the
+ * drop holds (a deadlock).  The others follow, each after the tables it
+ * references, all in the mode the drop takes anyway.
+ */
+void
+SsCatalogLockAllForDrop(void)
+{
+	if (Run("LOCK TABLE segstore.collection, segstore.field, segstore.index, "
+			"segstore.segment, segstore.binlog, segstore.pending_delete, "
+			"segstore.compaction, segstore.compaction_plan IN ACCESS EXCLUSIVE MODE",
+			0, NULL, NULL) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock segstore's catalog");
 }

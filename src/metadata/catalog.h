@@ -8,6 +8,16 @@
  * SsCatalogOpen(), which connects SPI, switches to the extension's owner and
  * pins search_path, so callers' privileges have been checked before.
  *
+ * The layers hold to one rule.  The file format (src/format/) knows nothing
+ * of catalogs.  The catalog layer (src/metadata/) knows nothing of SQL
+ * argument parsing: the SQL-callable functions (src/api.c) are thin
+ * wrappers that parse and check their arguments and call down.  And all
+ * catalog SQL lives in the catalog layer: every statement against
+ * segstore's catalog tables and sequences is a function of src/metadata/
+ * that takes and returns C values, and the helpers that run statements
+ * are private to the layer (catalog_int.h).  Nor does this layer read GUC
+ * variables: callers pass the settings in.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef SEGSTORE_METADATA_CATALOG_H
@@ -87,18 +97,14 @@ typedef struct SsCatalogSession
 extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
 extern void SsCatalogClose(SsCatalogSession *session);
 extern void SsCatalogLockForWorker(void);
+extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
 extern Oid	SsCatalogCaller(void);
-extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
 extern Datum SsCatalogInt8Array(const int64 *values, int n);
-extern int	SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values);
-extern Datum SsCatalogCol(uint64 i, int col, bool *isnull);
-extern int64 SsCatalogColInt8(uint64 i, int col);
-extern List *SsCatalogColInt8List(int col);
-extern char *SsCatalogColText(uint64 i, int col);
 
 extern SsCollection *SsCatalogGetCollection(const char *name, bool missing_ok, bool lock);
 extern char *SsCatalogCollectionName(int64 collection_id);
+extern bool SsCatalogCollectionExists(int64 collection_id, bool latest);
 extern void SsCatalogInsertCollection(SsCollection *coll, const char *description);
 extern void SsCatalogDeleteCollection(int64 id);
 extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description);

@@ -15,7 +15,6 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
@@ -24,6 +23,13 @@
 #include "utils/xid8.h"
 
 #include "metadata/catalog_compaction.h"
+#include "metadata/catalog_int.h"
+
+/*
+ * Advisory lock key space of the compaction workers' slots ("segs");
+ * planning locks use 1936025456 ("segp").
+ */
+#define SS_SLOT_LOCK_KEY 0x73656773
 
 /* Name of a trigger as stored. */
 static const char *
@@ -62,10 +68,7 @@ SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *re
 	return id;
 }
 
-/*
- * Queue a plan with the settings that shape it: the queuing session's, as
- * the worker that runs it has its own.
- */
+/* Queue a plan with the settings that shape it. */
 void
 SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 					const char *plan_type, const int64 *sources, int nsources,
@@ -522,4 +525,39 @@ SsCatalogPruneHistory(int retention_s)
 				   "  WHERE p.compaction_id = c.compaction_id AND p.state IN ('pending', 'executing'))",
 				   1, types, values);
 	return (int64) SPI_processed;
+}
+
+/*
+ * Are compacted segments left, whose files a snapshot or the retention
+ * window still holds?
+ */
+bool
+SsCatalogCompactedSegmentsExist(void)
+{
+	SsCatalogQuery("SELECT 1 FROM segstore.segment WHERE state = 'compacted' LIMIT 1",
+				   0, NULL, NULL);
+	return SPI_processed > 0;
+}
+
+/*
+ * Take compaction worker slot number slot for this session if it is free.
+ * Slots are session advisory locks, so they need no shared memory and go
+ * with the worker that held them however it exits.
+ */
+bool
+SsCatalogTryLockWorkerSlot(int slot)
+{
+	bool		isnull;
+
+	SsCatalogQuery(psprintf("SELECT pg_catalog.pg_try_advisory_lock(%d, %d)",
+							SS_SLOT_LOCK_KEY, slot), 0, NULL, NULL);
+	return DatumGetBool(SsCatalogCol(0, 1, &isnull));
+}
+
+/* Give a worker slot back. */
+void
+SsCatalogUnlockWorkerSlot(int slot)
+{
+	SsCatalogQuery(psprintf("SELECT pg_catalog.pg_advisory_unlock(%d, %d)",
+							SS_SLOT_LOCK_KEY, slot), 0, NULL, NULL);
 }

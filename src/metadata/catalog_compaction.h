@@ -3,7 +3,8 @@
  * catalog_compaction.h
  *	  The catalog of compactions and their plans (segstore.compaction,
  *	  segstore.compaction_plan): queuing, claiming and finishing plans,
- *	  their state for SQL, and the segments a swap retires.
+ *	  their state for SQL, the segments a swap retires, and the locks of
+ *	  planning and of the compaction workers' slots.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,11 +23,14 @@ typedef enum SsTrigger
 	SS_TRIGGER_AUTO
 } SsTrigger;
 
-/* Settings a plan is queued with and runs by (bytes and seconds). */
+/*
+ * The settings that shape a plan, stored with it: the queuing session's,
+ * since the worker that runs the plan has its own.
+ */
 typedef struct SsPlanSettings
 {
-	int64		max_segment_size;
-	int64		memory_limit;
+	int64		max_segment_size;	/* bytes */
+	int64		memory_limit;	/* bytes */
 	int			retention_s;
 	int			timeout_s;
 } SsPlanSettings;
@@ -110,5 +114,8 @@ extern List *SsCatalogDroppableSegments(void);
 extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary);
 extern int64 SsCatalogPruneHistory(int retention_s);
 extern bool SsCatalogDropSegment(int64 segment_id);
+extern bool SsCatalogCompactedSegmentsExist(void);
+extern bool SsCatalogTryLockWorkerSlot(int slot);
+extern void SsCatalogUnlockWorkerSlot(int slot);
 
 #endif							/* SEGSTORE_METADATA_CATALOG_COMPACTION_H */

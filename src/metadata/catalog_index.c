@@ -10,10 +10,10 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "utils/builtins.h"
 
 #include "metadata/catalog_index.h"
+#include "metadata/catalog_int.h"
 
 /* A collection's index definition; false if it has none. */
 bool

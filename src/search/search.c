@@ -12,16 +12,10 @@
  * exactly.  Every candidate goes through one bounded max-heap ordered by
  * (distance, id), so results are deterministic even when distances tie.
  *
- * Per-query cost is kept small by a per-backend cache of each
- * collection's segments, their mappings and their decoded delta binlogs.
- * The cache is keyed by the version (xmin and ctid) of the collection's
- * catalog row: everything that changes a collection's flushed segments,
- * their deletes or its index (flush, delete, compaction's swap, index
- * builds) takes its write lock, which updates that row.  A search thus
- * costs one indexed catalog lookup; files
- * are immutable, so a mapping checked once stays valid.  Mappings of
- * segments that left the collection are dropped when the cache entry is
- * rebuilt, so garbage collection's removals free their disk space.
+ * What a search knows of the sealed segments comes from the per-backend
+ * cache (search_cache.c): a search of a collection that did not change
+ * since the last one costs one catalog lookup, and maps, checks or
+ * decodes no file again.
  *
  * Deletes apply from delta binlogs and pending deletes alike; with as_of,
  * only those at or before it, and rows written after it are skipped.
@@ -32,83 +26,24 @@
 
 #include <math.h>
 
-#include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include "data/collection.h"
 #include "data/growing.h"
-#include "data/index.h"
-#include "data/segment.h"
 #include "data/write.h"
 #include "expr/expr.h"
 #include "format/batch.h"
 #include "format/binlog.h"
 #include "search/search.h"
+#include "search/search_int.h"
 
 /* Entries whose distances are computed at a time. */
 #define SS_SEARCH_BLOCK 1024
 
 /* Default nprobe of IVF_FLAT searches, capped by nlist. */
 #define SS_DEFAULT_NPROBE 10
-
-/* A flushed segment as searches see it; lives in its own memory context. */
-typedef struct SegEntry
-{
-	MemoryContext cxt;
-	int64		segment_id;
-	int64		num_rows;
-	int64		pk_min;
-	int64		pk_max;
-	char	   *insert_path;
-	int64		index_file_id;	/* 0: no index file */
-	char	   *index_path;
-	uint64		delta_sig;		/* identifies its set of delta binlogs */
-	List	   *delta_paths;
-
-	/* loaded on first use */
-	SsIvfFile  *file;			/* the mapped index file */
-	SsIvfData  *data;			/* what is searched: file->data or decoded */
-	SsIvfData	decoded;		/* no index file: the insert binlog decoded */
-	MemoryContext decoded_cxt;
-	bool		deletes_loaded;
-	int			ndel;			/* delta binlog deletes, as row numbers */
-	int32	   *del_rows;
-	TimestampTz *del_ts;
-	uint8	   *dead;			/* bitmap of those rows, or NULL if none */
-	uint8	   *dead_all;		/* with pending deletes too, for dead_version */
-	char	   *dead_version;	/* collection version dead_all is of */
-	char	   *filter_text;	/* filter whose result filter_pass holds */
-	uint8	   *filter_pass;	/* bitmap of rows it passes */
-} SegEntry;
-
-/* A collection's pending deletes, ordered by segment. */
-typedef struct Pending
-{
-	int64	   *segment_ids;
-	int64	   *keys;
-	TimestampTz *ts;
-	int			n;
-} Pending;
-
-/* A collection's cached state. */
-typedef struct CollEntry
-{
-	int64		collection_id;	/* hash key */
-	MemoryContext cxt;			/* holds everything but the segments */
-	char	   *version;
-	SsCollection *coll;
-	bool		has_index;
-	SsIndexDef	def;
-	Pending		pending;
-	int			nsegs;
-	SegEntry  **segs;
-} CollEntry;
 
 /* A result candidate. */
 typedef struct Hit
@@ -149,7 +84,7 @@ DistCmp(float a, float b)
 	return isnan(b) ? -1 : 0;
 }
 
-#define ST_SORT sort_list_dists
+#define ST_SORT SortListDists
 #define ST_ELEMENT_TYPE ListDist
 #define ST_COMPARE(a, b) (DistCmp((a)->dist, (b)->dist) != 0 ? DistCmp((a)->dist, (b)->dist) : \
 						  (a)->list - (b)->list)
@@ -157,7 +92,7 @@ DistCmp(float a, float b)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define ST_SORT sort_hits
+#define ST_SORT SortHits
 #define ST_ELEMENT_TYPE Hit
 #define ST_COMPARE(a, b) (DistCmp((a)->dist, (b)->dist) != 0 ? DistCmp((a)->dist, (b)->dist) : \
 						  (a)->id < (b)->id ? -1 : (a)->id > (b)->id ? 1 : 0)
@@ -168,27 +103,9 @@ DistCmp(float a, float b)
 /* What one query needs to know of one segment. */
 typedef struct SegPlan
 {
-	SegEntry   *seg;
+	SsCachedSegment *seg;
 	const uint8 *skip;			/* rows to skip, or NULL */
 } SegPlan;
-
-static MemoryContext cache_cxt = NULL;
-static HTAB *collections = NULL;
-static SPIPlanPtr lookup_plan = NULL;
-static SPIPlanPtr pending_plan = NULL;
-static SPIPlanPtr exists_plan = NULL;
-
-static inline bool
-bit_test(const uint8 *bits, int64 i)
-{
-	return (bits[i >> 3] >> (i & 7)) & 1;
-}
-
-static inline void
-bit_set(uint8 *bits, int64 i)
-{
-	bits[i >> 3] |= (uint8) (1 << (i & 7));
-}
 
 /* Is (dist, id) better than hit h? */
 static inline bool
@@ -246,429 +163,9 @@ Offer(TopK *top, float dist, int64 id)
 	h[i] = nh;
 }
 
-/* The cache's memory and hash table, made on first use. */
-static void
-InitCache(void)
-{
-	HASHCTL		ctl;
-
-	if (collections != NULL)
-		return;
-	cache_cxt = AllocSetContextCreate(TopMemoryContext, "segstore search cache",
-									  ALLOCSET_DEFAULT_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(CollEntry);
-	ctl.hcxt = cache_cxt;
-	collections = hash_create("segstore search collections", 16, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
-/* Free a segment entry: unmap its file, free its memory. */
-static void
-FreeSeg(SegEntry *seg, bool drop_cache)
-{
-	if (seg->file != NULL)
-		SsIvfUnmap(seg->file, drop_cache);
-	MemoryContextDelete(seg->cxt);
-}
-
-/* Forget a collection's cached state. */
-static void
-FreeColl(CollEntry *ce, bool drop_cache)
-{
-	int			i;
-
-	for (i = 0; i < ce->nsegs; i++)
-		if (ce->segs[i] != NULL)
-			FreeSeg(ce->segs[i], drop_cache);
-	MemoryContextDelete(ce->cxt);
-	(void) hash_search(collections, &ce->collection_id, HASH_REMOVE, NULL);
-}
-
-/* A saved plan of a catalog statement. */
-static SPIPlanPtr
-SavedPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
-{
-	if (*slot == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not save plan of \"%s\"", sql);
-		*slot = plan;
-	}
-	return *slot;
-}
-
-/* A copy of a collection's description in cxt (SPI calls switch contexts). */
-static SsCollection *
-CopyCollection(const SsCollection *coll, MemoryContext cxt)
-{
-	SsCollection *copy = MemoryContextAlloc(cxt, sizeof(SsCollection));
-
-	*copy = *coll;
-	copy->name = MemoryContextStrdup(cxt, coll->name);
-	copy->fields = MemoryContextAlloc(cxt, sizeof(SsField) * coll->nfields);
-	memcpy(copy->fields, coll->fields, sizeof(SsField) * coll->nfields);
-	return copy;
-}
-
-/*
- * Read a collection's pending deletes into cxt.  They are cached with the
- * rest: deletes are recorded, and flush clears them, under the write lock.
- */
-static void
-ReadPending(int64 collection_id, Pending *p, MemoryContext cxt)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(collection_id)};
-	uint64		i;
-
-	SavedPlan(&pending_plan,
-			  "SELECT segment_id, pk, ts FROM segstore.pending_delete "
-			  "WHERE collection_id = $1 ORDER BY segment_id", 1, types);
-	if (SPI_execute_plan(pending_plan, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pending deletes");
-	p->n = (int) SPI_processed;
-	p->segment_ids = MemoryContextAlloc(cxt, sizeof(int64) * Max(p->n, 1));
-	p->keys = MemoryContextAlloc(cxt, sizeof(int64) * Max(p->n, 1));
-	p->ts = MemoryContextAlloc(cxt, sizeof(TimestampTz) * Max(p->n, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		p->segment_ids[i] = SsCatalogColInt8(i, 1);
-		p->keys[i] = SsCatalogColInt8(i, 2);
-		p->ts[i] = DatumGetTimestampTz(SsCatalogCol(i, 3, &isnull));
-	}
-}
-
-/*
- * Forget cached collections that no longer exist, so that their files'
- * disk space is not held by our mappings after a drop.  Run when some
- * collection changed, not on every search.
- */
-static void
-SweepDropped(void)
-{
-	Oid			types[1] = {INT8OID};
-	HASH_SEQ_STATUS seq;
-	CollEntry  *ce;
-	List	   *gone = NIL;
-	ListCell   *lc;
-
-	SavedPlan(&exists_plan, "SELECT 1 FROM segstore.collection WHERE collection_id = $1",
-			  1, types);
-	hash_seq_init(&seq, collections);
-	while ((ce = hash_seq_search(&seq)) != NULL)
-	{
-		Datum		values[1] = {Int64GetDatum(ce->collection_id)};
-
-		if (SPI_execute_plan(exists_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not look up collection " INT64_FORMAT, ce->collection_id);
-		if (SPI_processed == 0)
-			gone = lappend(gone, ce);
-	}
-	foreach(lc, gone)
-		FreeColl(lfirst(lc), false);
-}
-
-/*
- * Look up a collection, check the caller may read it and return its cached
- * state, rebuilt from the catalog if the collection changed.
- */
-static CollEntry *
-OpenColl(const char *name)
-{
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
-	SsCollection probe;
-	char	   *version;
-	CollEntry  *ce;
-	CollEntry	fresh;
-	bool		found;
-	bool		isnull;
-	List	   *segments;
-	List	   *binlogs;
-	ListCell   *lc;
-	MemoryContext old;
-	int			i;
-
-	SavedPlan(&lookup_plan,
-			  "SELECT collection_id, relid, xmin::text || '/' || ctid::text "
-			  "FROM segstore.collection WHERE name = $1", 1, types);
-	if (SPI_execute_plan(lookup_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up collection \"%s\"", name);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("collection \"%s\" does not exist", name)));
-	memset(&probe, 0, sizeof(probe));
-	probe.id = SsCatalogColInt8(0, 1);
-	probe.relid = DatumGetObjectId(SsCatalogCol(0, 2, &isnull));
-	probe.name = (char *) name;
-	version = SsCatalogColText(0, 3);
-	SsCollectionCheckPrivilege(&probe, ACL_SELECT);
-
-	InitCache();
-	ce = hash_search(collections, &probe.id, HASH_FIND, &found);
-	if (found && ce->coll->relid != probe.relid)
-	{
-		/*
-		 * The extension was dropped and created again: the id, and the ids
-		 * of segments and files, now name different ones.
-		 */
-		FreeColl(ce, false);
-		found = false;
-	}
-	if (found && strcmp(ce->version, version) == 0)
-		return ce;
-
-	SweepDropped();
-	ce = hash_search(collections, &probe.id, HASH_FIND, &found);
-
-	/*
-	 * Rebuild: read the catalog into a fresh entry in memory that an error
-	 * frees with the query's, then move it into the cache.
-	 */
-	memset(&fresh, 0, sizeof(fresh));
-	fresh.collection_id = probe.id;
-	fresh.cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore search collection",
-									  ALLOCSET_SMALL_SIZES);
-	fresh.version = MemoryContextStrdup(fresh.cxt, version);
-	fresh.coll = CopyCollection(SsCatalogGetCollection(name, false, false), fresh.cxt);
-	fresh.has_index = SsIndexGetDef(fresh.coll, &fresh.def);
-	segments = SsCatalogSegments(probe.id, true);
-	binlogs = SsCatalogBinlogs(probe.id, 0, NULL);
-	ReadPending(probe.id, &fresh.pending, fresh.cxt);
-	fresh.nsegs = list_length(segments);
-	fresh.segs = MemoryContextAllocZero(fresh.cxt, sizeof(SegEntry *) * Max(fresh.nsegs, 1));
-	i = 0;
-	foreach(lc, segments)
-	{
-		SsSegment  *s = lfirst(lc);
-		MemoryContext scxt = AllocSetContextCreate(fresh.cxt, "segstore search segment",
-												   ALLOCSET_SMALL_SIZES);
-		SegEntry   *seg = MemoryContextAllocZero(scxt, sizeof(SegEntry));
-		ListCell   *lb;
-
-		seg->cxt = scxt;
-		fresh.segs[i++] = seg;
-		seg->segment_id = s->segment_id;
-		seg->num_rows = s->num_rows;
-		seg->pk_min = s->pk_min;
-		seg->pk_max = s->pk_max;
-		seg->insert_path = MemoryContextStrdup(scxt, s->insert_path);
-		foreach(lb, binlogs)
-		{
-			SsBinlogRow *row = lfirst(lb);
-
-			if (row->segment_id != s->segment_id)
-				continue;
-			if (strcmp(row->kind, "index") == 0)
-			{
-				seg->index_file_id = row->file_id;
-				seg->index_path = MemoryContextStrdup(scxt, row->path);
-			}
-			else if (strcmp(row->kind, "delta") == 0)
-			{
-				seg->delta_sig = seg->delta_sig * 1000003 + (uint64) row->file_id;
-				old = MemoryContextSwitchTo(scxt);
-				seg->delta_paths = lappend(seg->delta_paths, pstrdup(row->path));
-				MemoryContextSwitchTo(old);
-			}
-		}
-	}
-	for (i = 0; i < fresh.nsegs; i++)
-		MemoryContextSetParent(fresh.segs[i]->cxt, cache_cxt);
-	MemoryContextSetParent(fresh.cxt, cache_cxt);
-
-	/* Keep what the old state had loaded of segments that did not change. */
-	if (found)
-	{
-		for (i = 0; i < fresh.nsegs; i++)
-		{
-			SegEntry   *seg = fresh.segs[i];
-			int			j;
-
-			for (j = 0; j < ce->nsegs; j++)
-			{
-				SegEntry   *prev = ce->segs[j];
-
-				if (prev == NULL || prev->segment_id != seg->segment_id ||
-					prev->index_file_id != seg->index_file_id ||
-					prev->delta_sig != seg->delta_sig ||
-					(fresh.has_index != ce->has_index) ||
-					(fresh.has_index && fresh.def.index_id != ce->def.index_id))
-					continue;
-				MemoryContextDelete(seg->cxt);
-				fresh.segs[i] = prev;
-				ce->segs[j] = NULL;
-				break;
-			}
-		}
-		FreeColl(ce, false);
-	}
-	ce = hash_search(collections, &probe.id, HASH_ENTER, NULL);
-	*ce = fresh;
-	return ce;
-}
-
-/*
- * Decode a segment without an index file into a FLAT in-memory layout.  The
- * decoding happens in memory that an error frees with the query's, and
- * moves into the segment's once it succeeded.
- */
-static void
-DecodeSegment(CollEntry *ce, SegEntry *seg, SsMetric metric)
-{
-	SsCollection *coll = ce->coll;
-	SsIvfData	decoded;
-	SsIvfData  *d = &decoded;
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore decoded segment",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	SsBinlogReader *reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id,
-												 seg->num_rows);
-	SsColumn	vec;
-	SsColumn	keys;
-	SsColumn	ts;
-	int64		i;
-
-	SsBinlogReadColumn(reader, coll->vec, &vec);
-	SsBinlogReadColumn(reader, coll->pk, &keys);
-	SsBinlogReadColumn(reader, coll->nfields, &ts);
-	SsBinlogClose(reader);
-	if (vec.type != SS_COL_VECTOR || vec.dim != coll->dim || keys.type != SS_COL_INT8)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
-				 errdetail("Its columns have the wrong types.")));
-	memset(d, 0, sizeof(*d));
-	d->type = SS_INDEX_FLAT;
-	d->metric = metric;
-	d->dim = coll->dim;
-	d->nlist = 1;
-	d->nrows = seg->num_rows;
-	d->list_offsets = palloc(sizeof(uint64) * 2);
-	d->list_offsets[0] = 0;
-	d->list_offsets[1] = (uint64) seg->num_rows;
-	d->vectors = (float *) vec.values;
-	d->rows = palloc_extended(sizeof(int32) * seg->num_rows, MCXT_ALLOC_HUGE);
-	for (i = 0; i < seg->num_rows; i++)
-	{
-		d->rows[i] = (int32) i;
-		if (metric == SS_METRIC_COSINE)
-			(void) SsNormalize(d->vectors + i * d->dim, d->dim);
-	}
-	d->keys = (int64 *) keys.values;
-	d->timestamps = (int64 *) ts.values;
-	MemoryContextSwitchTo(old);
-	MemoryContextSetParent(cxt, seg->cxt);
-	if (seg->decoded_cxt != NULL)
-		MemoryContextDelete(seg->decoded_cxt);
-	seg->decoded_cxt = cxt;
-	seg->decoded = decoded;
-	seg->data = &seg->decoded;
-}
-
-/* Make a segment's vectors searchable with this metric. */
-static void
-LoadData(CollEntry *ce, SegEntry *seg, SsMetric metric)
-{
-	if (seg->index_path == NULL)
-	{
-		if (seg->data == NULL || seg->data->metric != metric)
-			DecodeSegment(ce, seg, metric);
-		return;
-	}
-	if (seg->file == NULL)
-	{
-		SsIvfFile  *file = SsIvfMap(seg->index_path, seg->cxt);
-
-		if (file->data.nrows != seg->num_rows || file->data.dim != ce->coll->dim ||
-			!ce->has_index || file->data.index_id != ce->def.index_id ||
-			file->data.metric != ce->def.metric ||
-			file->data.keys[0] != seg->pk_min ||
-			file->data.keys[file->data.nrows - 1] != seg->pk_max)
-		{
-			SsIvfUnmap(file, false);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("segstore file \"%s\" is corrupt", seg->index_path),
-					 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\" or its index.",
-							   seg->segment_id, ce->coll->name)));
-		}
-		seg->file = file;
-		seg->data = &file->data;
-	}
-}
-
-/* Row number of a key in a segment, or -1. */
-static int64
-RowOf(const SsIvfData *d, int64 key)
-{
-	return SsSortedFind(d->keys, d->nrows, key);
-}
-
-/*
- * Decode a segment's delta binlogs into row numbers and a bitmap.  The
- * files are read in the query's memory, which an error frees.
- */
-static void
-LoadDeletes(SegEntry *seg)
-{
-	ListCell   *lc;
-	int			cap = 0;
-
-	if (seg->deletes_loaded)
-		return;
-	seg->ndel = 0;
-	foreach(lc, seg->delta_paths)
-	{
-		int64	   *keys;
-		TimestampTz *ts;
-		int			n;
-		int			i;
-
-		SsSegmentReadDelta(lfirst(lc), &keys, &ts, &n);
-		if (seg->ndel + n > cap)
-		{
-			cap = Max(cap * 2, seg->ndel + n);
-			seg->del_rows = seg->del_rows ? repalloc(seg->del_rows, sizeof(int32) * cap) :
-				MemoryContextAlloc(seg->cxt, sizeof(int32) * cap);
-			seg->del_ts = seg->del_ts ? repalloc(seg->del_ts, sizeof(TimestampTz) * cap) :
-				MemoryContextAlloc(seg->cxt, sizeof(TimestampTz) * cap);
-		}
-		for (i = 0; i < n; i++)
-		{
-			int64		row = RowOf(seg->data, keys[i]);
-
-			if (row < 0)
-				continue;
-			seg->del_rows[seg->ndel] = (int32) row;
-			seg->del_ts[seg->ndel++] = ts[i];
-		}
-		pfree(keys);
-		pfree(ts);
-	}
-	if (seg->ndel > 0)
-	{
-		int			i;
-
-		seg->dead = MemoryContextAllocZero(seg->cxt, (seg->num_rows + 7) / 8);
-		for (i = 0; i < seg->ndel; i++)
-			bit_set(seg->dead, seg->del_rows[i]);
-	}
-	seg->deletes_loaded = true;
-}
-
 /* Rows of a segment a filter passes, cached for the next query with it. */
 static const uint8 *
-FilterPass(CollEntry *ce, SegEntry *seg, const char *text, SsExpr *expr)
+FilterPass(SsCachedCollection *ce, SsCachedSegment *seg, const char *text, SsExpr *expr)
 {
 	SsCollection *coll = ce->coll;
 	Bitmapset  *fields;
@@ -708,7 +205,7 @@ FilterPass(CollEntry *ce, SegEntry *seg, const char *text, SsExpr *expr)
 		while ((f = bms_next_member(fields, f)) >= 0)
 			SsBatchValue(batch, f, r, &row[f]);
 		if (SsExprEval(expr, row))
-			bit_set(pass, r);
+			BitSet(pass, r);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmp);
@@ -723,66 +220,12 @@ FilterPass(CollEntry *ce, SegEntry *seg, const char *text, SsExpr *expr)
 }
 
 /*
- * Set the bits of a segment's rows deleted at or before as_of (any time
- * without it): by delta binlogs and by the collection's pending deletes.
- */
-static void
-MarkDeleted(CollEntry *ce, SegEntry *seg, bool has_as_of, TimestampTz as_of, uint8 *bits)
-{
-	const Pending *p = &ce->pending;
-	int			i;
-
-	for (i = 0; i < seg->ndel; i++)
-		if (!has_as_of || seg->del_ts[i] <= as_of)
-			bit_set(bits, seg->del_rows[i]);
-	for (i = 0; i < p->n; i++)
-	{
-		int64		row;
-
-		if (p->segment_ids[i] != seg->segment_id || (has_as_of && p->ts[i] > as_of))
-			continue;
-		row = RowOf(seg->data, p->keys[i]);
-		if (row >= 0)
-			bit_set(bits, row);
-	}
-}
-
-/*
- * Rows of a segment deleted now, or NULL if none.  Cached for the
- * collection's version, which pending deletes are part of.
- */
-static const uint8 *
-Deleted(CollEntry *ce, SegEntry *seg)
-{
-	bool		pending = false;
-	int			i;
-
-	LoadDeletes(seg);
-	for (i = 0; i < ce->pending.n && !pending; i++)
-		pending = ce->pending.segment_ids[i] == seg->segment_id;
-	if (!pending)
-		return seg->dead;
-	if (seg->dead_version == NULL || strcmp(seg->dead_version, ce->version) != 0)
-	{
-		if (seg->dead_version != NULL)
-		{
-			pfree(seg->dead_version);
-			pfree(seg->dead_all);
-		}
-		seg->dead_version = NULL;
-		seg->dead_all = MemoryContextAllocZero(seg->cxt, (seg->num_rows + 7) / 8);
-		MarkDeleted(ce, seg, false, 0, seg->dead_all);
-		seg->dead_version = MemoryContextStrdup(seg->cxt, ce->version);
-	}
-	return seg->dead_all;
-}
-
-/*
  * Rows of a segment a query must skip: deleted (at or before as_of) or
  * failing the filter.  NULL when there are none.
  */
 static const uint8 *
-SkipRows(CollEntry *ce, SegEntry *seg, const SsSearchRequest *req, SsExpr *expr)
+SkipRows(SsCachedCollection *ce, SsCachedSegment *seg, const SsSearchRequest *req,
+		 SsExpr *expr)
 {
 	Size		bytes = (seg->num_rows + 7) / 8;
 	const uint8 *pass = expr ? FilterPass(ce, seg, req->filter, expr) : NULL;
@@ -794,12 +237,12 @@ SkipRows(CollEntry *ce, SegEntry *seg, const SsSearchRequest *req, SsExpr *expr)
 	{
 		uint8	   *bits = palloc0(bytes);
 
-		LoadDeletes(seg);
-		MarkDeleted(ce, seg, true, req->as_of, bits);
+		SsSearchCacheLoadDeletes(seg);
+		SsSearchCacheMarkDeleted(ce, seg, true, req->as_of, bits);
 		deleted = bits;
 	}
 	else
-		deleted = Deleted(ce, seg);
+		deleted = SsSearchCacheDeleted(ce, seg);
 	if (pass == NULL)
 		return deleted;
 	skip = palloc(bytes);
@@ -833,7 +276,7 @@ SearchSegment(const SsIvfData *d, const float *q, int nprobe, const uint8 *skip,
 				lists[l + j].list = l + j;
 			}
 		}
-		sort_list_dists(lists, d->nlist);
+		SortListDists(lists, d->nlist);
 		nlists = nprobe;
 	}
 	else
@@ -860,7 +303,7 @@ SearchSegment(const SsIvfData *d, const float *q, int nprobe, const uint8 *skip,
 				if (!MayEnter(top, dist[j]))
 					continue;
 				row = d->rows[b + j];
-				if (skip != NULL && bit_test(skip, row))
+				if (skip != NULL && BitTest(skip, row))
 					continue;
 				if (req->has_as_of && d->timestamps[row] > req->as_of)
 					continue;
@@ -872,8 +315,8 @@ SearchSegment(const SsIvfData *d, const float *q, int nprobe, const uint8 *skip,
 
 /* Search the growing segment exactly for every query. */
 static void
-SearchGrowing(CollEntry *ce, const SsSearchRequest *req, SsMetric metric, SsExpr *expr,
-			  const float *queries, TopK *tops)
+SearchGrowing(SsCachedCollection *ce, const SsSearchRequest *req, SsMetric metric,
+			  SsExpr *expr, const float *queries, TopK *tops)
 {
 	SsCollection *coll = ce->coll;
 	SsBatch    *batch = SsGrowingRead(coll, true);
@@ -915,7 +358,7 @@ SearchGrowing(CollEntry *ce, const SsSearchRequest *req, SsMetric metric, SsExpr
 
 /* The metric a search uses: the index's, or the requested one without index. */
 static SsMetric
-SearchMetric(CollEntry *ce, const SsSearchRequest *req)
+SearchMetric(SsCachedCollection *ce, const SsSearchRequest *req)
 {
 	if (!ce->has_index)
 		return req->has_metric ? req->metric : SS_METRIC_L2;
@@ -929,7 +372,7 @@ SearchMetric(CollEntry *ce, const SsSearchRequest *req)
 
 /* nprobe of a search, checked against the index. */
 static int
-SearchNprobe(CollEntry *ce, const SsSearchRequest *req)
+SearchNprobe(SsCachedCollection *ce, const SsSearchRequest *req)
 {
 	int			nlist = ce->has_index ? ce->def.nlist : 1;
 
@@ -974,7 +417,7 @@ void
 SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *store,
 		 TupleDesc desc)
 {
-	CollEntry  *ce = OpenColl(collection);
+	SsCachedCollection *ce = SsSearchCacheOpen(collection);
 	SsCollection *coll = ce->coll;
 	SsMetric	metric;
 	int			nprobe;
@@ -1030,11 +473,11 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 	plans = palloc(sizeof(SegPlan) * Max(ce->nsegs, 1));
 	for (i = 0; i < ce->nsegs; i++)
 	{
-		SegEntry   *seg = ce->segs[i];
+		SsCachedSegment *seg = ce->segs[i];
 
 		if (seg->pk_max < lo || seg->pk_min > hi)
 			continue;
-		LoadData(ce, seg, metric);
+		SsSearchCacheLoadData(ce, seg, metric);
 		plans[nplans].seg = seg;
 		plans[nplans].skip = SkipRows(ce, seg, req, expr);
 		max_nlist = Max(max_nlist, seg->data->nlist);
@@ -1058,7 +501,7 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 	{
 		TopK	   *top = &tops[qi];
 
-		sort_hits(top->hits, top->n);
+		SortHits(top->hits, top->n);
 		for (i = 0; i < top->n; i++)
 		{
 			Datum		values[3];
@@ -1072,31 +515,4 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 			tuplestore_putvalues(store, desc, values, nulls);
 		}
 	}
-}
-
-/* Map (or decode) every segment of a collection and read its pages ahead. */
-void
-SsSearchLoad(const char *collection)
-{
-	CollEntry  *ce = OpenColl(collection);
-	SsMetric	metric = ce->has_index ? ce->def.metric : SS_METRIC_L2;
-	int			i;
-
-	for (i = 0; i < ce->nsegs; i++)
-	{
-		LoadData(ce, ce->segs[i], metric);
-		if (ce->segs[i]->file != NULL)
-			SsIvfWillNeed(ce->segs[i]->file);
-		LoadDeletes(ce->segs[i]);
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
-/* Drop this backend's mappings and memory of a collection. */
-void
-SsSearchRelease(const char *collection)
-{
-	CollEntry  *ce = OpenColl(collection);
-
-	FreeColl(ce, true);
 }

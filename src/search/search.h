@@ -2,7 +2,8 @@
  *
  * search.h
  *	  Vector search over a collection's sealed segments and growing
- *	  segment, and the per-backend cache of mapped segment files.
+ *	  segment (search.c), and the per-backend cache of what it reads
+ *	  (search_cache.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,9 +33,12 @@ typedef struct SsSearchRequest
 	bool		with_query_no;	/* batch form: rows are (query_no, id, distance) */
 } SsSearchRequest;
 
+/* search.c */
 extern void SsSearch(const char *collection, const SsSearchRequest *req,
 					 Tuplestorestate *store, TupleDesc desc);
-extern void SsSearchLoad(const char *collection);
-extern void SsSearchRelease(const char *collection);
+
+/* search_cache.c */
+extern void SsSearchCacheLoad(const char *collection);
+extern void SsSearchCacheRelease(const char *collection);
 
 #endif							/* SEGSTORE_SEARCH_SEARCH_H */

@@ -21,7 +21,6 @@
 
 #include "access/xact.h"
 #include "commands/extension.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -45,9 +44,6 @@
 
 int			ss_max_compaction_workers = MAX_COMPACTION_WORKERS_DEFAULT;
 int			ss_log_min_duration_ms = LOG_MIN_DURATION_DEFAULT;
-
-/* Advisory lock key space of the worker slots ("segs"). */
-#define SS_SLOT_LOCK_KEY 0x73656773
 
 /* After its plans, a worker retries garbage collection for up to 30 s. */
 #define SS_GC_RETRIES 150
@@ -170,26 +166,18 @@ AcquireSlot(void *arg)
 
 	*slot = -1;
 	for (i = 0; i < ss_max_compaction_workers; i++)
-	{
-		char	   *sql = psprintf("SELECT pg_catalog.pg_try_advisory_lock(%d, %d)",
-								   SS_SLOT_LOCK_KEY, i);
-		bool		isnull;
-
-		SsCatalogQuery(sql, 0, NULL, NULL);
-		if (DatumGetBool(SsCatalogCol(0, 1, &isnull)))
+		if (SsCatalogTryLockWorkerSlot(i))
 		{
 			*slot = i;
 			return;
 		}
-	}
 }
 
 /* Give a slot back. */
 static void
 ReleaseSlot(void *arg)
 {
-	SsCatalogQuery(psprintf("SELECT pg_catalog.pg_advisory_unlock(%d, %d)",
-							SS_SLOT_LOCK_KEY, *(int *) arg), 0, NULL, NULL);
+	SsCatalogUnlockWorkerSlot(*(int *) arg);
 }
 
 /* Claim the next queued plan into *(int64 *) arg, failing orphaned ones first. */
@@ -223,9 +211,7 @@ CollectGarbage(void *arg)
 		ereport(LOG,
 				(errmsg("segstore: garbage collection removed %d files, " INT64_FORMAT " bytes",
 						files, bytes)));
-	SsCatalogQuery("SELECT 1 FROM segstore.segment WHERE state = 'compacted' LIMIT 1",
-				   0, NULL, NULL);
-	*(bool *) arg = SPI_processed > 0;
+	*(bool *) arg = SsCatalogCompactedSegmentsExist();
 }
 
 /*

@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "metadata/catalog.h"
 #include "status/status.h"
 #include "workers/workers.h"
 
@@ -419,6 +420,24 @@ SsLauncherStopWorkers(Oid dboid, bool block)
 		CHECK_FOR_INTERRUPTS();
 	}
 	list_free(pids);
+}
+
+/*
+ * Before DROP EXTENSION segstore: stop this database's workers and wait
+ * until they are gone, since a worker holds locks on the tables the drop
+ * is about to drop and would deadlock with it.  Then lock the catalog, so
+ * that workers that start from now on wait at their first catalog access
+ * until the drop has committed.
+ */
+void
+SsLauncherStopForDropExtension(void)
+{
+	SsCatalogSession session;
+
+	SsLauncherStopWorkers(MyDatabaseId, false);
+	SsCatalogOpen(&session, false);
+	SsCatalogLockAllForDrop();
+	SsCatalogClose(&session);
 }
 
 /* Name of a slot state for segstore.worker_status. */

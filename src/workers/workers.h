@@ -4,7 +4,8 @@
  *	  segstore's background processes: the launcher (launcher.c) and the
  *	  per-database maintenance worker (worker.c), which run only with
  *	  shared_preload_libraries, and the dynamic compaction workers that run
- *	  plans (compact_worker.c), which need no preloading.
+ *	  plans (compact_worker.c), which need no preloading; and a client's
+ *	  wait for a compaction to end (compact_wait.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -14,6 +15,7 @@
 #include "funcapi.h"
 #include "nodes/pg_list.h"
 #include "postmaster/bgworker.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 /* bgw_type (pg_stat_activity's backend_type) of compaction workers */
@@ -26,6 +28,7 @@ extern void SsLauncherRegister(void);
 extern PGDLLEXPORT void SsLauncherMain(Datum arg);
 extern void SsLauncherRescanAtCommit(void);
 extern void SsLauncherStopWorkers(Oid dboid, bool block);
+extern void SsLauncherStopForDropExtension(void);
 extern bool SsLauncherWorkerRunning(const char *type);
 extern void SsWorkerStatusList(Tuplestorestate *store, TupleDesc desc);
 
@@ -49,5 +52,7 @@ extern int	ss_seal_idle_time_s;
 extern int	ss_pending_delete_threshold;
 extern int	ss_history_retention_s;
 extern void SsWorkerInit(void);
+/* compact_wait.c */
+extern const char *SsCompactionWait(int64 compaction_id, Interval *timeout);
 
 #endif							/* SEGSTORE_WORKERS_WORKERS_H */
