@@ -414,12 +414,11 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	char	   *name = TextArg(fcinfo, 0, "collection name");
 	SsCatalogSession session;
 	SsCollection *coll;
-	int64		id = 0;
+	int64		id;
 
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_OWNER, false);
-	if (ss_enable_compaction && coll->auto_compaction)
-		id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, NULL);
+	id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, NULL);
 	SsCatalogClose(&session);
 	if (id == 0)
 		PG_RETURN_NULL();

@@ -196,10 +196,12 @@ ExplainNoRule(StringInfo why, List *all, int nsmall)
 
 /*
  * Plan a compaction of a collection and queue its plans.  Returns the
- * compaction's id; for the automatic trigger, 0 when no rule fires (a
- * manual or full compaction with nothing to do is recorded, Completed at
- * once, as Milvus does).  For the automatic trigger, why (if given) gets
- * the rules that fired, or how far the collection is from each.
+ * compaction's id; for the automatic trigger, 0 when no rule fires or
+ * automatic compaction is off (segstore.enable_compaction, or the
+ * collection's auto_compaction); a manual or full compaction with nothing
+ * to do is recorded, Completed at once, as Milvus does.  For the automatic
+ * trigger, why (if given) gets the rules that fired, or how far the
+ * collection is from each.
  */
 int64
 SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why)
@@ -214,6 +216,9 @@ SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why)
 	int64		id;
 	ListCell   *lc;
 	StringInfoData reason;
+
+	if (trigger == SS_TRIGGER_AUTO && !(ss_enable_compaction && coll->auto_compaction))
+		return 0;
 
 	/*
 	 * Planners of one collection take turns, so that two never plan the
