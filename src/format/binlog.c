@@ -357,24 +357,24 @@ SsBinlogHeaderDecode(const char *buf, const char *path, bool report,
 	{
 		if (report)
 			BINLOG_CORRUPT(path,
-						   errdetail("Unknown file kind %u.",
-									 (unsigned) h->kind));
+						   errdetail_internal("Unknown file kind %u.",
+											  (unsigned) h->kind));
 		return false;
 	}
 	if (h->nrows > (uint64) PG_INT64_MAX)
 	{
 		if (report)
 			BINLOG_CORRUPT(path,
-						   errdetail("Row count %llu is out of range.",
-									 (unsigned long long) h->nrows));
+						   errdetail_internal("Row count %llu is out of range.",
+											  (unsigned long long) h->nrows));
 		return false;
 	}
 	if (h->ncols > (uint32) PG_INT32_MAX)
 	{
 		if (report)
 			BINLOG_CORRUPT(path,
-						   errdetail("Column count %u is out of range.",
-									 h->ncols));
+						   errdetail_internal("Column count %u is out of range.",
+											  h->ncols));
 		return false;
 	}
 	return true;

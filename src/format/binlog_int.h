@@ -31,7 +31,11 @@
 #define BINLOG_BLOCK_ENTRY_SIZE 44
 #define BINLOG_CRC_SIZE		4
 
-/* Report a damaged file; detail, an errdetail(), says what exactly is wrong. */
+/*
+ * Report a damaged file.  detail is errdetail(...) when it says in words
+ * what is wrong, or errdetail_internal(...) when it gives offsets, sizes
+ * and positions that only help whoever debugs the file.
+ */
 #define BINLOG_CORRUPT(path, detail) \
 	ereport(ERROR, \
 			(errcode(ERRCODE_DATA_CORRUPTED), \

@@ -91,16 +91,16 @@ SsBinlogReadCompressed(SsBinlogReader *r, int c, uint32 b, char *buf)
 
 	if (ReadAt(r->fd, r->path, buf, blk->csize, blk->offset) != blk->csize)
 		BINLOG_CORRUPT(r->path,
-					   errdetail("Unexpected end of file in block %u of column %d.",
-								 b, c));
+					   errdetail_internal("Unexpected end of file in block %u of column %d.",
+										  b, c));
 	if (SsCrc32c(buf, blk->csize) != blk->crc)
 		BINLOG_CORRUPT(r->path,
-					   errdetail("Checksum mismatch in block %u of column %d.",
-								 b, c));
+					   errdetail_internal("Checksum mismatch in block %u of column %d.",
+										  b, c));
 	if (ZSTD_getFrameContentSize(buf, blk->csize) != blk->rawsize)
 		BINLOG_CORRUPT(r->path,
-					   errdetail("Block %u of column %d has an invalid compressed frame header.",
-								 b, c));
+					   errdetail_internal("Block %u of column %d has an invalid compressed frame header.",
+										  b, c));
 }
 
 /* Metadata of column col of r; asking for a missing column is a bug. */
@@ -190,17 +190,18 @@ CheckBlockTiling(SsBinlogReader *r, uint64 nblocks, uint64 footer_offset)
 	{
 		if (extents[i].offset != expect_offset)
 			BINLOG_CORRUPT(r->path,
-						   errdetail("Block %u of column %d is at offset %llu, expected %llu.",
-									 extents[i].block, extents[i].col,
-									 (unsigned long long) extents[i].offset,
-									 (unsigned long long) expect_offset));
+						   errdetail_internal("Block %u of column %d is at offset %llu, expected %llu.",
+											  extents[i].block,
+											  extents[i].col,
+											  (unsigned long long) extents[i].offset,
+											  (unsigned long long) expect_offset));
 		expect_offset += extents[i].csize;
 	}
 	if (expect_offset != footer_offset)
 		BINLOG_CORRUPT(r->path,
-					   errdetail("Blocks end at offset %llu, but the footer starts at %llu.",
-								 (unsigned long long) expect_offset,
-								 (unsigned long long) footer_offset));
+					   errdetail_internal("Blocks end at offset %llu, but the footer starts at %llu.",
+										  (unsigned long long) expect_offset,
+										  (unsigned long long) footer_offset));
 	pfree(extents);
 }
 
@@ -221,7 +222,8 @@ ParseFooter(SsBinlogReader *r, const char *footer, Size len,
 
 	if (ncols > (len - BINLOG_CRC_SIZE) / BINLOG_COLUMN_ENTRY_SIZE)
 		BINLOG_CORRUPT(path,
-					   errdetail("Footer is too short for %u columns.", ncols));
+					   errdetail_internal("Footer is too short for %u columns.",
+										  ncols));
 	r->cols = palloc0(sizeof(BinlogColumn) * Max(ncols, 1));
 
 	for (int c = 0; c < (int) ncols; c++)
@@ -233,7 +235,8 @@ ParseFooter(SsBinlogReader *r, const char *footer, Size len,
 
 		if (end - p < BINLOG_COLUMN_ENTRY_SIZE)
 			BINLOG_CORRUPT(path,
-						   errdetail("Footer is too short for column %d.", c));
+						   errdetail_internal("Footer is too short for column %d.",
+											  c));
 		type = SsBinlogGetU32(p);
 		dim = SsBinlogGetU32(p + 4);
 		col->nblocks = SsBinlogGetU32(p + 8);
@@ -241,14 +244,14 @@ ParseFooter(SsBinlogReader *r, const char *footer, Size len,
 
 		if (!SsBinlogColumnShapeValid(type, dim))
 			BINLOG_CORRUPT(path,
-						   errdetail("Column %d has invalid type %u or dimension %u.",
-									 c, type, dim));
+						   errdetail_internal("Column %d has invalid type %u or dimension %u.",
+											  c, type, dim));
 		col->type = (SsColType) type;
 		col->dim = (int32) dim;
 		if (col->nblocks > (Size) (end - p) / BINLOG_BLOCK_ENTRY_SIZE)
 			BINLOG_CORRUPT(path,
-						   errdetail("Footer is too short for the %u blocks of column %d.",
-									 col->nblocks, c));
+						   errdetail_internal("Footer is too short for the %u blocks of column %d.",
+											  col->nblocks, c));
 		col->blocks = MemoryContextAllocHuge(CurrentMemoryContext,
 											 sizeof(BinlogBlock) * Max(col->nblocks, 1));
 
@@ -268,30 +271,32 @@ ParseFooter(SsBinlogReader *r, const char *footer, Size len,
 
 			if (blk->offset < BINLOG_HEADER_SIZE || blk->offset >= footer_offset)
 				BINLOG_CORRUPT(path,
-							   errdetail("Block %u of column %d is at offset %llu, outside the blocks' region.",
-										 b, c,
-										 (unsigned long long) blk->offset));
+							   errdetail_internal("Block %u of column %d is at offset %llu, outside the blocks' region.",
+												  b, c,
+												  (unsigned long long) blk->offset));
 			if (blk->csize == 0 || blk->csize > footer_offset - blk->offset ||
 				blk->csize > MaxAllocHugeSize)
 				BINLOG_CORRUPT(path,
-							   errdetail("Block %u of column %d has invalid compressed size %llu.",
-										 b, c,
-										 (unsigned long long) blk->csize));
+							   errdetail_internal("Block %u of column %d has invalid compressed size %llu.",
+												  b, c,
+												  (unsigned long long) blk->csize));
 			if (first_row != next_row)
 				BINLOG_CORRUPT(path,
-							   errdetail("Block %u of column %d starts at row %llu, expected %llu.",
-										 b, c, (unsigned long long) first_row,
-										 (unsigned long long) next_row));
+							   errdetail_internal("Block %u of column %d starts at row %llu, expected %llu.",
+												  b, c,
+												  (unsigned long long) first_row,
+												  (unsigned long long) next_row));
 			if (count == 0 || count > nrows - next_row)
 				BINLOG_CORRUPT(path,
-							   errdetail("Block %u of column %d has invalid row count %llu.",
-										 b, c, (unsigned long long) count));
+							   errdetail_internal("Block %u of column %d has invalid row count %llu.",
+												  b, c,
+												  (unsigned long long) count));
 			if (!RawSizeValid(col, count, blk->rawsize))
 				BINLOG_CORRUPT(path,
-							   errdetail("Block %u of column %d has invalid raw size %llu for %llu rows.",
-										 b, c,
-										 (unsigned long long) blk->rawsize,
-										 (unsigned long long) count));
+							   errdetail_internal("Block %u of column %d has invalid raw size %llu for %llu rows.",
+												  b, c,
+												  (unsigned long long) blk->rawsize,
+												  (unsigned long long) count));
 
 			blk->first_row = (int64) first_row;
 			blk->nrows = (int64) count;
@@ -299,16 +304,17 @@ ParseFooter(SsBinlogReader *r, const char *footer, Size len,
 		}
 		if (next_row != nrows)
 			BINLOG_CORRUPT(path,
-						   errdetail("Column %d has %llu rows, expected %llu.",
-									 c, (unsigned long long) next_row,
-									 (unsigned long long) nrows));
+						   errdetail_internal("Column %d has %llu rows, expected %llu.",
+											  c,
+											  (unsigned long long) next_row,
+											  (unsigned long long) nrows));
 		nblocks += col->nblocks;
 	}
 
 	if (p != end)
 		BINLOG_CORRUPT(path,
-					   errdetail("Footer has %zu bytes beyond its last column.",
-								 (Size) (end - p)));
+					   errdetail_internal("Footer has %zu bytes beyond its last column.",
+										  (Size) (end - p)));
 	CheckBlockTiling(r, nblocks, footer_offset);
 }
 
@@ -332,8 +338,8 @@ LoadMetadata(SsBinlogReader *r)
 	size = (uint64) st.st_size;
 	if (size < BINLOG_HEADER_SIZE + BINLOG_TRAILER_SIZE + BINLOG_CRC_SIZE)
 		BINLOG_CORRUPT(path,
-					   errdetail("File is too short (%llu bytes).",
-								 (unsigned long long) size));
+					   errdetail_internal("File is too short (%llu bytes).",
+										  (unsigned long long) size));
 
 	if (ReadAt(r->fd, path, hbuf, sizeof(hbuf), 0) != sizeof(hbuf))
 		BINLOG_CORRUPT(path, errdetail("Unexpected end of file in header."));
@@ -350,14 +356,14 @@ LoadMetadata(SsBinlogReader *r)
 		footer_len != size - BINLOG_TRAILER_SIZE - footer_offset ||
 		footer_len < BINLOG_CRC_SIZE)
 		BINLOG_CORRUPT(path,
-					   errdetail("Footer offset %llu and length %llu do not fit file size %llu.",
-								 (unsigned long long) footer_offset,
-								 (unsigned long long) footer_len,
-								 (unsigned long long) size));
+					   errdetail_internal("Footer offset %llu and length %llu do not fit file size %llu.",
+										  (unsigned long long) footer_offset,
+										  (unsigned long long) footer_len,
+										  (unsigned long long) size));
 	if (footer_len > MaxAllocSize)
 		BINLOG_CORRUPT(path,
-					   errdetail("Footer length %llu is too large.",
-								 (unsigned long long) footer_len));
+					   errdetail_internal("Footer length %llu is too large.",
+										  (unsigned long long) footer_len));
 
 	footer = palloc(footer_len);
 	if (ReadAt(r->fd, path, footer, footer_len, footer_offset) != footer_len)
@@ -466,12 +472,13 @@ ReadBlock(SsBinlogReader *r, int c, uint32 b, BinlogScratch *comp,
 	n = ZSTD_decompress(dst, blk->rawsize, comp->buf, blk->csize);
 	if (ZSTD_isError(n))
 		BINLOG_CORRUPT(r->path,
-					   errdetail("Could not decompress block %u of column %d: %s.",
-								 b, c, ZSTD_getErrorName(n)));
+					   errdetail_internal("Could not decompress block %u of column %d: %s.",
+										  b, c, ZSTD_getErrorName(n)));
 	if (n != blk->rawsize)
 		BINLOG_CORRUPT(r->path,
-					   errdetail("Block %u of column %d decompressed to %zu bytes, expected %llu.",
-								 b, c, n, (unsigned long long) blk->rawsize));
+					   errdetail_internal("Block %u of column %d decompressed to %zu bytes, expected %llu.",
+										  b, c, n,
+										  (unsigned long long) blk->rawsize));
 	return dst;
 }
 
@@ -630,16 +637,16 @@ ReadVarRange(SsBinlogReader *r, int c, int64 first, int64 count,
 		{
 			if (len[j] > avail - total)
 				BINLOG_CORRUPT(r->path,
-							   errdetail("Row lengths of block %u of column %d exceed its size.",
-										 b, c));
+							   errdetail_internal("Row lengths of block %u of column %d exceed its size.",
+												  b, c));
 			if (j == (Size) lo)
 				skip = total;
 			total += len[j];
 		}
 		if (total != avail)
 			BINLOG_CORRUPT(r->path,
-						   errdetail("Row lengths of block %u of column %d do not match its size.",
-									 b, c));
+						   errdetail_internal("Row lengths of block %u of column %d do not match its size.",
+											  b, c));
 
 		for (int64 j = lo; j < hi; j++)
 		{

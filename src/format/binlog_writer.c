@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "miscadmin.h"
 #include "storage/fd.h"
@@ -163,9 +164,16 @@ WriteBlock(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
 			 rawsize);
 	SsBinlogScratchReserve(w->cxt, &w->comp, bound);
 	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
+
+	/*
+	 * Into a buffer of the bound's size, compression fails only when zstd
+	 * cannot allocate its working memory; anything else is a bug.
+	 */
 	if (ZSTD_isError(csize))
 		ereport(ERROR,
-				(errmsg("could not compress data for segstore file \"%s\": %s",
+				(errcode(ZSTD_getErrorCode(csize) == ZSTD_error_memory_allocation ?
+						 ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compress data for segstore file \"%s\": %s",
 						w->tmp_path, ZSTD_getErrorName(csize))));
 	EmitBlock(w, wc, csize, SsCrc32c(w->comp.buf, csize), rawsize, nrows);
 }

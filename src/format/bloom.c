@@ -49,7 +49,11 @@
 #define BLOOM_SEED1			UINT64CONST(0x9E3779B97F4A7C15)
 #define BLOOM_SEED2			UINT64CONST(0xC2B2AE3D27D4EB4F)
 
-/* Report damaged serialized bytes; detail, an errdetail(), says how. */
+/*
+ * Report damaged serialized bytes.  detail is errdetail(...) when it says in
+ * words what is wrong, or errdetail_internal(...) when it gives sizes and
+ * counts.
+ */
 #define BLOOM_CORRUPT(detail) \
 	ereport(ERROR, \
 			(errcode(ERRCODE_DATA_CORRUPTED), \
@@ -177,7 +181,7 @@ SsBloomDeserialize(const char *data, Size len)
 	pg_crc32c	stored;
 
 	if (len < BLOOM_HEADER_SIZE + BLOOM_CRC_SIZE)
-		BLOOM_CORRUPT(errdetail("Length %zu is too short.", len));
+		BLOOM_CORRUPT(errdetail_internal("Length %zu is too short.", len));
 	if (memcmp(data, BLOOM_MAGIC, 4) != 0)
 		BLOOM_CORRUPT(errdetail("Bad magic number."));
 	memcpy(&version, data + 4, 2);
@@ -187,12 +191,13 @@ SsBloomDeserialize(const char *data, Size len)
 		BLOOM_CORRUPT(errdetail("Unsupported format version %u.",
 								(unsigned) version));
 	if (nbits < BLOOM_MIN_BITS || nbits % 8 != 0)
-		BLOOM_CORRUPT(errdetail("Invalid bit count %u.", nbits));
+		BLOOM_CORRUPT(errdetail_internal("Invalid bit count %u.", nbits));
 	if (nhashes < 1 || nhashes > BLOOM_MAX_HASHES)
-		BLOOM_CORRUPT(errdetail("Invalid hash count %u.", (unsigned) nhashes));
+		BLOOM_CORRUPT(errdetail_internal("Invalid hash count %u.",
+										 (unsigned) nhashes));
 	if (len != BLOOM_HEADER_SIZE + (Size) nbits / 8 + BLOOM_CRC_SIZE)
-		BLOOM_CORRUPT(errdetail("Length %zu does not match bit count %u.",
-								len, nbits));
+		BLOOM_CORRUPT(errdetail_internal("Length %zu does not match bit count %u.",
+										 len, nbits));
 
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, data, len - BLOOM_CRC_SIZE);

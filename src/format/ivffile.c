@@ -10,7 +10,10 @@
  * file is written once through a writable mapping of a temporary file,
  * made durable and renamed into place, and never changed again, so a
  * mapping can be kept across queries and transactions.  It is checked
- * whole (a CRC32C over every byte) when a backend maps it.
+ * whole (a CRC32C over every byte) when a backend maps it.  Damage is
+ * reported as ERRCODE_INDEX_CORRUPTED, where binlogs report
+ * ERRCODE_DATA_CORRUPTED: nothing is lost with an index file, which can be
+ * rebuilt from the segment's insert binlog.
  *
  * FILE LAYOUT (format version 1)
  *
@@ -68,10 +71,15 @@
 #define IVF_ALIGN		64
 #define IVF_MAX_ROWS	((int64) PG_INT32_MAX)
 
-/* Report a damaged file; detail, an errdetail(), says what is wrong. */
+/*
+ * Report a damaged index file.  It can be rebuilt from its segment's insert
+ * binlog, so it is reported as PostgreSQL reports a damaged index.  detail
+ * is errdetail(...) when it says in words what is wrong, or
+ * errdetail_internal(...) when it gives offsets, sizes and positions.
+ */
 #define IVF_CORRUPT(path, detail) \
 	ereport(ERROR, \
-			(errcode(ERRCODE_DATA_CORRUPTED), \
+			(errcode(ERRCODE_INDEX_CORRUPTED), \
 			 errmsg("segstore file \"%s\" is corrupt", (path)), \
 			 detail))
 
@@ -307,7 +315,10 @@ SsIvfWriterFinish(SsIvfWriter *w)
 	rc = munmap(w->base, w->layout.size);
 	w->base = NULL;
 	if (rc != 0)
-		elog(ERROR, "could not unmap segstore file \"%s\": %m", w->tmp_path);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not unmap segstore file \"%s\": %m",
+						w->tmp_path)));
 
 	/* fsync writes back the pages dirtied through the mapping */
 	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
@@ -342,20 +353,20 @@ CheckBody(SsIvfFile *f, pg_crc32c body_crc)
 	{
 		if (d->list_offsets[i + 1] < d->list_offsets[i])
 			IVF_CORRUPT(f->path,
-						errdetail("Inverted list %d has a negative length.",
-								  (int) i));
+						errdetail_internal("Inverted list %d has a negative length.",
+										   (int) i));
 		f->max_list = Max(f->max_list, (int64) (d->list_offsets[i + 1] - d->list_offsets[i]));
 	}
 	for (i = 0; i < d->nrows; i++)
 	{
 		if (d->rows[i] < 0 || d->rows[i] >= d->nrows)
 			IVF_CORRUPT(f->path,
-						errdetail("Entry " INT64_FORMAT " has row number %d out of range.",
-								  i, d->rows[i]));
+						errdetail_internal("Entry " INT64_FORMAT " has row number %d out of range.",
+										   i, d->rows[i]));
 		if (i > 0 && d->keys[i] <= d->keys[i - 1])
 			IVF_CORRUPT(f->path,
-						errdetail("Primary keys are not ascending at row " INT64_FORMAT ".",
-								  i));
+						errdetail_internal("Primary keys are not ascending at row " INT64_FORMAT ".",
+										   i));
 	}
 }
 
@@ -390,8 +401,8 @@ SsIvfMap(const char *path, MemoryContext cxt)
 	{
 		CloseTransientFile(fd);
 		IVF_CORRUPT(path,
-					errdetail("The file is %lld bytes long, too short for an index file.",
-							  (long long) st.st_size));
+					errdetail_internal("The file is %lld bytes long, too short for an index file.",
+									   (long long) st.st_size));
 	}
 	base = mmap(NULL, (Size) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	CloseTransientFile(fd);
@@ -412,8 +423,8 @@ SsIvfMap(const char *path, MemoryContext cxt)
 		ComputeLayout(&f->data, &layout);
 		if (layout.size != (uint64) f->size)
 			IVF_CORRUPT(path,
-						errdetail("The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
-								  f->size, layout.size));
+						errdetail_internal("The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
+										   f->size, layout.size));
 		PointSections(f->base, &layout, &f->data);
 		CheckBody(f, body_crc);
 	}
