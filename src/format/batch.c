@@ -122,14 +122,14 @@ typedef struct KeyedRow
 	int64		row;
 } KeyedRow;
 
-#define ST_SORT sort_keyed_rows
+#define ST_SORT SortKeyedRows
 #define ST_ELEMENT_TYPE KeyedRow
 #define ST_COMPARE(a, b) ((a)->key < (b)->key ? -1 : (a)->key > (b)->key ? 1 : 0)
 #define ST_SCOPE static
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define ST_SORT sort_int64
+#define ST_SORT SortInt64
 #define ST_ELEMENT_TYPE int64
 #define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : *(a) > *(b) ? 1 : 0)
 #define ST_SCOPE static
@@ -198,7 +198,7 @@ SsBatchSortByKey(SsBatch *batch, int keycol)
 		perm[i].key = keys[i];
 		perm[i].row = i;
 	}
-	sort_keyed_rows(perm, batch->nrows);
+	SortKeyedRows(perm, batch->nrows);
 	for (c = 0; c < batch->ncols; c++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -295,7 +295,7 @@ SsSortKeys(int64 *keys, int *n, bool dedup)
 	int			i;
 	int			k = 0;
 
-	sort_int64(keys, *n);
+	SortInt64(keys, *n);
 	if (!dedup)
 		return;
 	for (i = 0; i < *n; i++)

@@ -49,16 +49,20 @@
 #define BLOOM_SEED1			UINT64CONST(0x9E3779B97F4A7C15)
 #define BLOOM_SEED2			UINT64CONST(0xC2B2AE3D27D4EB4F)
 
-/* Report damaged serialized bytes. */
-#define bloom_corrupt(...) \
+/*
+ * Report damaged serialized bytes.  detail is errdetail(...) when it says in
+ * words what is wrong, or errdetail_internal(...) when it gives sizes and
+ * counts.
+ */
+#define BLOOM_CORRUPT(detail) \
 	ereport(ERROR, \
 			(errcode(ERRCODE_DATA_CORRUPTED), \
 			 errmsg("segstore bloom filter is corrupt"), \
-			 errdetail(__VA_ARGS__)))
+			 detail))
 
 /* splitmix64's finalizer applied to key + seed: a well-mixed 64-bit hash. */
 static inline uint64
-bloom_hash(int64 key, uint64 seed)
+BloomHash(int64 key, uint64 seed)
 {
 	uint64		z = (uint64) key + seed;
 
@@ -72,11 +76,11 @@ bloom_hash(int64 key, uint64 seed)
  * Returns whether all of them were already set.
  */
 static bool
-bloom_probe(const SsBloom *bloom, int64 key, bool set)
+BloomProbe(const SsBloom *bloom, int64 key, bool set)
 {
 	uint64		m = bloom->nbits;
-	uint64		pos = bloom_hash(key, BLOOM_SEED1) % m;
-	uint64		step = bloom_hash(key, BLOOM_SEED2) % m;
+	uint64		pos = BloomHash(key, BLOOM_SEED1) % m;
+	uint64		step = BloomHash(key, BLOOM_SEED2) % m;
 	bool		all = true;
 
 	for (uint32 i = 0; i < bloom->nhashes; i++)
@@ -128,7 +132,7 @@ SsBloomBuild(const int64 *keys, int64 nkeys, double fpr)
 	bloom->bits = palloc0(bloom->nbits / 8);
 
 	for (int64 i = 0; i < nkeys; i++)
-		bloom_probe(bloom, keys[i], true);
+		BloomProbe(bloom, keys[i], true);
 	return bloom;
 }
 
@@ -136,7 +140,7 @@ SsBloomBuild(const int64 *keys, int64 nkeys, double fpr)
 bool
 SsBloomMightContain(const SsBloom *bloom, int64 key)
 {
-	return bloom_probe(bloom, key, false);
+	return BloomProbe(bloom, key, false);
 }
 
 /* Serialize a filter into a palloc'd buffer. */
@@ -177,27 +181,30 @@ SsBloomDeserialize(const char *data, Size len)
 	pg_crc32c	stored;
 
 	if (len < BLOOM_HEADER_SIZE + BLOOM_CRC_SIZE)
-		bloom_corrupt("Length %zu is too short.", len);
+		BLOOM_CORRUPT(errdetail_internal("Length %zu is too short.", len));
 	if (memcmp(data, BLOOM_MAGIC, 4) != 0)
-		bloom_corrupt("Bad magic number.");
+		BLOOM_CORRUPT(errdetail("Bad magic number."));
 	memcpy(&version, data + 4, 2);
 	memcpy(&nhashes, data + 6, 2);
 	memcpy(&nbits, data + 8, 4);
 	if (version != BLOOM_VERSION)
-		bloom_corrupt("Unsupported format version %u.", (unsigned) version);
+		BLOOM_CORRUPT(errdetail("Unsupported format version %u.",
+								(unsigned) version));
 	if (nbits < BLOOM_MIN_BITS || nbits % 8 != 0)
-		bloom_corrupt("Invalid bit count %u.", nbits);
+		BLOOM_CORRUPT(errdetail_internal("Invalid bit count %u.", nbits));
 	if (nhashes < 1 || nhashes > BLOOM_MAX_HASHES)
-		bloom_corrupt("Invalid hash count %u.", (unsigned) nhashes);
+		BLOOM_CORRUPT(errdetail_internal("Invalid hash count %u.",
+										 (unsigned) nhashes));
 	if (len != BLOOM_HEADER_SIZE + (Size) nbits / 8 + BLOOM_CRC_SIZE)
-		bloom_corrupt("Length %zu does not match bit count %u.", len, nbits);
+		BLOOM_CORRUPT(errdetail_internal("Length %zu does not match bit count %u.",
+										 len, nbits));
 
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, data, len - BLOOM_CRC_SIZE);
 	FIN_CRC32C(crc);
 	memcpy(&stored, data + len - BLOOM_CRC_SIZE, BLOOM_CRC_SIZE);
 	if (stored != crc)
-		bloom_corrupt("Checksum mismatch.");
+		BLOOM_CORRUPT(errdetail("Checksum mismatch."));
 
 	bloom = palloc(sizeof(SsBloom));
 	bloom->nbits = nbits;

@@ -172,15 +172,30 @@ FilesXactCallback(XactEvent event, void *arg)
 			{
 				PendingRemoval *r = lfirst(lc);
 				struct stat st;
-				bool		ok;
 
 				if (stat(r->path, &st) != 0)
 					continue;
-				ok = S_ISDIR(st.st_mode) ? rmtree(r->path, true) : unlink(r->path) == 0;
-				if (!ok)
+				if (!S_ISDIR(st.st_mode))
+				{
+					if (unlink(r->path) != 0)
+						ereport(WARNING,
+								(errcode_for_file_access(),
+								 errmsg("could not remove segstore file \"%s\": %m",
+										r->path),
+								 errhint("segstore.gc() will retry.")));
+				}
+				else if (!rmtree(r->path, true))
+				{
+					/*
+					 * rmtree has already warned, with %m, about each entry
+					 * it could not remove; errno no longer tells which.
+					 */
 					ereport(WARNING,
-							(errmsg("could not remove segstore file \"%s\"", r->path),
+							(errcode(ERRCODE_IO_ERROR),
+							 errmsg("could not remove segstore directory \"%s\"",
+									r->path),
 							 errhint("segstore.gc() will retry.")));
+				}
 			}
 			list_free_deep(pending_removals);
 			pending_removals = NIL;

@@ -10,7 +10,10 @@
  * file is written once through a writable mapping of a temporary file,
  * made durable and renamed into place, and never changed again, so a
  * mapping can be kept across queries and transactions.  It is checked
- * whole (a CRC32C over every byte) when a backend maps it.
+ * whole (a CRC32C over every byte) when a backend maps it.  Damage is
+ * reported as ERRCODE_INDEX_CORRUPTED, where binlogs report
+ * ERRCODE_DATA_CORRUPTED: nothing is lost with an index file, which can be
+ * rebuilt from the segment's insert binlog.
  *
  * FILE LAYOUT (format version 1)
  *
@@ -68,11 +71,17 @@
 #define IVF_ALIGN		64
 #define IVF_MAX_ROWS	((int64) PG_INT32_MAX)
 
-#define ivf_corrupt(path, ...) \
+/*
+ * Report a damaged index file.  It can be rebuilt from its segment's insert
+ * binlog, so it is reported as PostgreSQL reports a damaged index.  detail
+ * is errdetail(...) when it says in words what is wrong, or
+ * errdetail_internal(...) when it gives offsets, sizes and positions.
+ */
+#define IVF_CORRUPT(path, detail) \
 	ereport(ERROR, \
-			(errcode(ERRCODE_DATA_CORRUPTED), \
+			(errcode(ERRCODE_INDEX_CORRUPTED), \
 			 errmsg("segstore file \"%s\" is corrupt", (path)), \
-			 errdetail(__VA_ARGS__)))
+			 detail))
 
 /* Byte offsets of the sections of a file of a given shape. */
 typedef struct Layout
@@ -103,30 +112,30 @@ struct SsIvfWriter
 
 /* Round up to the section alignment. */
 static inline uint64
-align_up(uint64 v)
+AlignUp(uint64 v)
 {
 	return (v + IVF_ALIGN - 1) & ~((uint64) IVF_ALIGN - 1);
 }
 
 /* Where each section of a file of this shape lies. */
 static void
-compute_layout(const SsIvfData *shape, Layout *l)
+ComputeLayout(const SsIvfData *shape, Layout *l)
 {
 	uint64		n = (uint64) shape->nrows;
 	uint64		dim = (uint64) shape->dim;
 
 	l->list_offsets = IVF_HEADER_SIZE;
-	l->centroids = align_up(l->list_offsets + ((uint64) shape->nlist + 1) * sizeof(uint64));
-	l->vectors = align_up(l->centroids + (uint64) shape->nlist * dim * sizeof(float));
-	l->rows = align_up(l->vectors + n * dim * sizeof(float));
-	l->keys = align_up(l->rows + n * sizeof(int32));
-	l->timestamps = align_up(l->keys + n * sizeof(int64));
-	l->size = align_up(l->timestamps + n * sizeof(int64));
+	l->centroids = AlignUp(l->list_offsets + ((uint64) shape->nlist + 1) * sizeof(uint64));
+	l->vectors = AlignUp(l->centroids + (uint64) shape->nlist * dim * sizeof(float));
+	l->rows = AlignUp(l->vectors + n * dim * sizeof(float));
+	l->keys = AlignUp(l->rows + n * sizeof(int32));
+	l->timestamps = AlignUp(l->keys + n * sizeof(int64));
+	l->size = AlignUp(l->timestamps + n * sizeof(int64));
 }
 
 /* Point the sections of *data into a mapping. */
 static void
-point_sections(char *base, const Layout *l, SsIvfData *data)
+PointSections(char *base, const Layout *l, SsIvfData *data)
 {
 	data->list_offsets = (uint64 *) (base + l->list_offsets);
 	data->centroids = (float *) (base + l->centroids);
@@ -138,7 +147,7 @@ point_sections(char *base, const Layout *l, SsIvfData *data)
 
 /* Is the shape one this format can hold? */
 static bool
-shape_valid(const SsIvfData *s)
+ShapeValid(const SsIvfData *s)
 {
 	if (s->type != SS_INDEX_FLAT && s->type != SS_INDEX_IVF_FLAT)
 		return false;
@@ -154,8 +163,8 @@ shape_valid(const SsIvfData *s)
 
 /* Encode the header of a file of this shape. */
 static void
-header_encode(char *buf, uint64 writer_xid, uint64 file_id, const SsIvfData *s,
-			  pg_crc32c body_crc)
+HeaderEncode(char *buf, uint64 writer_xid, uint64 file_id, const SsIvfData *s,
+			 pg_crc32c body_crc)
 {
 	uint16		version = IVF_VERSION;
 	uint16		type = (uint16) s->type;
@@ -187,7 +196,7 @@ header_encode(char *buf, uint64 writer_xid, uint64 file_id, const SsIvfData *s,
  * goes to *body_crc.
  */
 static bool
-header_decode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body_crc)
+HeaderDecode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body_crc)
 {
 	uint16		version;
 	uint16		type;
@@ -221,12 +230,12 @@ header_decode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body
 	s->nlist = (int) nlist;
 	s->nrows = (int64) nrows;
 	s->index_id = (int64) index_id;
-	return shape_valid(s);
+	return ShapeValid(s);
 }
 
 /* Reset callback: a writer left unfinished unmaps and removes its file. */
 static void
-writer_cleanup(void *arg)
+WriterCleanup(void *arg)
 {
 	SsIvfWriter *w = (SsIvfWriter *) arg;
 
@@ -245,7 +254,7 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	SsIvfWriter *w;
 	void	   *base;
 
-	if (!shape_valid(shape))
+	if (!ShapeValid(shape))
 		elog(ERROR, "invalid segstore index file shape: type %d, metric %d, dim %d, nlist %d, rows " INT64_FORMAT,
 			 (int) shape->type, (int) shape->metric, shape->dim, shape->nlist, shape->nrows);
 
@@ -255,7 +264,7 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	w->cxt = cxt;
 	w->path = MemoryContextStrdup(cxt, path);
 	w->tmp_path = MemoryContextStrdup(cxt, tmp_path);
-	compute_layout(shape, &w->layout);
+	ComputeLayout(shape, &w->layout);
 	w->file_id = file_id;
 	w->writer_xid = writer_xid;
 	w->shape = *shape;
@@ -272,7 +281,7 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 				 errmsg("could not create segstore file \"%s\": %m", tmp_path)));
 	}
 	w->tmp_exists = true;
-	w->cleanup.func = writer_cleanup;
+	w->cleanup.func = WriterCleanup;
 	w->cleanup.arg = w;
 	MemoryContextRegisterResetCallback(cxt, &w->cleanup);
 
@@ -289,7 +298,7 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	w->base = base;
 
 	*data = *shape;
-	point_sections(w->base, &w->layout, data);
+	PointSections(w->base, &w->layout, data);
 	return w;
 }
 
@@ -302,11 +311,14 @@ SsIvfWriterFinish(SsIvfWriter *w)
 	int			rc;
 
 	body_crc = SsCrc32c(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
-	header_encode(w->base, w->writer_xid, w->file_id, &w->shape, body_crc);
+	HeaderEncode(w->base, w->writer_xid, w->file_id, &w->shape, body_crc);
 	rc = munmap(w->base, w->layout.size);
 	w->base = NULL;
 	if (rc != 0)
-		elog(ERROR, "could not unmap segstore file \"%s\": %m", w->tmp_path);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not unmap segstore file \"%s\": %m",
+						w->tmp_path)));
 
 	/* fsync writes back the pages dirtied through the mapping */
 	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
@@ -326,29 +338,35 @@ SsIvfWriterAbort(SsIvfWriter *w)
 
 /* Check everything after the header of a mapped file. */
 static void
-check_body(SsIvfFile *f, pg_crc32c body_crc)
+CheckBody(SsIvfFile *f, pg_crc32c body_crc)
 {
 	SsIvfData  *d = &f->data;
 	int64		i;
 
 	if (SsCrc32c(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
-		ivf_corrupt(f->path, "Checksum mismatch.");
+		IVF_CORRUPT(f->path, errdetail("Checksum mismatch."));
 	if (d->list_offsets[0] != 0 || d->list_offsets[d->nlist] != (uint64) d->nrows)
-		ivf_corrupt(f->path, "The inverted lists do not cover the rows.");
+		IVF_CORRUPT(f->path,
+					errdetail("The inverted lists do not cover the rows."));
 	f->max_list = 0;
 	for (i = 0; i < d->nlist; i++)
 	{
 		if (d->list_offsets[i + 1] < d->list_offsets[i])
-			ivf_corrupt(f->path, "Inverted list %d has a negative length.", (int) i);
+			IVF_CORRUPT(f->path,
+						errdetail_internal("Inverted list %d has a negative length.",
+										   (int) i));
 		f->max_list = Max(f->max_list, (int64) (d->list_offsets[i + 1] - d->list_offsets[i]));
 	}
 	for (i = 0; i < d->nrows; i++)
 	{
 		if (d->rows[i] < 0 || d->rows[i] >= d->nrows)
-			ivf_corrupt(f->path, "Entry " INT64_FORMAT " has row number %d out of range.",
-						i, d->rows[i]);
+			IVF_CORRUPT(f->path,
+						errdetail_internal("Entry " INT64_FORMAT " has row number %d out of range.",
+										   i, d->rows[i]));
 		if (i > 0 && d->keys[i] <= d->keys[i - 1])
-			ivf_corrupt(f->path, "Primary keys are not ascending at row " INT64_FORMAT ".", i);
+			IVF_CORRUPT(f->path,
+						errdetail_internal("Primary keys are not ascending at row " INT64_FORMAT ".",
+										   i));
 	}
 }
 
@@ -382,8 +400,9 @@ SsIvfMap(const char *path, MemoryContext cxt)
 	if (st.st_size < IVF_HEADER_SIZE)
 	{
 		CloseTransientFile(fd);
-		ivf_corrupt(path, "The file is %lld bytes long, too short for an index file.",
-					(long long) st.st_size);
+		IVF_CORRUPT(path,
+					errdetail_internal("The file is %lld bytes long, too short for an index file.",
+									   (long long) st.st_size));
 	}
 	base = mmap(NULL, (Size) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	CloseTransientFile(fd);
@@ -398,14 +417,16 @@ SsIvfMap(const char *path, MemoryContext cxt)
 	f->size = (Size) st.st_size;
 	PG_TRY();
 	{
-		if (!header_decode(f->base, &writer_xid, &f->data, &body_crc))
-			ivf_corrupt(path, "The header is not a valid index file header.");
-		compute_layout(&f->data, &layout);
+		if (!HeaderDecode(f->base, &writer_xid, &f->data, &body_crc))
+			IVF_CORRUPT(path,
+						errdetail("The header is not a valid index file header."));
+		ComputeLayout(&f->data, &layout);
 		if (layout.size != (uint64) f->size)
-			ivf_corrupt(path, "The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
-						f->size, layout.size);
-		point_sections(f->base, &layout, &f->data);
-		check_body(f, body_crc);
+			IVF_CORRUPT(path,
+						errdetail_internal("The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
+										   f->size, layout.size));
+		PointSections(f->base, &layout, &f->data);
+		CheckBody(f, body_crc);
 	}
 	PG_CATCH();
 	{
@@ -472,7 +493,7 @@ SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type)
 				 errmsg("could not read segstore file \"%s\": %m", path)));
 	}
 	CloseTransientFile(fd);
-	if (n < IVF_HEADER_SIZE || !header_decode(buf, writer_xid, &shape, &body_crc))
+	if (n < IVF_HEADER_SIZE || !HeaderDecode(buf, writer_xid, &shape, &body_crc))
 		return false;
 	*type = shape.type;
 	return true;

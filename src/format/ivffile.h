@@ -84,8 +84,9 @@ typedef struct SsIvfFile
 /*
  * Map a file read-only and check all of it (header, checksum of every
  * byte, list offsets, row numbers, key order): damage is reported as
- * ERRCODE_DATA_CORRUPTED naming the file.  The struct is allocated in cxt;
- * the mapping lasts until SsIvfUnmap, across transactions.
+ * ERRCODE_INDEX_CORRUPTED naming the file, since the file can be rebuilt
+ * from the segment's insert binlog.  The struct is allocated in cxt; the
+ * mapping lasts until SsIvfUnmap, across transactions.
  */
 extern SsIvfFile *SsIvfMap(const char *path, MemoryContext cxt);
 
