@@ -11,7 +11,8 @@
 # PostgreSQL's include directories (with -I src first, its headers would
 # shadow PostgreSQL's), every file name is unique across folders (error
 # locations print only the base name), and no include cycle exists between
-# modules (a module is a .c file with its .h).  Prints one line per
+# modules (a module is a .c file with its .h; X_int.h, a private header,
+# belongs to module X).  Prints one line per
 # violation and exits 1 if there is any.
 use strict;
 use warnings;
@@ -79,13 +80,14 @@ sub rank_of
 	return $RANK{$folder};
 }
 
-# A module is a .c file with its .h; src/segstore.h, the shared types, is
-# one apart from src/segstore.c, the entry point.
+# A module is a .c file with its .h, and a private header X_int.h belongs
+# to module X (the files of a split module share it); src/segstore.h, the
+# shared types, is one apart from src/segstore.c, the entry point.
 sub module_of
 {
 	my ($path) = @_;
 	return $path if folder_of($path) eq '';
-	(my $m = $path) =~ s/\.[ch]$//;
+	(my $m = $path) =~ s/(_int)?\.[ch]$//;
 	return $m;
 }
 

@@ -322,7 +322,7 @@ SsSearchCacheLoadData(SsCachedCollection *ce, SsCachedSegment *seg, SsMetric met
 		{
 			SsIvfUnmap(file, false);
 			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
+					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("segstore file \"%s\" is corrupt", seg->index_path),
 					 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\" or its index.",
 							   seg->segment_id, ce->coll->name)));
