@@ -354,7 +354,7 @@ segstore_gc(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	SsCatalogOpen(&session, false);
-	SsGcRun(&files, &bytes);
+	SsGcRun(true, &files, &bytes);
 	SsCatalogClose(&session);
 	values[0] = Int32GetDatum(files);
 	values[1] = Int64GetDatum(bytes);

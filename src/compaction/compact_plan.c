@@ -27,6 +27,7 @@
 #include "compaction/compaction.h"
 #include "data/segment.h"
 #include "data/write.h"
+#include "metadata/locks.h"
 
 /* Defaults of this module's settings (see SsCompactionInit). */
 #define ENABLE_COMPACTION_DEFAULT true
@@ -225,7 +226,7 @@ SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why)
 	 * same segments; writers are not held up, as the swap checks that
 	 * sources are still flushed.
 	 */
-	SsCatalogLockPlanning(coll->id);
+	SsLockPlanning(coll->id);
 	SsCatalogFailOrphanedPlans();
 	busy = SsCatalogBusySegments(coll->id);
 	segments = SsCatalogSegments(coll->id, true);

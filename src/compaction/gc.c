@@ -18,6 +18,11 @@
  * directories of databases that were dropped while segstore was not
  * loaded in the dropping session.
  *
+ * One garbage collection runs at a time in a database (two at once would
+ * race to remove the same files and count them twice).  gc() waits for
+ * the one running; the background workers, which collect again soon,
+ * skip instead.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,6 +44,7 @@
 #include "format/files.h"
 #include "format/ivffile.h"
 #include "metadata/catalog.h"
+#include "metadata/locks.h"
 
 /* A file that may be garbage, found in a collection directory. */
 typedef struct Candidate
@@ -136,10 +142,11 @@ RemoveDroppedDatabases(int *removed_files, int64 *removed_bytes)
 
 /*
  * Remove garbage files of the current database, and directories of
- * dropped collections and databases.
+ * dropped collections and databases.  Without wait, does nothing if
+ * another collection runs in the database.
  */
 void
-SsGcRun(int *removed_files, int64 *removed_bytes)
+SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 {
 	char	   *dbdir = SsFilesDatabaseDir(MyDatabaseId);
 	List	   *candidates = NIL;
@@ -153,6 +160,8 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 
 	*removed_files = 0;
 	*removed_bytes = 0;
+	if (!SsLockGc(wait))
+		return;
 	SsCatalogFailOrphanedPlans();
 
 	/*
@@ -192,6 +201,8 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 			uint64		xid;
 			uint16		kind;
 			SsIndexType index_type;
+			bool		missing = false;
+			bool		has_writer;
 
 			CHECK_FOR_INTERRUPTS();
 			if (SsFilesParseTempXid(name, &xid))
@@ -200,10 +211,14 @@ SsGcRun(int *removed_files, int64 *removed_bytes)
 					RemoveFile(path, removed_files, removed_bytes);
 				continue;
 			}
-			/* A file another gc() removed meanwhile is no concern of ours. */
-			if (SsFilesSize(path) < 0 ||
-				((SsBinlogPeekHeader(path, &kind, &xid) ||
-				  SsIvfPeekHeader(path, &xid, &index_type)) && WriterRunning(xid)))
+
+			/*
+			 * A file that a dropped collection's commit removed meanwhile is
+			 * no concern of ours; one whose writer runs is not garbage yet.
+			 */
+			has_writer = SsBinlogPeekHeader(path, &kind, &xid, &missing) ||
+				(!missing && SsIvfPeekHeader(path, &xid, &index_type, &missing));
+			if (missing || (has_writer && WriterRunning(xid)))
 				continue;
 			candidates = lappend(candidates, path);
 		}

@@ -10,6 +10,6 @@
 
 #include "segstore.h"
 
-extern void SsGcRun(int *removed_files, int64 *removed_bytes);
+extern void SsGcRun(bool wait, int *removed_files, int64 *removed_bytes);
 
 #endif							/* SEGSTORE_COMPACTION_GC_H */

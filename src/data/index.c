@@ -444,7 +444,7 @@ SsIndexFileState(const char *path)
 		return "none";
 	if (SsFilesSize(path) < 0)
 		return "missing";
-	if (!SsIvfPeekHeader(path, &xid, &type))
+	if (!SsIvfPeekHeader(path, &xid, &type, NULL))
 		return "corrupt";
 	return SsIndexTypeName(type);
 }

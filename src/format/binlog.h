@@ -156,10 +156,11 @@ extern void SsBinlogClose(SsBinlogReader *r);
 
 /*
  * Read only the header of a file (for garbage collection).  Returns false if
- * the file is too short or its header is invalid; I/O errors, including a
- * missing file, are reported with ereport(ERROR).
+ * the file is too short or its header is invalid, or, with missing given,
+ * if the file does not exist (setting *missing); other I/O errors, and a
+ * missing file without missing, are reported with ereport(ERROR).
  */
 extern bool SsBinlogPeekHeader(const char *path, uint16 *kind,
-							   uint64 *writer_xid);
+							   uint64 *writer_xid, bool *missing);
 
 #endif							/* SEGSTORE_FORMAT_BINLOG_H */

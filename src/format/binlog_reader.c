@@ -722,7 +722,8 @@ SsBinlogClose(SsBinlogReader *r)
  * Returns false if the file is too short or its header is invalid.
  */
 bool
-SsBinlogPeekHeader(const char *path, uint16 *kind, uint64 *writer_xid)
+SsBinlogPeekHeader(const char *path, uint16 *kind, uint64 *writer_xid,
+				   bool *missing)
 {
 	char		hbuf[BINLOG_HEADER_SIZE];
 	BinlogHeader h;
@@ -730,6 +731,11 @@ SsBinlogPeekHeader(const char *path, uint16 *kind, uint64 *writer_xid)
 	int			fd;
 
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0 && errno == ENOENT && missing != NULL)
+	{
+		*missing = true;
+		return false;
+	}
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

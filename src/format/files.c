@@ -171,18 +171,17 @@ FilesXactCallback(XactEvent event, void *arg)
 			foreach(lc, pending_removals)
 			{
 				PendingRemoval *r = lfirst(lc);
-				struct stat st;
 
-				if (stat(r->path, &st) != 0)
+				/* no stat first: a file removed meanwhile is simply gone */
+				if (unlink(r->path) == 0 || errno == ENOENT)
 					continue;
-				if (!S_ISDIR(st.st_mode))
+				if (errno != EISDIR)
 				{
-					if (unlink(r->path) != 0)
-						ereport(WARNING,
-								(errcode_for_file_access(),
-								 errmsg("could not remove segstore file \"%s\": %m",
-										r->path),
-								 errhint("segstore.gc() will retry.")));
+					ereport(WARNING,
+							(errcode_for_file_access(),
+							 errmsg("could not remove segstore file \"%s\": %m",
+									r->path),
+							 errhint("segstore.gc() will retry.")));
 				}
 				else if (!rmtree(r->path, true))
 				{

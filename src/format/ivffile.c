@@ -468,7 +468,8 @@ SsIvfWillNeed(SsIvfFile *file)
 
 /* Read and check only the header. */
 bool
-SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type)
+SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type,
+				bool *missing)
 {
 	char		buf[IVF_HEADER_SIZE];
 	SsIvfData	shape;
@@ -477,6 +478,11 @@ SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type)
 	int			n;
 
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0 && errno == ENOENT && missing != NULL)
+	{
+		*missing = true;
+		return false;
+	}
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

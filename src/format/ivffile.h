@@ -98,9 +98,11 @@ extern void SsIvfWillNeed(SsIvfFile *file);
 
 /*
  * Read only the header (garbage collection, inspection).  Returns false if
- * the file is too short or its header is not a valid index file header.
+ * the file is too short or its header is not a valid index file header,
+ * or, with missing given, if the file does not exist (setting *missing).
  */
-extern bool SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type);
+extern bool SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type,
+							bool *missing);
 
 /* Names of index types and metrics, as SQL spells them, and back. */
 extern const char *SsIndexTypeName(SsIndexType type);

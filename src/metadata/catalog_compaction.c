@@ -29,7 +29,6 @@
  * Advisory lock key space of the compaction workers' slots ("segs");
  * planning locks use 1936025456 ("segp").
  */
-#define SS_SLOT_LOCK_KEY 0x73656773
 
 /* Name of a trigger as stored. */
 static const char *
@@ -92,17 +91,6 @@ SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 				  "priority, plan_type, sources, max_segment_size, memory_limit, retention_s, "
 				  "timeout_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 				  10, types, values, 1);
-}
-
-/* Take the planning lock of a collection until the transaction ends. */
-void
-SsCatalogLockPlanning(int64 collection_id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(collection_id)};
-
-	SsCatalogQuery("SELECT pg_catalog.pg_advisory_xact_lock(1936025456, $1::int4)",
-				   1, types, values);
 }
 
 /* Segments that queued or running plans of a collection will rewrite. */
@@ -539,25 +527,3 @@ SsCatalogCompactedSegmentsExist(void)
 	return SPI_processed > 0;
 }
 
-/*
- * Take compaction worker slot number slot for this session if it is free.
- * Slots are session advisory locks, so they need no shared memory and go
- * with the worker that held them however it exits.
- */
-bool
-SsCatalogTryLockWorkerSlot(int slot)
-{
-	bool		isnull;
-
-	SsCatalogQuery(psprintf("SELECT pg_catalog.pg_try_advisory_lock(%d, %d)",
-							SS_SLOT_LOCK_KEY, slot), 0, NULL, NULL);
-	return DatumGetBool(SsCatalogCol(0, 1, &isnull));
-}
-
-/* Give a worker slot back. */
-void
-SsCatalogUnlockWorkerSlot(int slot)
-{
-	SsCatalogQuery(psprintf("SELECT pg_catalog.pg_advisory_unlock(%d, %d)",
-							SS_SLOT_LOCK_KEY, slot), 0, NULL, NULL);
-}

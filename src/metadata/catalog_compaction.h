@@ -95,7 +95,6 @@ extern int64 SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, c
 extern void SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 								const char *plan_type, const int64 *sources, int nsources,
 								const SsPlanSettings *settings);
-extern void SsCatalogLockPlanning(int64 collection_id);
 extern List *SsCatalogBusySegments(int64 collection_id);
 extern int64 SsCatalogCompactionCollection(int64 compaction_id);
 extern void SsCatalogCompactionState(int64 compaction_id, SsCompactionState *state);
@@ -115,7 +114,5 @@ extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *s
 extern int64 SsCatalogPruneHistory(int retention_s);
 extern bool SsCatalogDropSegment(int64 segment_id);
 extern bool SsCatalogCompactedSegmentsExist(void);
-extern bool SsCatalogTryLockWorkerSlot(int slot);
-extern void SsCatalogUnlockWorkerSlot(int slot);
 
 #endif							/* SEGSTORE_METADATA_CATALOG_COMPACTION_H */

@@ -6,8 +6,8 @@
  * compact() queues plans in the caller's transaction; when it commits, a
  * dynamic background worker is started for the database (this needs no
  * shared_preload_libraries).  A worker takes one of
- * segstore.max_compaction_workers slots (session advisory locks, so no
- * shared memory is needed), runs queued plans one at a time, manual ones
+ * segstore.max_compaction_workers slots (session locks on tags no SQL role
+ * can take, metadata/locks.c, so no shared memory is needed), runs queued plans one at a time, manual ones
  * first, until none is left, and then collects garbage so that the
  * sources' space comes back at once.  A worker that finds every slot
  * taken exits: the slot holders re-check the queue after they let go of
@@ -35,6 +35,7 @@
 
 #include "compaction/compaction.h"
 #include "compaction/gc.h"
+#include "metadata/locks.h"
 #include "status/status.h"
 #include "workers/workers.h"
 
@@ -166,7 +167,7 @@ AcquireSlot(void *arg)
 
 	*slot = -1;
 	for (i = 0; i < ss_max_compaction_workers; i++)
-		if (SsCatalogTryLockWorkerSlot(i))
+		if (SsLockTryWorkerSlot(i))
 		{
 			*slot = i;
 			return;
@@ -177,7 +178,7 @@ AcquireSlot(void *arg)
 static void
 ReleaseSlot(void *arg)
 {
-	SsCatalogUnlockWorkerSlot(*(int *) arg);
+	SsUnlockWorkerSlot(*(int *) arg);
 }
 
 /* Claim the next queued plan into *(int64 *) arg, failing orphaned ones first. */
@@ -206,7 +207,7 @@ CollectGarbage(void *arg)
 	int			files;
 	int64		bytes;
 
-	SsGcRun(&files, &bytes);
+	SsGcRun(false, &files, &bytes);
 	if (files > 0)
 		ereport(LOG,
 				(errmsg("segstore: garbage collection removed %d files, " INT64_FORMAT " bytes",

@@ -266,7 +266,7 @@ RunOnce(void)
 	{
 		BeginWork(&session, "segstore worker: collecting garbage");
 		RunLeftoverPlans();
-		SsGcRun(&files, &bytes);
+		SsGcRun(false, &files, &bytes);
 		if (ss_history_retention_s > 0)
 			pruned = SsCatalogPruneHistory(ss_history_retention_s);
 		EndWork(&session);
