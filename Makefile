@@ -15,7 +15,15 @@ MODULE_big = segstore
 SRCS = $(wildcard src/*.c src/*/*.c)
 OBJS = $(SRCS:.c=.o)
 
-DATA = segstore--0.1.sql
+# The install script of the current version is built from segstore.sql.
+# 0.1's is kept as it shipped, for installations to update from; upgrade
+# scripts are written by hand.
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" segstore.control)
+ifeq ($(EXTVERSION),)
+$(error no default_version in segstore.control)
+endif
+DATA_built = segstore--$(EXTVERSION).sql
+DATA = segstore--0.1.sql segstore--0.1--0.2.sql
 
 # Each test creates and drops the extension itself, so no --load-extension.
 # The temporary instances get directories of their own, so that
@@ -50,6 +58,9 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies; a changed struct must rebuild all.
 $(OBJS): $(wildcard src/*.h src/*/*.h)
+
+$(DATA_built): segstore.sql
+	cp $< $@
 
 .PHONY: installcheck-regress installcheck-isolation prove_installcheck \
 	check-layers check-layers-tree check-layers-tests
