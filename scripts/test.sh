@@ -3,16 +3,22 @@
 # ends with one line "N passed, M failed".
 #
 #   scripts/test.sh                      all suites
-#   SUITES="regress tap" scripts/test.sh pick suites: regress, isolation, tap
+#   SUITES="regress tap" scripts/test.sh pick suites: layers, regress,
+#                                        isolation, tap
 #   TAP_TESTS="001" scripts/test.sh      only TAP files whose name contains 001
 #   SANITIZE=1 scripts/test.sh           build with ASan+UBSan, run the servers
 #                                        under them; a report in a log fails
 #   SEGSTORE_KEEP_TMP=1 scripts/test.sh  keep the work directory (logs, diffs)
 #
-# Counting: one pg_regress test file, one isolation spec, one TAP file each
-# count as one result (a TAP file passes when prove says all of its
+# Counting: the layer check of the tree, one test file of the layer
+# checker, one pg_regress test file, one isolation spec, one TAP file each
+# count as one result (a test file passes when prove says all of its
 # assertions passed), plus one failure for a build that fails, a suite that
 # could not run, or a sanitizer report.
+#
+# The suites run through the Makefile's targets (check-layers-tree,
+# check-layers-tests, installcheck-regress, installcheck-isolation,
+# prove_installcheck), as a developer runs them against an installed server.
 #
 # The build and the tests run in a copy of the tree under /tmp, so no object
 # file, results/ or tmp_check/ lands in the repository.  PostgreSQL refuses
@@ -20,8 +26,7 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGXS_TEST=/usr/lib/postgresql/15/lib/pgxs/src/test
-SUITES=${SUITES:-regress isolation tap}
+SUITES=${SUITES:-layers regress isolation tap}
 
 passed=0
 failed=0
@@ -65,15 +70,20 @@ tar -C "$SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc'
 # The servers run from a private copy of PostgreSQL 15 with segstore
 # installed into it, so that test runs of different trees on one machine do
 # not replace each other's segstore.so.  PostgreSQL finds its share and lib
-# directories relative to its binaries, so a copy of both trees works.
+# directories relative to its binaries, so a copy of both trees works; so
+# does the copy's pg_config, which reports the copy's directories.
 INST="$WORK/inst"
 mkdir -p "$INST/usr/lib/postgresql" "$INST/usr/share/postgresql"
 cp -a /usr/lib/postgresql/15 "$INST/usr/lib/postgresql/"
 cp -a /usr/share/postgresql/15 "$INST/usr/share/postgresql/"
 PGBIN="$INST/usr/lib/postgresql/15/bin"
 
-# Built against the system headers; only the install goes into the copy.
+# Built against the system headers (the copy has none), and so is the
+# layer check; only the install goes into the copy.  The test targets take
+# the copy's pg_config: PGXS runs pg_regress, pg_isolation_regress and the
+# TAP tests with the binaries of the PostgreSQL that PG_CONFIG names.
 MAKE_ARGS=(PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config)
+TEST_MAKE_ARGS=(PG_CONFIG="$PGBIN/pg_config")
 # What every test process gets; runuser resets parts of the environment, so
 # it is passed explicitly.  PATH puts PostgreSQL 15 first: the TAP modules
 # call initdb, pg_ctl and psql by name.  The locale is fixed so that every
@@ -142,16 +152,6 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 cd "$WORK"
 
-# Settings every server of the pg_regress and isolation suites starts with.
-# The maintenance worker would run its rules in the middle of tests that
-# check what their own calls did; test/t/ has the worker's own tests.  The
-# launcher and the workers take background worker slots of their own.
-cat >"$WORK/test.conf" <<'EOF'
-shared_preload_libraries = 'segstore'
-segstore.compaction_interval = '1d'
-max_worker_processes = 16
-EOF
-
 echo "=== build${SANITIZE:+ (sanitizers)}"
 if ! as_user make -j"$(nproc)" "${MAKE_ARGS[@]}"; then
 	echo "test.sh: build failed"
@@ -187,21 +187,34 @@ check_sanitizer_logs() {
 	done
 }
 
-run_regress() {
-	local tests=() f rc=0
-	for f in sql/*.sql; do
-		[ -e "$f" ] || continue
-		f=${f#sql/}
-		tests+=("${f%.sql}")
+# One result per layer check: of the tree, and each of the checker's
+# test files.
+run_layers() {
+	local files=() f
+	for f in test/layers/*.t; do
+		[ -e "$f" ] && files+=("$f")
 	done
+	echo "=== layers: the check of the tree and ${#files[@]} test files"
+	if as_user make check-layers-tree "${MAKE_ARGS[@]}"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	for f in "${files[@]}"; do
+		if as_user make check-layers-tests LAYERS_TESTS="$f" "${MAKE_ARGS[@]}"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+	done
+}
+
+run_regress() {
+	local tests=(sql/*.sql) rc=0
+	[ -e "${tests[0]}" ] || tests=()
 	echo "=== pg_regress: ${#tests[@]} tests"
 	[ ${#tests[@]} -gt 0 ] || return 0
-	# No --load-extension: each test creates (and drops) the extension
-	# itself, which is what its expected output shows.
-	as_user "$PGXS_TEST/regress/pg_regress" \
-		--temp-instance="$WORK/tmp_check_regress" --temp-config="$WORK/test.conf" \
-		--inputdir=. --outputdir=. --bindir="$PGBIN" \
-		"${tests[@]}" | tee "$WORK/regress.out" || rc=$?
+	as_user make installcheck-regress "${TEST_MAKE_ARGS[@]}" | tee "$WORK/regress.out" || rc=$?
 	count_regress_output "$WORK/regress.out"
 	if [ "$rc" -ne 0 ]; then
 		[ -f regression.diffs ] && cat regression.diffs
@@ -215,20 +228,11 @@ run_regress() {
 }
 
 run_isolation() {
-	local specs=() f rc=0
-	for f in test/isolation/specs/*.spec; do
-		[ -e "$f" ] || continue
-		f=${f##*/}
-		specs+=("${f%.spec}")
-	done
+	local specs=(test/isolation/specs/*.spec) rc=0
+	[ -e "${specs[0]}" ] || specs=()
 	echo "=== isolation: ${#specs[@]} specs"
 	[ ${#specs[@]} -gt 0 ] || return 0
-	# No --load-extension either: a spec's setup and teardown create and
-	# drop the extension for each permutation.
-	as_user "$PGXS_TEST/isolation/pg_isolation_regress" \
-		--temp-instance="$WORK/tmp_check_iso" --temp-config="$WORK/test.conf" \
-		--inputdir=test/isolation --outputdir=output_iso \
-		--bindir="$PGBIN" "${specs[@]}" | tee "$WORK/isolation.out" || rc=$?
+	as_user make installcheck-isolation "${TEST_MAKE_ARGS[@]}" | tee "$WORK/isolation.out" || rc=$?
 	count_regress_output "$WORK/isolation.out"
 	if [ "$rc" -ne 0 ]; then
 		[ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
@@ -248,12 +252,12 @@ run_tap() {
 		[[ "$f" == *"${TAP_TESTS:-}"* ]] && files+=("$f")
 	done
 	echo "=== TAP: ${#files[@]} files"
+	# One file at a time, each counted; prove_installcheck empties
+	# tmp_check/ first, so each file's logs are read before the next runs.
 	for f in "${files[@]}"; do
 		name=$(basename "$f" .pl)
-		# The variables PostgreSQL's own Makefiles set for prove_installcheck.
-		if as_user TESTDIR="$WORK" PG_REGRESS="$PGXS_TEST/regress/pg_regress" \
-			PERL5LIB="$PGXS_TEST/perl" \
-			prove --timer "$f"; then
+		if as_user make prove_installcheck PROVE_TESTS="$f" PROVE_FLAGS=--timer \
+			"${TEST_MAKE_ARGS[@]}"; then
 			passed=$((passed + 1))
 		else
 			failed=$((failed + 1))
@@ -264,17 +268,18 @@ run_tap() {
 				tail -n 60 "$logs"
 			done
 		fi
+		check_sanitizer_logs tmp_check/log/*.log
 	done
-	check_sanitizer_logs tmp_check/log/*.log
 }
 
 for suite in $SUITES; do
 	case "$suite" in
+	layers) run_layers ;;
 	regress) run_regress ;;
 	isolation) run_isolation ;;
 	tap) run_tap ;;
 	*)
-		echo "test.sh: unknown suite '$suite' (regress, isolation, tap)"
+		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap)"
 		failed=$((failed + 1))
 		;;
 	esac

@@ -1,0 +1,377 @@
+/*
+ * segstore.sql: the install script of the current version.  The Makefile
+ * builds segstore--<default_version>.sql from it.
+ *
+ * Every change to this file goes into the newest upgrade script
+ * (segstore--<previous>--<default_version>.sql) too, so that an updated
+ * installation ends up with what a fresh one gets; add new columns at the
+ * end of their table, as ALTER TABLE ADD COLUMN does.  test/t/008_upgrade.pl
+ * compares the two.
+ */
+
+\echo Use "CREATE EXTENSION segstore" to load this file. \quit
+
+-- Growing segments of all collections live here, one heap table each,
+-- named after its collection; GRANT on that table grants on the collection.
+CREATE SCHEMA segstore_data;
+
+CREATE SEQUENCE segstore.collection_id_seq;
+CREATE SEQUENCE segstore.segment_id_seq;
+CREATE SEQUENCE segstore.file_id_seq;
+
+CREATE TABLE segstore.collection (
+	collection_id bigint PRIMARY KEY,
+	name text NOT NULL UNIQUE,
+	relid oid NOT NULL,				-- the growing heap table
+	description text,
+	dim int NOT NULL,
+	growing_segment_id bigint NOT NULL,
+	growing_bytes bigint NOT NULL DEFAULT 0,
+	last_write_at timestamptz NOT NULL DEFAULT now(),
+	auto_compaction boolean NOT NULL DEFAULT true,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE segstore.field (
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	fieldno int NOT NULL,
+	name text NOT NULL,
+	type text NOT NULL,
+	typmod int NOT NULL,
+	is_primary boolean NOT NULL,
+	PRIMARY KEY (collection_id, fieldno)
+);
+
+CREATE TABLE segstore.segment (
+	segment_id bigint PRIMARY KEY,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	state text NOT NULL CHECK (state IN ('flushed', 'compacted', 'dropped')),
+	num_rows bigint NOT NULL,
+	pk_min bigint NOT NULL,
+	pk_max bigint NOT NULL,
+	ts_min timestamptz NOT NULL,
+	ts_max timestamptz NOT NULL,
+	compacted_from bigint[],
+	created_at timestamptz NOT NULL DEFAULT now(),
+	-- set when a compaction swapped the segment out: its files stay until
+	-- no snapshot that saw it flushed remains and droppable_at (the swap
+	-- plus the plan's retention window) has passed
+	compacted_xid xid8,
+	compacted_at timestamptz,
+	droppable_at timestamptz
+);
+CREATE INDEX ON segstore.segment (collection_id, state);
+
+CREATE TABLE segstore.binlog (
+	file_id bigint PRIMARY KEY,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	segment_id bigint NOT NULL REFERENCES segstore.segment ON DELETE CASCADE,
+	kind text NOT NULL CHECK (kind IN ('insert', 'delta', 'stats')),
+	path text NOT NULL,
+	rows bigint NOT NULL,
+	size_bytes bigint NOT NULL,
+	raw_bytes bigint NOT NULL,
+	ts_min timestamptz,
+	ts_max timestamptz,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON segstore.binlog (segment_id);
+CREATE INDEX ON segstore.binlog (collection_id);
+
+-- Deletes of keys that live in sealed segments, until flush writes them out
+-- as delta binlogs.
+CREATE TABLE segstore.pending_delete (
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	segment_id bigint NOT NULL REFERENCES segstore.segment ON DELETE CASCADE,
+	pk bigint NOT NULL,
+	ts timestamptz NOT NULL,
+	PRIMARY KEY (segment_id, pk)
+);
+CREATE INDEX ON segstore.pending_delete (collection_id);
+
+-- Roles reach collections only through the functions below, which check
+-- the privileges on the collection's growing table.
+CREATE SEQUENCE segstore.compaction_id_seq;
+CREATE SEQUENCE segstore.plan_id_seq;
+
+CREATE TABLE segstore.compaction (
+	compaction_id bigint PRIMARY KEY,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	trigger text NOT NULL CHECK (trigger IN ('manual', 'auto', 'full')),
+	reason text,
+	cancel_requested boolean NOT NULL DEFAULT false,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	finished_at timestamptz			-- set when its last plan ended
+);
+
+CREATE TABLE segstore.compaction_plan (
+	plan_id bigint PRIMARY KEY,
+	compaction_id bigint NOT NULL REFERENCES segstore.compaction ON DELETE CASCADE,
+	collection_id bigint NOT NULL,
+	priority int NOT NULL,			-- 0 manual and full, 1 automatic
+	plan_type text NOT NULL CHECK (plan_type IN ('delete', 'merge', 'full')),
+	sources bigint[] NOT NULL,
+	targets bigint[] NOT NULL DEFAULT '{}',
+	state text NOT NULL DEFAULT 'pending'
+		CHECK (state IN ('pending', 'executing', 'completed', 'failed', 'timeout', 'cancelled')),
+	rows_in bigint,
+	rows_out bigint,
+	deleted_purged bigint,
+	deletes_kept bigint,
+	bytes_in bigint,
+	bytes_out bigint,
+	peak_memory bigint,
+	-- settings of the session that queued the plan, which the worker obeys
+	max_segment_size bigint NOT NULL,
+	memory_limit bigint NOT NULL,
+	retention_s int NOT NULL,
+	timeout_s int NOT NULL,
+	started_at timestamptz,
+	finished_at timestamptz,
+	worker_pid int,
+	error text
+);
+CREATE INDEX ON segstore.compaction_plan (compaction_id);
+CREATE INDEX ON segstore.compaction_plan (state, priority, plan_id);
+
+REVOKE ALL ON ALL TABLES IN SCHEMA segstore FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA segstore FROM PUBLIC;
+GRANT USAGE ON SCHEMA segstore, segstore_data TO PUBLIC;
+
+-- Collections
+
+CREATE FUNCTION segstore.create_collection(name text, fields text, description text DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_create_collection' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.drop_collection(name text, if_exists boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_collection' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.has_collection(name text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'segstore_has_collection' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.alter_collection(name text, auto_compaction boolean DEFAULT NULL,
+										  description text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_alter_collection' LANGUAGE C VOLATILE;
+
+CREATE VIEW segstore.collections AS
+SELECT c.collection_id, c.name, pg_get_userbyid(r.relowner) AS owner,
+	   c.dim, f.fields, c.description, c.relid::regclass AS growing_table,
+	   c.auto_compaction, c.created_at
+FROM segstore.collection c
+JOIN pg_catalog.pg_class r ON r.oid = c.relid
+CROSS JOIN LATERAL (
+	SELECT string_agg(quote_ident(f.name) || ' ' ||
+					  CASE f.type WHEN 'varchar' THEN 'varchar(' || f.typmod || ')'
+								  WHEN 'vector' THEN 'float4[' || f.typmod || ']'
+								  ELSE f.type END ||
+					  CASE WHEN f.is_primary THEN ' PRIMARY KEY' ELSE '' END,
+					  ', ' ORDER BY f.fieldno) AS fields
+	FROM segstore.field f WHERE f.collection_id = c.collection_id) f
+WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+GRANT SELECT ON segstore.collections TO PUBLIC;
+
+-- Data
+
+CREATE FUNCTION segstore.insert(collection text, VARIADIC columns "any")
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.upsert(collection text, VARIADIC columns "any")
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_upsert' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.delete(collection text, expr text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_delete_expr' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.delete(collection text, ids bigint[])
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_delete_ids' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.flush(collection text)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_flush' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.num_entities(collection text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_num_entities' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.query(collection text, expr text, output_fields text[] DEFAULT NULL,
+							   lim int DEFAULT NULL)
+RETURNS SETOF jsonb AS 'MODULE_PATHNAME', 'segstore_query' LANGUAGE C STABLE;
+
+-- Inspection
+
+CREATE FUNCTION segstore.segments(collection text,
+	OUT segment_id bigint, OUT state text, OUT num_rows bigint, OUT deleted_rows bigint,
+	OUT live_rows bigint, OUT insert_binlogs int, OUT delta_binlogs int,
+	OUT size_bytes bigint, OUT index_state text, OUT compacted_from bigint[],
+	OUT created_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_segments' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.binlogs(collection text,
+	OUT segment_id bigint, OUT kind text, OUT path text, OUT rows bigint,
+	OUT size_bytes bigint, OUT raw_bytes bigint, OUT ts_min timestamptz,
+	OUT ts_max timestamptz, OUT created_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_binlogs' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION segstore.collection_stats(collection text,
+	OUT rows bigint, OUT live_rows bigint, OUT deleted_rows bigint,
+	OUT pending_deletes bigint, OUT growing_rows bigint,
+	OUT growing_segments int, OUT flushed_segments int,
+	OUT compacted_segments int, OUT dropped_segments int,
+	OUT binlog_files int, OUT disk_bytes bigint, OUT growing_bytes bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'segstore_collection_stats' LANGUAGE C STABLE STRICT;
+
+-- Compaction
+
+CREATE FUNCTION segstore.compact(collection text, "full" boolean DEFAULT false)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_compact' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.trigger_compaction(collection text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_trigger_compaction' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.compaction_state(compaction_id bigint,
+	OUT compaction_id bigint, OUT state text, OUT executing_plan_no int,
+	OUT completed_plan_no int, OUT failed_plan_no int, OUT timeout_plan_no int,
+	OUT total_plan_no int)
+RETURNS record AS 'MODULE_PATHNAME', 'segstore_compaction_state' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.compaction_plans(compaction_id bigint,
+	OUT plan_id bigint, OUT plan_type text, OUT sources bigint[], OUT targets bigint[],
+	OUT state text, OUT rows_in bigint, OUT rows_out bigint, OUT deleted_purged bigint,
+	OUT deletes_kept bigint, OUT bytes_in bigint, OUT bytes_out bigint,
+	OUT peak_memory bigint, OUT started_at timestamptz, OUT finished_at timestamptz,
+	OUT error text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_compaction_plans' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.wait_for_compaction(compaction_id bigint, timeout interval DEFAULT '5 min')
+RETURNS text AS 'MODULE_PATHNAME', 'segstore_wait_for_compaction' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.cancel_compaction(compaction_id bigint)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_cancel_compaction' LANGUAGE C VOLATILE STRICT;
+
+-- History of compactions: what ran, when, and what it reclaimed.
+CREATE VIEW segstore.compactions AS
+SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
+	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN 'Executing'
+			WHEN bool_or(p.state <> 'completed') THEN 'Failed'
+			ELSE 'Completed' END AS state,
+	   count(p.plan_id)::int AS plans,
+	   c.created_at, min(p.started_at) AS started_at,
+	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN NULL
+			ELSE max(p.finished_at) END AS finished_at,
+	   sum(p.rows_in)::bigint AS rows_before, sum(p.rows_out)::bigint AS rows_after,
+	   sum(p.bytes_in)::bigint AS bytes_before, sum(p.bytes_out)::bigint AS bytes_after,
+	   (sum(p.bytes_in) - sum(p.bytes_out))::bigint AS bytes_reclaimed,
+	   string_agg(p.error, '; ') AS errors
+FROM segstore.compaction c
+JOIN segstore.collection col USING (collection_id)
+LEFT JOIN segstore.compaction_plan p USING (compaction_id)
+-- a plan left executing by a worker that is gone (a crash) has failed
+CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								   WHERE a.pid = p.worker_pid) AS alive) w
+WHERE pg_catalog.has_table_privilege(col.relid, 'SELECT')
+GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
+GRANT SELECT ON segstore.compactions TO PUBLIC;
+
+-- Background workers (with shared_preload_libraries = 'segstore'; without
+-- it these views are empty)
+
+CREATE FUNCTION segstore.get_compaction_progress(
+	OUT pid int, OUT datid oid, OUT collection text, OUT compaction_id bigint,
+	OUT plan_id bigint, OUT phase text, OUT rows_done bigint, OUT rows_total bigint,
+	OUT bytes_done bigint, OUT bytes_total bigint, OUT started_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_compaction_progress' LANGUAGE C VOLATILE;
+
+-- Plans running now in this database, live.
+CREATE VIEW segstore.compaction_progress AS
+SELECT p.pid, p.collection, p.compaction_id, p.plan_id, p.phase,
+	   p.rows_done, p.rows_total, p.bytes_done, p.bytes_total, p.started_at
+FROM segstore.get_compaction_progress() p
+JOIN segstore.collection c ON c.name = p.collection
+WHERE p.datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+  AND pg_catalog.has_table_privilege(c.relid, 'SELECT');
+GRANT SELECT ON segstore.compaction_progress TO PUBLIC;
+
+CREATE FUNCTION segstore.get_worker_status(
+	OUT datid oid, OUT pid int, OUT state text, OUT started_at timestamptz,
+	OUT runs bigint, OUT last_run_at timestamptz, OUT last_run_seconds float8,
+	OUT last_decision text, OUT last_error text, OUT next_run_at timestamptz,
+	OUT restarts int)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_worker_status' LANGUAGE C VOLATILE;
+
+-- Each database's maintenance worker: when it ran, what it decided and
+-- why, when it runs next.  Cluster-wide, like pg_stat_activity; readable
+-- by members of pg_read_all_stats.
+CREATE VIEW segstore.worker_status AS
+SELECT d.datname, w.pid, w.state, w.started_at, w.runs, w.last_run_at,
+	   w.last_run_seconds, w.last_decision, w.last_error, w.next_run_at, w.restarts
+FROM segstore.get_worker_status() w
+LEFT JOIN pg_catalog.pg_database d ON d.oid = w.datid;
+REVOKE ALL ON FUNCTION segstore.get_worker_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segstore.get_worker_status() TO pg_read_all_stats;
+GRANT SELECT ON segstore.worker_status TO pg_read_all_stats;
+
+-- Maintenance
+
+CREATE FUNCTION segstore.gc(OUT removed_files int, OUT removed_bytes bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'segstore_gc' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION segstore.gc() FROM PUBLIC;
+
+-- Removes the database's segstore files once DROP EXTENSION commits.
+CREATE FUNCTION segstore.on_drop_extension()
+RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_drop_extension' LANGUAGE C;
+CREATE EVENT TRIGGER segstore_drop_extension ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION segstore.on_drop_extension();
+
+-- Indexes and search
+
+-- A collection's vector index; each sealed segment's index file is a
+-- binlog row of kind 'index'.
+CREATE SEQUENCE segstore.index_id_seq;
+CREATE TABLE segstore.index (
+	collection_id bigint PRIMARY KEY REFERENCES segstore.collection ON DELETE CASCADE,
+	index_id bigint NOT NULL UNIQUE,
+	field text NOT NULL,
+	index_type text NOT NULL CHECK (index_type IN ('IVF_FLAT', 'FLAT')),
+	metric_type text NOT NULL CHECK (metric_type IN ('L2', 'IP', 'COSINE')),
+	nlist int NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON segstore.index, segstore.index_id_seq FROM PUBLIC;
+ALTER TABLE segstore.binlog DROP CONSTRAINT binlog_kind_check,
+	ADD CONSTRAINT binlog_kind_check CHECK (kind IN ('insert', 'delta', 'stats', 'index'));
+
+CREATE FUNCTION segstore.create_index(collection text, field text,
+									  index_type text DEFAULT 'IVF_FLAT',
+									  metric_type text DEFAULT 'L2',
+									  params jsonb DEFAULT '{"nlist": 128}')
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_create_index' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION segstore.drop_index(collection text, field text, if_exists boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_index' LANGUAGE C VOLATILE STRICT;
+
+CREATE VIEW segstore.indexes AS
+SELECT c.name AS collection, i.field, i.index_type, i.metric_type,
+	   CASE WHEN i.index_type = 'IVF_FLAT' THEN i.nlist END AS nlist, i.created_at
+FROM segstore.index i
+JOIN segstore.collection c USING (collection_id)
+WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+GRANT SELECT ON segstore.indexes TO PUBLIC;
+
+-- Distances: smaller is nearer.  L2: squared Euclidean distance; IP: minus
+-- the inner product; COSINE: 1 - cosine similarity.
+CREATE FUNCTION segstore.search(collection text, query float4[], k int,
+								params jsonb DEFAULT '{}', filter text DEFAULT NULL,
+								as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (id bigint, distance float4)
+AS 'MODULE_PATHNAME', 'segstore_search' LANGUAGE C STABLE ROWS 10;
+
+-- Many queries in one call: queries is float4[][] (n x dim); query_no
+-- counts from 1.
+CREATE FUNCTION segstore.search_batch(collection text, queries float4[], k int,
+									  params jsonb DEFAULT '{}', filter text DEFAULT NULL,
+									  as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (query_no int, id bigint, distance float4)
+AS 'MODULE_PATHNAME', 'segstore_search_batch' LANGUAGE C STABLE ROWS 100;
+
+CREATE FUNCTION segstore.load(collection text)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_load' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.release(collection text)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_release' LANGUAGE C VOLATILE STRICT;
