@@ -17,11 +17,11 @@
  *	  maintain	TRUNCATE	compact, trigger_compaction, cancel_compaction
  *
  * flush needs insert, delete or maintain; altering, dropping and the index
- * need ownership.  A collection of an installation still at 0.1's SQL has
- * no view: its growing table segstore_data.<name> plays that part, as in
- * 0.1, until ALTER EXTENSION segstore UPDATE.  Superusers have every privilege, the owner has every
+ * need ownership.  Superusers have every privilege, the owner has every
  * privilege its ACL gives it (all, unless it revoked some from itself, as
- * for a table) and the ownership rights.
+ * for a table) and the ownership rights.  A collection of an installation
+ * still at 0.1's SQL has no view: its growing table segstore_data.<name>
+ * plays that part, as in 0.1, until ALTER EXTENSION segstore UPDATE.
  *
  * A collection is resolved by name once.  An operation that changes it
  * checks the privilege (so that a role without it cannot block writers by
