@@ -2,4 +2,125 @@
 
 \echo Use "ALTER EXTENSION segstore UPDATE TO '0.2'" to load this file. \quit
 
--- 0.2 has no SQL change yet; each change to segstore.sql lands here too.
+-- The trust boundary.  Growing tables move into a schema only the
+-- extension uses and belong to the extension's owner; each collection gets
+-- a view in segstore_data that carries its owner and ACL.  Every existing
+-- collection is converted by segstore.convert_from_0_1(), which reads its
+-- old growing table (owned by the collection's owner, who may have
+-- attached anything to it) without running any code of that role, and
+-- refuses a collection it cannot carry over with an error that says why.
+
+-- The growing segments of all collections, one heap table each, named
+-- growing_<collection id>, owned by the extension's owner.  No other role
+-- has any privilege here: no role but a superuser can read, write, or
+-- attach code to what segstore reads and writes on a user's behalf.
+CREATE SCHEMA segstore_internal;
+
+ALTER TABLE segstore.collection ADD COLUMN viewid oid;
+
+CREATE FUNCTION segstore.convert_from_0_1()
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_convert_from_0_1' LANGUAGE C VOLATILE;
+SELECT segstore.convert_from_0_1();
+DROP FUNCTION segstore.convert_from_0_1();
+
+ALTER TABLE segstore.collection ALTER COLUMN viewid SET NOT NULL,
+	ADD CONSTRAINT collection_viewid_key UNIQUE (viewid);
+
+DROP FUNCTION segstore.alter_collection(text, boolean, text);
+CREATE FUNCTION segstore.alter_collection(name text, auto_compaction boolean DEFAULT NULL,
+										  description text DEFAULT NULL, owner name DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_alter_collection' LANGUAGE C VOLATILE;
+
+-- Privileges of a collection by segstore's names (read, insert, upsert,
+-- delete, maintain or compact, all): GRANT and REVOKE on its view, run as
+-- the caller.  role 'public' is PUBLIC.
+CREATE FUNCTION segstore.grant(collection text, privileges text[], role name,
+							   with_grant_option boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_grant' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.revoke(collection text, privileges text[], role name,
+								grant_option_only boolean DEFAULT false,
+								"cascade" boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_revoke' LANGUAGE C VOLATILE STRICT;
+
+CREATE OR REPLACE VIEW segstore.collections AS
+SELECT c.collection_id, c.name, pg_catalog.pg_get_userbyid(v.relowner) AS owner,
+	   c.dim, f.fields, c.description, c.relid::regclass AS growing_table,
+	   c.auto_compaction, c.created_at, c.viewid::regclass AS view, v.relacl AS acl
+FROM segstore.collection c
+LEFT JOIN pg_catalog.pg_class v ON v.oid = c.viewid
+CROSS JOIN LATERAL (
+	SELECT string_agg(quote_ident(f.name) || ' ' ||
+					  CASE f.type WHEN 'varchar' THEN 'varchar(' || f.typmod || ')'
+								  WHEN 'vector' THEN 'float4[' || f.typmod || ']'
+								  ELSE f.type END ||
+					  CASE WHEN f.is_primary THEN ' PRIMARY KEY' ELSE '' END,
+					  ', ' ORDER BY f.fieldno) AS fields
+	FROM segstore.field f WHERE f.collection_id = c.collection_id) f;
+
+-- Who holds which privilege of which collection, by segstore's names, as
+-- the ACL of the collection's view says (as pg_class.relacl, for all).
+CREATE VIEW segstore.collection_privileges AS
+SELECT c.name AS collection, pg_catalog.pg_get_userbyid(a.grantor) AS grantor,
+	   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
+	   CASE a.privilege_type WHEN 'SELECT' THEN 'read' WHEN 'INSERT' THEN 'insert'
+			WHEN 'UPDATE' THEN 'upsert' WHEN 'DELETE' THEN 'delete'
+			WHEN 'TRUNCATE' THEN 'maintain' END AS privilege,
+	   a.is_grantable
+FROM segstore.collection c
+JOIN pg_catalog.pg_class v ON v.oid = c.viewid
+CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(v.relacl, pg_catalog.acldefault('r', v.relowner))) a
+WHERE a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE');
+GRANT SELECT ON segstore.collection_privileges TO PUBLIC;
+
+CREATE OR REPLACE VIEW segstore.compactions AS
+SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
+	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN 'Executing'
+			WHEN bool_or(p.state <> 'completed') THEN 'Failed'
+			ELSE 'Completed' END AS state,
+	   count(p.plan_id)::int AS plans,
+	   c.created_at, min(p.started_at) AS started_at,
+	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN NULL
+			ELSE max(p.finished_at) END AS finished_at,
+	   sum(p.rows_in)::bigint AS rows_before, sum(p.rows_out)::bigint AS rows_after,
+	   sum(p.bytes_in)::bigint AS bytes_before, sum(p.bytes_out)::bigint AS bytes_after,
+	   (sum(p.bytes_in) - sum(p.bytes_out))::bigint AS bytes_reclaimed,
+	   string_agg(p.error, '; ') AS errors
+FROM segstore.compaction c
+JOIN segstore.collection col USING (collection_id)
+LEFT JOIN segstore.compaction_plan p USING (compaction_id)
+-- a plan left executing by a worker that is gone (a crash) has failed
+CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								   WHERE a.pid = p.worker_pid) AS alive) w
+WHERE pg_catalog.has_table_privilege(col.viewid, 'SELECT')
+GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
+
+CREATE OR REPLACE VIEW segstore.compaction_progress AS
+SELECT p.pid, p.collection, p.compaction_id, p.plan_id, p.phase,
+	   p.rows_done, p.rows_total, p.bytes_done, p.bytes_total, p.started_at
+FROM segstore.get_compaction_progress() p
+JOIN segstore.collection c ON c.name = p.collection
+WHERE p.datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+  AND pg_catalog.has_table_privilege(c.viewid, 'SELECT');
+
+-- Metadata, visible to every role as pg_indexes is.
+CREATE OR REPLACE VIEW segstore.indexes AS
+SELECT c.name AS collection, i.field, i.index_type, i.metric_type,
+	   CASE WHEN i.index_type = 'IVF_FLAT' THEN i.nlist END AS nlist, i.created_at
+FROM segstore.index i
+JOIN segstore.collection c USING (collection_id);
+
+-- A collection's view dropped (DROP VIEW, DROP OWNED, DROP ... CASCADE)
+-- drops the collection.
+CREATE FUNCTION segstore.on_sql_drop()
+RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_sql_drop' LANGUAGE C;
+CREATE EVENT TRIGGER segstore_sql_drop ON sql_drop
+	EXECUTE FUNCTION segstore.on_sql_drop();
+
+-- A collection's view renamed renames the collection; moved out of
+-- segstore_data, or with other columns, the command is refused.
+CREATE FUNCTION segstore.on_ddl_command_end()
+RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_ddl_command_end' LANGUAGE C;
+CREATE EVENT TRIGGER segstore_ddl_command_end ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'CREATE VIEW')
+	EXECUTE FUNCTION segstore.on_ddl_command_end();

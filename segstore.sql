@@ -11,9 +11,20 @@
 
 \echo Use "CREATE EXTENSION segstore" to load this file. \quit
 
--- Growing segments of all collections live here, one heap table each,
--- named after its collection; GRANT on that table grants on the collection.
+-- Each collection has a view here, named after it, which stands for it:
+-- the view's owner is the collection's owner and its ACL the collection's
+-- ACL (SELECT = read, INSERT = insert, UPDATE = upsert, DELETE = delete,
+-- TRUNCATE = maintain), so GRANT, REVOKE, ALTER VIEW ... OWNER TO, DROP
+-- OWNED and REASSIGN OWNED work on collections.  Creating a collection
+-- needs the CREATE privilege on this schema.  segstore never reads or
+-- writes these views.
 CREATE SCHEMA segstore_data;
+
+-- The growing segments of all collections, one heap table each, named
+-- growing_<collection id>, owned by the extension's owner.  No other role
+-- has any privilege here: no role but a superuser can read, write, or
+-- attach code to what segstore reads and writes on a user's behalf.
+CREATE SCHEMA segstore_internal;
 
 CREATE SEQUENCE segstore.collection_id_seq;
 CREATE SEQUENCE segstore.segment_id_seq;
@@ -22,14 +33,15 @@ CREATE SEQUENCE segstore.file_id_seq;
 CREATE TABLE segstore.collection (
 	collection_id bigint PRIMARY KEY,
 	name text NOT NULL UNIQUE,
-	relid oid NOT NULL,				-- the growing heap table
+	relid oid NOT NULL,				-- the growing heap table (segstore_internal)
 	description text,
 	dim int NOT NULL,
 	growing_segment_id bigint NOT NULL,
 	growing_bytes bigint NOT NULL DEFAULT 0,
 	last_write_at timestamptz NOT NULL DEFAULT now(),
 	auto_compaction boolean NOT NULL DEFAULT true,
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	viewid oid NOT NULL UNIQUE		-- segstore_data.<name>: owner and ACL
 );
 
 CREATE TABLE segstore.field (
@@ -90,7 +102,7 @@ CREATE TABLE segstore.pending_delete (
 CREATE INDEX ON segstore.pending_delete (collection_id);
 
 -- Roles reach collections only through the functions below, which check
--- the privileges on the collection's growing table.
+-- the privileges on the collection's view.
 CREATE SEQUENCE segstore.compaction_id_seq;
 CREATE SEQUENCE segstore.plan_id_seq;
 
@@ -150,15 +162,29 @@ CREATE FUNCTION segstore.has_collection(name text)
 RETURNS boolean AS 'MODULE_PATHNAME', 'segstore_has_collection' LANGUAGE C STABLE STRICT;
 
 CREATE FUNCTION segstore.alter_collection(name text, auto_compaction boolean DEFAULT NULL,
-										  description text DEFAULT NULL)
+										  description text DEFAULT NULL, owner name DEFAULT NULL)
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_alter_collection' LANGUAGE C VOLATILE;
 
+-- Privileges of a collection by segstore's names (read, insert, upsert,
+-- delete, maintain or compact, all): GRANT and REVOKE on its view, run as
+-- the caller.  role 'public' is PUBLIC.
+CREATE FUNCTION segstore.grant(collection text, privileges text[], role name,
+							   with_grant_option boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_grant' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION segstore.revoke(collection text, privileges text[], role name,
+								grant_option_only boolean DEFAULT false,
+								"cascade" boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'segstore_revoke' LANGUAGE C VOLATILE STRICT;
+
+-- Collections are catalog metadata, visible to every role as pg_class is;
+-- their data is not.
 CREATE VIEW segstore.collections AS
-SELECT c.collection_id, c.name, pg_get_userbyid(r.relowner) AS owner,
+SELECT c.collection_id, c.name, pg_catalog.pg_get_userbyid(v.relowner) AS owner,
 	   c.dim, f.fields, c.description, c.relid::regclass AS growing_table,
-	   c.auto_compaction, c.created_at
+	   c.auto_compaction, c.created_at, c.viewid::regclass AS view, v.relacl AS acl
 FROM segstore.collection c
-JOIN pg_catalog.pg_class r ON r.oid = c.relid
+LEFT JOIN pg_catalog.pg_class v ON v.oid = c.viewid
 CROSS JOIN LATERAL (
 	SELECT string_agg(quote_ident(f.name) || ' ' ||
 					  CASE f.type WHEN 'varchar' THEN 'varchar(' || f.typmod || ')'
@@ -166,9 +192,23 @@ CROSS JOIN LATERAL (
 								  ELSE f.type END ||
 					  CASE WHEN f.is_primary THEN ' PRIMARY KEY' ELSE '' END,
 					  ', ' ORDER BY f.fieldno) AS fields
-	FROM segstore.field f WHERE f.collection_id = c.collection_id) f
-WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+	FROM segstore.field f WHERE f.collection_id = c.collection_id) f;
 GRANT SELECT ON segstore.collections TO PUBLIC;
+
+-- Who holds which privilege of which collection, by segstore's names, as
+-- the ACL of the collection's view says (as pg_class.relacl, for all).
+CREATE VIEW segstore.collection_privileges AS
+SELECT c.name AS collection, pg_catalog.pg_get_userbyid(a.grantor) AS grantor,
+	   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
+	   CASE a.privilege_type WHEN 'SELECT' THEN 'read' WHEN 'INSERT' THEN 'insert'
+			WHEN 'UPDATE' THEN 'upsert' WHEN 'DELETE' THEN 'delete'
+			WHEN 'TRUNCATE' THEN 'maintain' END AS privilege,
+	   a.is_grantable
+FROM segstore.collection c
+JOIN pg_catalog.pg_class v ON v.oid = c.viewid
+CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(v.relacl, pg_catalog.acldefault('r', v.relowner))) a
+WHERE a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE');
+GRANT SELECT ON segstore.collection_privileges TO PUBLIC;
 
 -- Data
 
@@ -265,7 +305,7 @@ LEFT JOIN segstore.compaction_plan p USING (compaction_id)
 -- a plan left executing by a worker that is gone (a crash) has failed
 CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
 								   WHERE a.pid = p.worker_pid) AS alive) w
-WHERE pg_catalog.has_table_privilege(col.relid, 'SELECT')
+WHERE pg_catalog.has_table_privilege(col.viewid, 'SELECT')
 GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
 GRANT SELECT ON segstore.compactions TO PUBLIC;
 
@@ -285,7 +325,7 @@ SELECT p.pid, p.collection, p.compaction_id, p.plan_id, p.phase,
 FROM segstore.get_compaction_progress() p
 JOIN segstore.collection c ON c.name = p.collection
 WHERE p.datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-  AND pg_catalog.has_table_privilege(c.relid, 'SELECT');
+  AND pg_catalog.has_table_privilege(c.viewid, 'SELECT');
 GRANT SELECT ON segstore.compaction_progress TO PUBLIC;
 
 CREATE FUNCTION segstore.get_worker_status(
@@ -319,6 +359,21 @@ RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_drop_extension' LANGUAG
 CREATE EVENT TRIGGER segstore_drop_extension ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION segstore.on_drop_extension();
 
+-- A collection's view dropped (DROP VIEW, DROP OWNED, DROP ... CASCADE)
+-- drops the collection.
+CREATE FUNCTION segstore.on_sql_drop()
+RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_sql_drop' LANGUAGE C;
+CREATE EVENT TRIGGER segstore_sql_drop ON sql_drop
+	EXECUTE FUNCTION segstore.on_sql_drop();
+
+-- A collection's view renamed renames the collection; moved out of
+-- segstore_data, or with other columns, the command is refused.
+CREATE FUNCTION segstore.on_ddl_command_end()
+RETURNS event_trigger AS 'MODULE_PATHNAME', 'segstore_on_ddl_command_end' LANGUAGE C;
+CREATE EVENT TRIGGER segstore_ddl_command_end ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'CREATE VIEW')
+	EXECUTE FUNCTION segstore.on_ddl_command_end();
+
 -- Indexes and search
 
 -- A collection's vector index; each sealed segment's index file is a
@@ -346,12 +401,12 @@ RETURNS void AS 'MODULE_PATHNAME', 'segstore_create_index' LANGUAGE C VOLATILE;
 CREATE FUNCTION segstore.drop_index(collection text, field text, if_exists boolean DEFAULT false)
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_index' LANGUAGE C VOLATILE STRICT;
 
+-- Metadata, visible to every role as pg_indexes is.
 CREATE VIEW segstore.indexes AS
 SELECT c.name AS collection, i.field, i.index_type, i.metric_type,
 	   CASE WHEN i.index_type = 'IVF_FLAT' THEN i.nlist END AS nlist, i.created_at
 FROM segstore.index i
-JOIN segstore.collection c USING (collection_id)
-WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+JOIN segstore.collection c USING (collection_id);
 GRANT SELECT ON segstore.indexes TO PUBLIC;
 
 -- Distances: smaller is nearer.  L2: squared Euclidean distance; IP: minus

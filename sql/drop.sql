@@ -28,14 +28,17 @@ SELECT files(:'dbdir' || '/' || :d1) AS d1_files_after_savepoint_rollback;
 SELECT segstore.drop_collection('d1');
 SELECT files(:'dbdir' || '/' || :d1) AS d1_files_after_drop;
 SELECT segstore.has_collection('d1'), segstore.has_collection('d2');
-SELECT count(*) FROM pg_tables WHERE schemaname = 'segstore_data';
+SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'segstore_internal') AS growing_tables,
+	   (SELECT count(*) FROM pg_views WHERE schemaname = 'segstore_data') AS views;
 
 -- a collection can be created again under the same name
 SELECT segstore.create_collection('d1', 'id int8 PRIMARY KEY, v float4[2]') > :d1 AS new_id;
 SELECT segstore.num_entities('d1');
 
--- DROP EXTENSION takes the growing tables and every file with it
+-- DROP EXTENSION takes the growing tables, the collections' views (which
+-- depend on it automatically, so no CASCADE is needed) and every file with it
 DROP EXTENSION segstore;
+SELECT count(*) FROM pg_class WHERE relname IN ('d1', 'd2', 'growing_' || :d2);
 SELECT files(:'dbdir') AS db_files_after_drop_extension;
 -- the schema named in the control file stays, as CREATE EXTENSION made it
 SELECT nspname FROM pg_namespace WHERE nspname IN ('segstore', 'segstore_data');

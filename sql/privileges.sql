@@ -1,5 +1,7 @@
 -- Collections belong to roles; PostgreSQL's privileges decide who may read,
--- write, alter and drop them.
+-- write, alter and drop them: those of the view segstore_data.<name> that
+-- stands for each collection (GRANT and REVOKE on it work as on a table).
+-- sql/security.sql has the whole model and the attacks it stops.
 CREATE EXTENSION segstore;
 \set VERBOSITY default
 CREATE ROLE regress_alice;
@@ -18,7 +20,8 @@ SELECT name, owner FROM segstore.collections;
 SELECT count(*) FROM segstore.segment;
 SELECT segstore.gc();
 
--- bob can do nothing yet, and does not see the collection listed
+-- bob can do nothing yet; he sees the collection listed, as pg_class shows
+-- every table
 SET ROLE regress_bob;
 SELECT name FROM segstore.collections;
 SELECT segstore.num_entities('mine');
@@ -64,12 +67,12 @@ REVOKE ALL ON segstore_data.mine FROM regress_bob;
 SET ROLE regress_bob;
 SELECT segstore.num_entities('mine');
 
--- the owner alters and drops; the growing table cannot be dropped behind
--- segstore's back
+-- the owner alters and drops; the growing table is out of everyone's reach
 SET ROLE regress_alice;
 SELECT segstore.alter_collection('mine', auto_compaction => false, description => 'alice''s');
 SELECT auto_compaction, description FROM segstore.collections;
-DROP TABLE segstore_data.mine;
+SELECT growing_table FROM segstore.collections \gset
+DROP TABLE :growing_table;
 SELECT segstore.drop_collection('mine');
 RESET ROLE;
 REVOKE CREATE ON SCHEMA segstore_data FROM regress_alice;

@@ -14,9 +14,11 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -30,6 +32,7 @@
 #include "data/input.h"
 #include "data/inspect.h"
 #include "data/read.h"
+#include "data/upgrade.h"
 #include "data/write.h"
 #include "format/files.h"
 #include "search/search.h"
@@ -40,6 +43,8 @@ PG_FUNCTION_INFO_V1(segstore_create_collection);
 PG_FUNCTION_INFO_V1(segstore_drop_collection);
 PG_FUNCTION_INFO_V1(segstore_has_collection);
 PG_FUNCTION_INFO_V1(segstore_alter_collection);
+PG_FUNCTION_INFO_V1(segstore_grant);
+PG_FUNCTION_INFO_V1(segstore_revoke);
 PG_FUNCTION_INFO_V1(segstore_insert);
 PG_FUNCTION_INFO_V1(segstore_upsert);
 PG_FUNCTION_INFO_V1(segstore_delete_expr);
@@ -52,6 +57,9 @@ PG_FUNCTION_INFO_V1(segstore_binlogs);
 PG_FUNCTION_INFO_V1(segstore_collection_stats);
 PG_FUNCTION_INFO_V1(segstore_gc);
 PG_FUNCTION_INFO_V1(segstore_on_drop_extension);
+PG_FUNCTION_INFO_V1(segstore_on_sql_drop);
+PG_FUNCTION_INFO_V1(segstore_on_ddl_command_end);
+PG_FUNCTION_INFO_V1(segstore_convert_from_0_1);
 PG_FUNCTION_INFO_V1(segstore_compact);
 PG_FUNCTION_INFO_V1(segstore_trigger_compaction);
 PG_FUNCTION_INFO_V1(segstore_compaction_state);
@@ -121,17 +129,68 @@ segstore_has_collection(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(found);
 }
 
-/* alter_collection(name, auto_compaction, description) */
+/* alter_collection(name, auto_compaction, description, owner) */
 Datum
 segstore_alter_collection(PG_FUNCTION_ARGS)
 {
 	char	   *name = TextArg(fcinfo, 0, "collection name");
 	int			auto_compaction = PG_ARGISNULL(1) ? -1 : PG_GETARG_BOOL(1);
 	char	   *description = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	/* 0.1's SQL declares no owner argument */
+	char	   *owner = PG_NARGS() < 4 || PG_ARGISNULL(3) ? NULL :
+		pstrdup(NameStr(*PG_GETARG_NAME(3)));
 	SsCatalogSession session;
 
 	SsCatalogOpen(&session, false);
-	SsCollectionAlter(name, auto_compaction, description);
+	SsCollectionAlter(name, auto_compaction, description, owner);
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/* The elements of a text[] argument that are not null. */
+static List *
+TextArrayArg(FunctionCallInfo fcinfo, int argno)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
+}
+
+/* grant(collection, privileges, role, with_grant_option) */
+Datum
+segstore_grant(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	List	   *privileges = TextArrayArg(fcinfo, 1);
+	char	   *role = pstrdup(NameStr(*PG_GETARG_NAME(2)));
+	SsCatalogSession session;
+
+	SsCatalogOpen(&session, false);
+	SsCollectionGrant(name, privileges, role, true, PG_GETARG_BOOL(3), false);
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/* revoke(collection, privileges, role, grant_option_only, cascade) */
+Datum
+segstore_revoke(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	List	   *privileges = TextArrayArg(fcinfo, 1);
+	char	   *role = pstrdup(NameStr(*PG_GETARG_NAME(2)));
+	SsCatalogSession session;
+
+	SsCatalogOpen(&session, false);
+	SsCollectionGrant(name, privileges, role, false, PG_GETARG_BOOL(3), PG_GETARG_BOOL(4));
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }
@@ -146,7 +205,7 @@ InsertOrUpsert(FunctionCallInfo fcinfo, bool upsert)
 	int64		n;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, upsert ? ACL_INSERT | ACL_UPDATE : ACL_INSERT, true);
+	coll = SsCollectionOpen(name, upsert ? SS_PRIV_INSERT | SS_PRIV_UPSERT : SS_PRIV_INSERT, true);
 	n = SsWriteInsert(coll, SsInputBatch(coll, fcinfo, 1), upsert);
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);
@@ -177,7 +236,7 @@ segstore_delete_expr(PG_FUNCTION_ARGS)
 	int64		n;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, ACL_DELETE | ACL_SELECT, true);
+	coll = SsCollectionOpen(name, SS_PRIV_DELETE | SS_PRIV_READ, true);
 	n = SsWriteDeleteExpr(coll, expr);
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);
@@ -207,7 +266,7 @@ segstore_delete_ids(PG_FUNCTION_ARGS)
 			keys[nkeys++] = DatumGetInt64(elems[i]);
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, ACL_DELETE, true);
+	coll = SsCollectionOpen(name, SS_PRIV_DELETE, true);
 	n = SsWriteDeleteKeys(coll, keys, nkeys);
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);
@@ -222,14 +281,7 @@ segstore_flush(PG_FUNCTION_ARGS)
 	SsCollection *coll;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCatalogGetCollection(name, false, false);
-	if (pg_class_aclmask(coll->relid, SsCatalogCaller(), ACL_INSERT | ACL_DELETE,
-						 ACLMASK_ANY) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for collection \"%s\"", name),
-				 errdetail("Flushing needs the INSERT or DELETE privilege.")));
-	coll = SsCatalogGetCollection(name, false, true);
+	coll = SsCollectionOpenForFlush(name);
 	SsWriteFlush(coll);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
@@ -244,7 +296,7 @@ segstore_num_entities(PG_FUNCTION_ARGS)
 	int64		n;
 
 	SsCatalogOpen(&session, true);
-	n = SsReadNumEntities(SsCollectionOpen(name, ACL_SELECT, false));
+	n = SsReadNumEntities(SsCollectionOpen(name, SS_PRIV_READ, false));
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);
 }
@@ -284,7 +336,7 @@ segstore_query(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	SsCatalogOpen(&session, true);
-	SsReadQuery(SsCollectionOpen(name, ACL_SELECT, false), expr, output, limit,
+	SsReadQuery(SsCollectionOpen(name, SS_PRIV_READ, false), expr, output, limit,
 				rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
@@ -300,7 +352,7 @@ segstore_segments(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SsCatalogOpen(&session, true);
-	SsInspectSegments(SsCollectionOpen(name, ACL_SELECT, false),
+	SsInspectSegments(SsCollectionOpen(name, SS_PRIV_READ, false),
 					  rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
@@ -316,7 +368,7 @@ segstore_binlogs(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SsCatalogOpen(&session, true);
-	SsInspectBinlogs(SsCollectionOpen(name, ACL_SELECT, false),
+	SsInspectBinlogs(SsCollectionOpen(name, SS_PRIV_READ, false),
 					 rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
@@ -335,7 +387,7 @@ segstore_collection_stats(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
 	SsCatalogOpen(&session, true);
-	tuple = SsInspectStats(SsCollectionOpen(name, ACL_SELECT, false), desc);
+	tuple = SsInspectStats(SsCollectionOpen(name, SS_PRIV_READ, false), desc);
 	SsCatalogClose(&session);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
@@ -361,7 +413,22 @@ segstore_gc(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
-/* Event trigger: DROP EXTENSION segstore removes the database's files at commit. */
+/* Refuse a call that does not come from an event trigger. */
+static void
+CheckEventTrigger(FunctionCallInfo fcinfo)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function must be called as an event trigger")));
+}
+
+/*
+ * Event trigger: DROP EXTENSION segstore stops the database's workers and
+ * removes its files at commit.  A role that may not drop the extension is
+ * refused first, as the drop itself would refuse it, so that it cannot
+ * stop running compactions.
+ */
 Datum
 segstore_on_drop_extension(PG_FUNCTION_ARGS)
 {
@@ -369,10 +436,7 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 	DropStmt   *stmt;
 	ListCell   *lc;
 
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function must be called as an event trigger")));
+	CheckEventTrigger(fcinfo);
 	trigdata = (EventTriggerData *) fcinfo->context;
 	if (!IsA(trigdata->parsetree, DropStmt))
 		PG_RETURN_VOID();
@@ -384,9 +448,53 @@ segstore_on_drop_extension(PG_FUNCTION_ARGS)
 		if (strcmp(strVal(lfirst(lc)), "segstore") != 0)
 			continue;
 
+		if (!pg_extension_ownercheck(get_extension_oid("segstore", false), GetUserId()))
+			aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_EXTENSION, "segstore");
 		SsLauncherStopForDropExtension();
 		SsFilesRemoveAtCommit(SsFilesDatabaseDir(MyDatabaseId));
 	}
+	PG_RETURN_VOID();
+}
+
+/* Event trigger on sql_drop: a collection's view dropped takes the collection with it. */
+Datum
+segstore_on_sql_drop(PG_FUNCTION_ARGS)
+{
+	SsCatalogSession session;
+
+	CheckEventTrigger(fcinfo);
+	SsCatalogOpen(&session, false);
+	SsCollectionDropForViews();
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/* Event trigger on ddl_command_end: a collection follows changes to its view, or refuses them. */
+Datum
+segstore_on_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	SsCatalogSession session;
+
+	CheckEventTrigger(fcinfo);
+	SsCatalogOpen(&session, false);
+	SsCollectionViewsAltered();
+	SsCatalogClose(&session);
+	PG_RETURN_VOID();
+}
+
+/* convert_from_0_1(): while updating from 0.1, move every collection to 0.2's objects */
+Datum
+segstore_convert_from_0_1(PG_FUNCTION_ARGS)
+{
+	SsCatalogSession session;
+
+	if (!creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("segstore.convert_from_0_1() runs only inside ALTER EXTENSION segstore UPDATE")));
+	SsCatalogOpen(&session, false);
+	SsUpgradeFrom01();
+	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }
 
@@ -400,7 +508,7 @@ segstore_compact(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, SS_OWNER, false);
+	coll = SsCollectionOpen(name, SS_PRIV_MAINTAIN, false);
 	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL, NULL);
 	SsCatalogClose(&session);
 	SsCompactionLaunchAtCommit();
@@ -417,7 +525,7 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, SS_OWNER, false);
+	coll = SsCollectionOpen(name, SS_PRIV_MAINTAIN, false);
 	id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, NULL);
 	SsCatalogClose(&session);
 	if (id == 0)
@@ -440,7 +548,7 @@ segstore_compaction_state(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	SsCatalogOpen(&session, true);
-	(void) SsCollectionOpenCompaction(id, ACL_SELECT);
+	(void) SsCollectionOpenCompaction(id, SS_PRIV_READ);
 	SsCatalogCompactionState(id, &st);
 	SsCatalogClose(&session);
 	values[0] = Int64GetDatum(st.compaction_id);
@@ -463,7 +571,7 @@ segstore_compaction_plans(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SsCatalogOpen(&session, true);
-	(void) SsCollectionOpenCompaction(id, ACL_SELECT);
+	(void) SsCollectionOpenCompaction(id, SS_PRIV_READ);
 	SsCatalogCompactionPlans(id, rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
@@ -486,7 +594,7 @@ segstore_cancel_compaction(PG_FUNCTION_ARGS)
 	List	   *pids;
 
 	SsCatalogOpen(&session, false);
-	(void) SsCollectionOpenCompaction(id, SS_OWNER);
+	(void) SsCollectionOpenCompaction(id, SS_PRIV_MAINTAIN);
 	pids = SsCatalogCancelCompaction(id);
 
 	/* A running plan stops at its next interrupt check and rolls back. */

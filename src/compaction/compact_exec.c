@@ -565,7 +565,7 @@ LockForSwap(Merge *m)
 	}
 	PG_TRY();
 	{
-		(void) SsCatalogGetCollection(m->coll->name, false, true);
+		(void) SsCatalogGetCollectionById(m->coll->id, false, true);
 	}
 	PG_CATCH();
 	{
@@ -652,18 +652,18 @@ Swap(Merge *m)
 	SsIndexAttach(m->coll, m->index_files);
 }
 
-/* Collection of a plan. */
+/* Collection of a plan, by id: a collection renamed meanwhile is still it. */
 static SsCollection *
 PlanCollection(SsPlan *plan)
 {
-	char	   *name = SsCatalogCollectionName(plan->collection_id);
+	SsCollection *coll = SsCatalogGetCollectionById(plan->collection_id, true, false);
 
-	if (name == NULL)
+	if (coll == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("collection of compaction plan " INT64_FORMAT " was dropped",
 						plan->plan_id)));
-	return SsCatalogGetCollection(name, false, false);
+	return coll;
 }
 
 /*

@@ -1,13 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * growing.c
- *	  The growing segment of a collection: an ordinary heap table in schema
- *	  segstore_data named after the collection, with one column per field
+ *	  The growing segment of a collection: an ordinary heap table
+ *	  segstore_internal.growing_<collection id>, with one column per field
  *	  and the row timestamp in column "$ts".  Being a heap table, it is
- *	  WAL-logged, MVCC and crash-safe, and its ACL is the collection's.
+ *	  WAL-logged, MVCC and crash-safe.
  *
- * The table is recorded as a member of the extension, so that DROP
- * EXTENSION drops it and users cannot drop it behind segstore's back.
+ * The table belongs to the extension's owner, in a schema on which no
+ * other role has any privilege, and is recorded as a member of the
+ * extension, so that DROP EXTENSION drops it.  No role but a superuser can
+ * read it, write it, or attach anything to it (a trigger, rule, policy,
+ * default, constraint or index), so the statements below, which run as
+ * the extension's owner, reach no code another role wrote.  Who may act
+ * on the collection is decided by its view (view.c), not by this table.
  *
  *-------------------------------------------------------------------------
  */
@@ -61,38 +66,37 @@ ColumnList(const SsField *fields, int nfields)
 	return buf.data;
 }
 
-/* Create the growing table of a new collection, owned by owner. */
-Oid
-SsGrowingCreate(const char *name, const SsField *fields, int nfields, Oid owner)
+/*
+ * Create a growing table schema.name as the catalog session's role (the
+ * extension's owner), a member of the extension.  Created while an
+ * extension script runs (updating from 0.1), it would be recorded as a
+ * member of that extension: the membership is set to segstore's here.
+ */
+static Oid
+CreateTable(const char *schema, const char *name, const SsField *fields, int nfields)
 {
 	StringInfoData sql;
-	Oid			nsp = get_namespace_oid("segstore_data", false);
 	Oid			relid;
 	ObjectAddress table;
 	ObjectAddress ext;
 	int			i;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE segstore_data.%s (", quote_identifier(name));
+	appendStringInfo(&sql, "CREATE TABLE %s (", quote_qualified_identifier(schema, name));
 	for (i = 0; i < nfields; i++)
 		appendStringInfo(&sql, "%s %s NOT NULL%s, ", quote_identifier(fields[i].name),
 						 SsFieldSqlType(&fields[i]),
 						 fields[i].is_primary ? " PRIMARY KEY" : "");
 	appendStringInfoString(&sql, SS_TS_COLUMN " timestamptz NOT NULL)");
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create growing table for collection \"%s\"", name);
+		elog(ERROR, "could not create growing table %s.%s", schema, name);
 
-	relid = get_relname_relid(name, nsp);
+	relid = get_relname_relid(name, get_namespace_oid(schema, false));
 	if (!OidIsValid(relid))
-		elog(ERROR, "growing table of collection \"%s\" was not created", name);
+		elog(ERROR, "growing table %s.%s was not created", schema, name);
 
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "ALTER TABLE segstore_data.%s OWNER TO %s",
-					 quote_identifier(name),
-					 quote_identifier(GetUserNameFromId(owner, false)));
-	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not set owner of collection \"%s\"", name);
-
+	(void) deleteDependencyRecordsForClass(RelationRelationId, relid, ExtensionRelationId,
+										   DEPENDENCY_EXTENSION);
 	table.classId = RelationRelationId;
 	table.objectId = relid;
 	table.objectSubId = 0;
@@ -100,21 +104,59 @@ SsGrowingCreate(const char *name, const SsField *fields, int nfields, Oid owner)
 	ext.objectId = get_extension_oid("segstore", false);
 	ext.objectSubId = 0;
 	recordDependencyOn(&table, &ext, DEPENDENCY_EXTENSION);
+	CommandCounterIncrement();
 	return relid;
+}
+
+/* Create the growing table of a new collection, the extension's. */
+Oid
+SsGrowingCreate(int64 collection_id, const SsField *fields, int nfields)
+{
+	return CreateTable(SS_GROWING_SCHEMA, psprintf(SS_GROWING_PREFIX INT64_FORMAT, collection_id),
+					   fields, nfields);
+}
+
+/*
+ * Create the growing table of a new collection as segstore 0.1 did, for an
+ * installation not yet updated: segstore_data.<name>, owned by owner,
+ * whose ACL is the collection's.
+ */
+Oid
+SsGrowingCreateLegacy(const char *name, const SsField *fields, int nfields, Oid owner)
+{
+	Oid			relid = CreateTable("segstore_data", name, fields, nfields);
+	char	   *sql = psprintf("ALTER TABLE %s OWNER TO %s",
+							   quote_qualified_identifier("segstore_data", name),
+							   quote_identifier(GetUserNameFromId(owner, false)));
+
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not set owner of collection \"%s\"", name);
+	return relid;
+}
+
+/*
+ * Drop a growing table (a collection's, or 0.1's table being replaced):
+ * it leaves the extension first, as a member cannot be dropped on its own.
+ */
+void
+SsGrowingDropRelation(Oid relid)
+{
+	ObjectAddress table;
+
+	(void) deleteDependencyRecordsForClass(RelationRelationId, relid, ExtensionRelationId,
+										   DEPENDENCY_EXTENSION);
+	CommandCounterIncrement();
+	table.classId = RelationRelationId;
+	table.objectId = relid;
+	table.objectSubId = 0;
+	performDeletion(&table, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
 }
 
 /* Drop a collection's growing table. */
 void
 SsGrowingDrop(SsCollection *coll)
 {
-	char	   *sql = psprintf("DROP TABLE %s", TableName(coll));
-
-	deleteDependencyRecordsForSpecific(RelationRelationId, coll->relid,
-									   DEPENDENCY_EXTENSION, ExtensionRelationId,
-									   get_extension_oid("segstore", false));
-	CommandCounterIncrement();
-	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not drop growing table of collection \"%s\"", coll->name);
+	SsGrowingDropRelation(coll->relid);
 }
 
 /* Store one SQL value of a field into row `row` of a fixed-width column. */
@@ -294,17 +336,13 @@ FieldTypeOid(const SsField *field)
 	return InvalidOid;
 }
 
-/* Insert a batch of already validated rows into the growing table. */
-void
-SsGrowingInsert(SsCollection *coll, SsBatch *batch)
+/* The prepared INSERT of one row (fields, then "$ts") into the growing table. */
+static SPIPlanPtr
+PrepareInsert(SsCollection *coll)
 {
 	StringInfoData sql;
 	Oid		   *types = palloc(sizeof(Oid) * (coll->nfields + 1));
-	Datum	   *values = palloc(sizeof(Datum) * (coll->nfields + 1));
 	SPIPlanPtr	plan;
-	MemoryContext rowcxt;
-	MemoryContext old;
-	int64		r;
 	int			f;
 
 	initStringInfo(&sql);
@@ -320,6 +358,28 @@ SsGrowingInsert(SsCollection *coll, SsBatch *batch)
 	if (plan == NULL)
 		elog(ERROR, "could not prepare insert into growing table: %s",
 			 SPI_result_code_string(SPI_result));
+	return plan;
+}
+
+/* Insert one row with a prepared INSERT. */
+static void
+InsertRow(SsCollection *coll, SPIPlanPtr plan, Datum *values)
+{
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into growing table of collection \"%s\"",
+			 coll->name);
+}
+
+/* Insert a batch of already validated rows into the growing table. */
+void
+SsGrowingInsert(SsCollection *coll, SsBatch *batch)
+{
+	Datum	   *values = palloc(sizeof(Datum) * (coll->nfields + 1));
+	SPIPlanPtr	plan = PrepareInsert(coll);
+	MemoryContext rowcxt;
+	MemoryContext old;
+	int64		r;
+	int			f;
 
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "segstore growing insert",
 								   ALLOCSET_DEFAULT_SIZES);
@@ -330,13 +390,30 @@ SsGrowingInsert(SsCollection *coll, SsBatch *batch)
 			values[f] = ColumnDatum(&batch->cols[f], &coll->fields[f], r);
 		values[coll->nfields] = TimestampTzGetDatum(SsBatchKey(batch, coll->nfields, r));
 		MemoryContextSwitchTo(old);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into growing table of collection \"%s\"",
-				 coll->name);
+		InsertRow(coll, plan, values);
 		MemoryContextReset(rowcxt);
 		CHECK_FOR_INTERRUPTS();
 	}
 	MemoryContextDelete(rowcxt);
+	SPI_freeplan(plan);
+}
+
+/*
+ * Insert rows given as datums of the growing table's column types, each
+ * row the fields in field order and then its timestamp: the rows of a 0.1
+ * growing table being carried over, which keep their times.
+ */
+void
+SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows)
+{
+	SPIPlanPtr	plan = PrepareInsert(coll);
+	int64		r;
+
+	for (r = 0; r < nrows; r++)
+	{
+		InsertRow(coll, plan, rows + r * (coll->nfields + 1));
+		CHECK_FOR_INTERRUPTS();
+	}
 	SPI_freeplan(plan);
 }
 

@@ -11,8 +11,15 @@
 #include "format/batch.h"
 #include "metadata/catalog.h"
 
-extern Oid	SsGrowingCreate(const char *name, const SsField *fields, int nfields, Oid owner);
+/* Where growing tables live, and how they are named: growing_<collection id>. */
+#define SS_GROWING_SCHEMA "segstore_internal"
+#define SS_GROWING_PREFIX "growing_"
+
+extern Oid	SsGrowingCreate(int64 collection_id, const SsField *fields, int nfields);
+extern Oid	SsGrowingCreateLegacy(const char *name, const SsField *fields, int nfields, Oid owner);
 extern void SsGrowingDrop(SsCollection *coll);
+extern void SsGrowingDropRelation(Oid relid);
+extern void SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows);
 extern SsBatch *SsGrowingRead(SsCollection *coll, bool all_fields);
 extern void SsGrowingInsert(SsCollection *coll, SsBatch *batch);
 extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted);

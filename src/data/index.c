@@ -348,7 +348,7 @@ SsIndexBuildMissing(SsCollection *coll)
 	}
 	if (built == NIL)
 		return 0;
-	coll = SsCatalogGetCollection(coll->name, false, true);
+	coll = SsCatalogGetCollectionById(coll->id, false, true);
 	SsIndexAttach(coll, built);
 	return list_length(built);
 }
@@ -453,8 +453,9 @@ SsIndexFileState(const char *path)
 void
 SsIndexInit(void)
 {
+	/* Superuser-only: it decides which index every reader of a segment searches. */
 	DefineCustomIntVariable("segstore.min_index_rows",
 							"Sealed segments with fewer rows get a FLAT index file instead of IVF_FLAT.",
 							NULL, &ss_min_index_rows, MIN_INDEX_ROWS_DEFAULT, 1, INT_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 }

@@ -566,8 +566,9 @@ SsSegmentInit(void)
 							"Largest size of a sealed segment's data.",
 							NULL, &ss_max_segment_size_mb, MAX_SEGMENT_SIZE_DEFAULT, 1, 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	/* Superuser-only: it decides what every reader of the files decompresses. */
 	DefineCustomIntVariable("segstore.compression_level",
 							"zstd compression level of new binlog files.",
 							NULL, &ss_compression_level, COMPRESSION_LEVEL_DEFAULT, -7, 19,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 }

@@ -272,10 +272,14 @@ SsWriteFlush(SsCollection *coll)
 void
 SsWriteInit(void)
 {
+	/*
+	 * Superuser-only: it decides how many segments a collection is split
+	 * into, for every writer and reader of it.
+	 */
 	DefineCustomIntVariable("segstore.insert_direct_threshold",
 							"Inserts of at least this many rows are written straight into a new sealed segment.",
 							NULL, &ss_insert_direct_threshold, INSERT_DIRECT_THRESHOLD_DEFAULT, 1, INT_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("segstore.seal_proportion",
 							 "A growing segment is sealed when its data reaches this fraction of segstore.max_segment_size.",
 							 NULL, &ss_seal_proportion, SEAL_PROPORTION_DEFAULT, 0.0001, 1.0,

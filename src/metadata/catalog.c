@@ -5,10 +5,19 @@
  *
  * The catalog tables live in the extension's schema and belong to its
  * owner; ordinary roles have no privileges on them.  A catalog session runs
- * as that owner with search_path pinned to pg_catalog, so that callers'
- * settings cannot redirect the queries below.  Statements run read-only in
- * the caller's snapshot when the session is read-only, which gives readers
- * one consistent view of segments, binlogs and pending deletes.
+ * as that owner the way PostgreSQL's own maintenance commands run as a
+ * table's owner: with search_path pinned to pg_catalog, so that callers'
+ * settings cannot redirect the queries below, and as a security-restricted
+ * operation, so that nothing reached from here can change the session's
+ * role or leave objects behind.  Every relation a session's statements
+ * name belongs to the extension's owner (the catalog, the growing tables
+ * in schema segstore_internal), so no other role's code can be reached.
+ * Statements run read-only in the caller's snapshot when the session is
+ * read-only, which gives readers one consistent view of segments, binlogs
+ * and pending deletes.
+ *
+ * Sessions nest (an event trigger fired by a statement of a session opens
+ * its own); each restores what the enclosing one had when it closes.
  *
  *-------------------------------------------------------------------------
  */
@@ -62,12 +71,15 @@ SsCatalogOpen(SsCatalogSession *session, bool read_only)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&session->save_userid, &session->save_sec_context);
+	session->save_caller = ss_caller;
+	session->save_read_only = ss_read_only;
 	session->save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	SetUserIdAndSecContext(owner, session->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE);
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	ss_read_only = read_only;
 	ss_caller = session->save_userid;
 }
@@ -78,6 +90,8 @@ SsCatalogClose(SsCatalogSession *session)
 {
 	AtEOXact_GUC(true, session->save_nestlevel);
 	SetUserIdAndSecContext(session->save_userid, session->save_sec_context);
+	ss_caller = session->save_caller;
+	ss_read_only = session->save_read_only;
 	SPI_finish();
 }
 
@@ -204,53 +218,59 @@ SsCatalogColText(uint64 i, int col)
 }
 
 /*
- * Look up a collection by name with its fields.  With lock, the
- * collection's row is updated, which serialises writers of one collection:
- * a second writer waits for the first to end, and in REPEATABLE READ gets a
- * serialization failure instead of working from a stale snapshot.
+ * Is the installed SQL segstore 0.1's, which had no views for collections
+ * (no column segstore.collection.viewid)?  Until ALTER EXTENSION segstore
+ * UPDATE, the library serves such an installation as 0.1 did: a
+ * collection's growing table is segstore_data.<name>, and its owner and
+ * ACL are the collection's.
  */
-SsCollection *
-SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
+bool
+SsCatalogLegacy(void)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
+	Oid			relid = get_relname_relid("collection", get_namespace_oid("segstore", false));
+
+	return get_attnum(relid, "viewid") == InvalidAttrNumber;
+}
+
+/* The columns of a collection's row that SsCollection holds, in ReadCollection's order. */
+static const char *
+CollectionColumns(void)
+{
+	return SsCatalogLegacy() ?
+		"collection_id, name, relid, dim, growing_segment_id, growing_bytes, auto_compaction, "
+		"0::pg_catalog.oid" :
+		"collection_id, name, relid, dim, growing_segment_id, growing_bytes, auto_compaction, viewid";
+}
+
+/*
+ * Run a statement returning at most one collection row (CollectionColumns())
+ * and read it with its fields; NULL if it returned none.
+ */
+static SsCollection *
+ReadCollection(const char *sql, Oid type, Datum value)
+{
+	Oid			types[1] = {type};
+	Datum		values[1] = {value};
 	SsCollection *coll;
+	bool		isnull;
 	uint64		i;
 
-	values[0] = CStringGetTextDatum(name);
-	if (lock)
-		Run("UPDATE segstore.collection SET last_write_at = pg_catalog.now() "
-			"WHERE name = $1 RETURNING collection_id, name, relid, dim, "
-			"growing_segment_id, growing_bytes, auto_compaction",
-			1, types, values);
-	else
-		Run("SELECT collection_id, name, relid, dim, growing_segment_id, "
-			"growing_bytes, auto_compaction FROM segstore.collection WHERE name = $1",
-			1, types, values);
+	Run(sql, 1, types, values);
 	if (SPI_processed == 0)
-	{
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("collection \"%s\" does not exist", name)));
-	}
+		return NULL;
 
 	coll = palloc0(sizeof(SsCollection));
 	coll->id = SsCatalogColInt8(0, 1);
 	coll->name = SsCatalogColText(0, 2);
-	{
-		bool		isnull;
-
-		coll->relid = DatumGetObjectId(SsCatalogCol(0, 3, &isnull));
-		coll->dim = DatumGetInt32(SsCatalogCol(0, 4, &isnull));
-		coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 7, &isnull));
-	}
+	coll->relid = DatumGetObjectId(SsCatalogCol(0, 3, &isnull));
+	coll->dim = DatumGetInt32(SsCatalogCol(0, 4, &isnull));
 	coll->growing_segment_id = SsCatalogColInt8(0, 5);
 	coll->growing_bytes = SsCatalogColInt8(0, 6);
+	coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 7, &isnull));
+	coll->viewid = DatumGetObjectId(SsCatalogCol(0, 8, &isnull));
 
-	values[0] = Int64GetDatum(coll->id);
 	types[0] = INT8OID;
+	values[0] = Int64GetDatum(coll->id);
 	Run("SELECT name, type, typmod, is_primary FROM segstore.field "
 		"WHERE collection_id = $1 ORDER BY fieldno", 1, types, values);
 	coll->nfields = (int) SPI_processed;
@@ -258,7 +278,6 @@ SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		SsField    *f = &coll->fields[i];
-		bool		isnull;
 
 		strlcpy(f->name, SsCatalogColText(i, 1), NAMEDATALEN);
 		f->type = SsFieldTypeFromName(SsCatalogColText(i, 2));
@@ -270,6 +289,74 @@ SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
 			coll->vec = i;
 	}
 	return coll;
+}
+
+/*
+ * Look up a collection by name with its fields.  With lock, the name is
+ * resolved once and the collection of that id is locked
+ * (SsCatalogGetCollectionById): a collection dropped and created again
+ * under the same name meanwhile is not the one locked, and counts as
+ * missing.
+ */
+SsCollection *
+SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
+{
+	SsCollection *coll;
+
+	coll = ReadCollection(psprintf("SELECT %s FROM segstore.collection WHERE name = $1",
+								   CollectionColumns()),
+						  TEXTOID, CStringGetTextDatum(name));
+	if (coll != NULL && lock)
+		coll = SsCatalogGetCollectionById(coll->id, true, true);
+	if (coll == NULL && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("collection \"%s\" does not exist", name)));
+	return coll;
+}
+
+/*
+ * Look up a collection by id with its fields.  With lock, the collection's
+ * row is updated, which serialises writers of one collection: a second
+ * writer waits for the first to end, and in REPEATABLE READ gets a
+ * serialization failure instead of working from a stale snapshot.  The row
+ * returned is the one locked, as it is now.
+ */
+SsCollection *
+SsCatalogGetCollectionById(int64 collection_id, bool missing_ok, bool lock)
+{
+	SsCollection *coll;
+
+	if (lock)
+		coll = ReadCollection(psprintf("UPDATE segstore.collection SET last_write_at = pg_catalog.now() "
+									   "WHERE collection_id = $1 RETURNING %s", CollectionColumns()),
+							  INT8OID, Int64GetDatum(collection_id));
+	else
+		coll = ReadCollection(psprintf("SELECT %s FROM segstore.collection WHERE collection_id = $1",
+									   CollectionColumns()),
+							  INT8OID, Int64GetDatum(collection_id));
+	if (coll == NULL && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("collection " INT64_FORMAT " does not exist", collection_id)));
+	return coll;
+}
+
+/* The collection whose view is viewid, or NULL. */
+SsCollection *
+SsCatalogCollectionByView(Oid viewid)
+{
+	return ReadCollection(psprintf("SELECT %s FROM segstore.collection WHERE viewid = $1",
+								   CollectionColumns()),
+						  OIDOID, ObjectIdGetDatum(viewid));
+}
+
+/* Ids of every collection, in id order. */
+List *
+SsCatalogCollectionIds(void)
+{
+	Run("SELECT collection_id FROM segstore.collection ORDER BY 1", 0, NULL, NULL);
+	return SsCatalogColInt8List(1);
 }
 
 /* Name of a collection by id, or NULL if it does not exist. */
@@ -308,9 +395,9 @@ SsCatalogCollectionExists(int64 collection_id, bool latest)
 void
 SsCatalogInsertCollection(SsCollection *coll, const char *description)
 {
-	Oid			types[6] = {INT8OID, TEXTOID, OIDOID, TEXTOID, INT4OID, INT8OID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			types[7] = {INT8OID, TEXTOID, OIDOID, TEXTOID, INT4OID, INT8OID, OIDOID};
+	Datum		values[7];
+	char		nulls[7] = "       ";
 	int			i;
 	int			ret;
 
@@ -321,9 +408,17 @@ SsCatalogInsertCollection(SsCollection *coll, const char *description)
 	nulls[3] = description ? ' ' : 'n';
 	values[4] = Int32GetDatum(coll->dim);
 	values[5] = Int64GetDatum(coll->growing_segment_id);
-	ret = SPI_execute_with_args("INSERT INTO segstore.collection (collection_id, name, relid, "
-								"description, dim, growing_segment_id) VALUES ($1, $2, $3, $4, $5, $6)",
-								6, types, values, nulls, false, 0);
+	values[6] = ObjectIdGetDatum(coll->viewid);
+	if (SsCatalogLegacy())
+		ret = SPI_execute_with_args("INSERT INTO segstore.collection (collection_id, name, relid, "
+									"description, dim, growing_segment_id) "
+									"VALUES ($1, $2, $3, $4, $5, $6)",
+									6, types, values, nulls, false, 0);
+	else
+		ret = SPI_execute_with_args("INSERT INTO segstore.collection (collection_id, name, relid, "
+									"description, dim, growing_segment_id, viewid) "
+									"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+									7, types, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not register collection \"%s\"", coll->name);
 
@@ -372,6 +467,62 @@ SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description)
 		SsCatalogExec("UPDATE segstore.collection SET description = $2 "
 					  "WHERE collection_id = $1", 2, types, values, 1);
 	}
+}
+
+/* Rename a collection, after its view was renamed. */
+void
+SsCatalogRenameCollection(int64 id, const char *name)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(id), CStringGetTextDatum(name)};
+
+	SsCatalogExec("UPDATE segstore.collection SET name = $2 WHERE collection_id = $1",
+				  2, types, values, 1);
+}
+
+/* Record a collection's growing table and view (updating from 0.1). */
+void
+SsCatalogSetCollectionRelations(int64 id, Oid relid, Oid viewid)
+{
+	Oid			types[3] = {INT8OID, OIDOID, OIDOID};
+	Datum		values[3] = {Int64GetDatum(id), ObjectIdGetDatum(relid), ObjectIdGetDatum(viewid)};
+
+	SsCatalogExec("UPDATE segstore.collection SET relid = $2, viewid = $3 "
+				  "WHERE collection_id = $1", 3, types, values, 1);
+}
+
+/* Oids of the relations a command collects (column 1 of "sql"). */
+static List *
+RelationOids(const char *sql)
+{
+	List	   *result = NIL;
+	uint64		i;
+
+	Run(sql, 0, NULL, NULL);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		result = lappend_oid(result, DatumGetObjectId(SsCatalogCol(i, 1, &isnull)));
+	}
+	return result;
+}
+
+/* In a sql_drop event trigger: the views the command dropped. */
+List *
+SsCatalogDroppedViews(void)
+{
+	return RelationOids("SELECT objid FROM pg_catalog.pg_event_trigger_dropped_objects() "
+						"WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+						"AND objsubid = 0 AND object_type = 'view'");
+}
+
+/* In a ddl_command_end event trigger: the relations the command changed. */
+List *
+SsCatalogAlteredRelations(void)
+{
+	return RelationOids("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands() "
+						"WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass");
 }
 
 /* Set the growing segment's id and estimated data size. */
@@ -667,7 +818,7 @@ SsCatalogCollectionActivity(int idle_s)
 
 	Run("SELECT c.name, c.last_write_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1), "
 		"c.growing_bytes, (SELECT pg_catalog.count(*) FROM segstore.pending_delete d "
-		"  WHERE d.collection_id = c.collection_id) "
+		"  WHERE d.collection_id = c.collection_id), c.collection_id "
 		"FROM segstore.collection c ORDER BY c.name", 1, types, values);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -678,6 +829,7 @@ SsCatalogCollectionActivity(int idle_s)
 		a->idle = DatumGetBool(SsCatalogCol(i, 2, &isnull));
 		a->growing_bytes = SsCatalogColInt8(i, 3);
 		a->pending_deletes = SsCatalogColInt8(i, 4);
+		a->id = SsCatalogColInt8(i, 5);
 		result = lappend(result, a);
 	}
 	return result;

@@ -5,8 +5,9 @@
  *	  binlog files and pending deletes.
  *
  * Every function here runs inside a catalog session opened with
- * SsCatalogOpen(), which connects SPI, switches to the extension's owner and
- * pins search_path, so callers' privileges have been checked before.
+ * SsCatalogOpen(), which connects SPI, switches to the extension's owner as
+ * a security-restricted operation and pins search_path, so callers'
+ * privileges have been checked before.
  *
  * The layers hold to one rule.  The file format (src/format/) knows nothing
  * of catalogs.  The catalog layer (src/metadata/) knows nothing of SQL
@@ -32,7 +33,8 @@ typedef struct SsCollection
 {
 	int64		id;
 	char	   *name;
-	Oid			relid;			/* growing heap table */
+	Oid			relid;			/* growing heap table, segstore_internal.growing_<id> */
+	Oid			viewid;			/* segstore_data.<name>: owner and ACL */
 	int			dim;
 	int64		growing_segment_id;
 	int64		growing_bytes;
@@ -81,6 +83,7 @@ typedef struct SsBinlogRow
 /* What the maintenance worker needs to know of a collection. */
 typedef struct SsCollectionActivity
 {
+	int64		id;
 	char	   *name;
 	bool		idle;			/* not written within segstore.seal_idle_time */
 	int64		growing_bytes;
@@ -92,6 +95,8 @@ typedef struct SsCatalogSession
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
+	Oid			save_caller;	/* of an enclosing session, if any */
+	bool		save_read_only;
 } SsCatalogSession;
 
 extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
@@ -99,15 +104,23 @@ extern void SsCatalogClose(SsCatalogSession *session);
 extern void SsCatalogLockForWorker(void);
 extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
+extern bool SsCatalogLegacy(void);
 extern Oid	SsCatalogCaller(void);
 extern Datum SsCatalogInt8Array(const int64 *values, int n);
 
 extern SsCollection *SsCatalogGetCollection(const char *name, bool missing_ok, bool lock);
+extern SsCollection *SsCatalogGetCollectionById(int64 collection_id, bool missing_ok, bool lock);
+extern SsCollection *SsCatalogCollectionByView(Oid viewid);
+extern List *SsCatalogCollectionIds(void);
 extern char *SsCatalogCollectionName(int64 collection_id);
 extern bool SsCatalogCollectionExists(int64 collection_id, bool latest);
 extern void SsCatalogInsertCollection(SsCollection *coll, const char *description);
 extern void SsCatalogDeleteCollection(int64 id);
 extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description);
+extern void SsCatalogRenameCollection(int64 id, const char *name);
+extern void SsCatalogSetCollectionRelations(int64 id, Oid relid, Oid viewid);
+extern List *SsCatalogDroppedViews(void);
+extern List *SsCatalogAlteredRelations(void);
 extern void SsCatalogSetGrowing(SsCollection *coll, int64 segment_id, int64 bytes);
 extern int64 SsCatalogNextId(const char *sequence);
 extern Oid	SsCatalogExtensionOwner(void);

@@ -22,20 +22,27 @@
 #include "metadata/catalog_search.h"
 
 static SPIPlanPtr version_plan = NULL;
+static SPIPlanPtr legacy_version_plan = NULL;	/* for 0.1's catalog */
 static SPIPlanPtr pending_plan = NULL;
 
-/* Look up a collection's id, growing table and row version; unknown is an error. */
+/* Look up a collection's id, growing table, view and row version; unknown is an error. */
 void
 SsCatalogCollectionVersion(const char *name, SsCollectionVersion *out)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
+	SPIPlanPtr	plan;
 
-	SsCatalogSavedPlan(&version_plan,
-					   "SELECT collection_id, relid, xmin::text || '/' || ctid::text "
-					   "FROM segstore.collection WHERE name = $1", 1, types);
-	if (SPI_execute_plan(version_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SsCatalogLegacy())
+		plan = SsCatalogSavedPlan(&legacy_version_plan,
+								  "SELECT collection_id, relid, xmin::text || '/' || ctid::text, 0::oid "
+								  "FROM segstore.collection WHERE name = $1", 1, types);
+	else
+		plan = SsCatalogSavedPlan(&version_plan,
+								  "SELECT collection_id, relid, xmin::text || '/' || ctid::text, viewid "
+								  "FROM segstore.collection WHERE name = $1", 1, types);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up collection \"%s\"", name);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -44,6 +51,7 @@ SsCatalogCollectionVersion(const char *name, SsCollectionVersion *out)
 	out->id = SsCatalogColInt8(0, 1);
 	out->relid = DatumGetObjectId(SsCatalogCol(0, 2, &isnull));
 	out->version = SsCatalogColText(0, 3);
+	out->viewid = DatumGetObjectId(SsCatalogCol(0, 4, &isnull));
 }
 
 /*

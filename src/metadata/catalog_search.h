@@ -17,6 +17,7 @@ typedef struct SsCollectionVersion
 {
 	int64		id;
 	Oid			relid;			/* growing heap table */
+	Oid			viewid;			/* the view whose ACL is the collection's */
 	char	   *version;		/* the row's xmin and ctid */
 } SsCollectionVersion;
 

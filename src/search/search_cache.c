@@ -134,6 +134,7 @@ SsSearchCacheOpen(const char *name)
 	memset(&probe, 0, sizeof(probe));
 	probe.id = ver.id;
 	probe.relid = ver.relid;
+	probe.viewid = ver.viewid;
 	probe.name = (char *) name;
 	SsCollectionCheckPrivilege(&probe, ACL_SELECT);
 
@@ -163,7 +164,7 @@ SsSearchCacheOpen(const char *name)
 	fresh.cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore search collection",
 									  ALLOCSET_SMALL_SIZES);
 	fresh.version = MemoryContextStrdup(fresh.cxt, ver.version);
-	fresh.coll = CopyCollection(SsCatalogGetCollection(name, false, false), fresh.cxt);
+	fresh.coll = CopyCollection(SsCatalogGetCollectionById(probe.id, false, false), fresh.cxt);
 	fresh.has_index = SsIndexGetDef(fresh.coll, &fresh.def);
 	segments = SsCatalogSegments(probe.id, true);
 	binlogs = SsCatalogBinlogs(probe.id, 0, NULL);

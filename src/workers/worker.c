@@ -140,7 +140,7 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 	int			nbuilt;
 
 	appendStringInfo(decision, "%s%s: ", decision->len > 0 ? "; " : "", activity->name);
-	coll = SsCatalogGetCollection(activity->name, true, seal || write_deletes);
+	coll = SsCatalogGetCollectionById(activity->id, true, seal || write_deletes);
 	if (coll == NULL)
 	{
 		appendStringInfoString(decision, "dropped meanwhile");

@@ -4,7 +4,12 @@
 # after ALTER EXTENSION segstore UPDATE to the default version, and keep
 # taking writes, flushes, compactions and searches; and the updated
 # extension has exactly the members, with the same definitions, that a
-# fresh install of that version has.
+# fresh install of that version has.  A collection of an unprivileged role
+# with grants to others and code planted on its 0.1 growing table comes
+# through with its data, owner and grants, and none of that code ever
+# runs; a growing table segstore could not carry over (a changed column
+# type, rows written into it directly) stops the update with an error
+# that says why, and changes nothing.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -85,6 +90,60 @@ sql(q{SELECT segstore.insert('notes', array_agg(i::int8), array_agg(ARRAY[i, 2]:
 sql(q{SELECT segstore.delete('notes', 'id in [5, 35]')});
 sql(q{CREATE ROLE reader; GRANT SELECT ON segstore_data.notes TO reader});
 
+# planted: alice's collection, readable by reader, insertable (with grant
+# option) by writer; then alice plants code on its growing table, the
+# table that 0.1's segstore read and wrote as a superuser.  The code writes
+# to the tripwire who ran it, and would make alice a superuser if run as
+# one.  It is planted after the last write: under 0.1 any segstore call on
+# the collection would run it.
+sql(q{
+CREATE ROLE alice;
+CREATE ROLE writer;
+GRANT CREATE ON SCHEMA segstore_data TO alice;
+CREATE SCHEMA alice AUTHORIZATION alice;
+CREATE TABLE tripwire (who name, superuser boolean, what text);
+GRANT INSERT ON tripwire TO PUBLIC;
+SET ROLE alice;
+SELECT segstore.create_collection('planted', 'id int8 PRIMARY KEY, vector float4[2], body text');
+SELECT segstore.insert('planted', array_agg(i::int8), array_agg(ARRAY[i, 2]::float4[]),
+					   array_agg('p ' || i)) FROM generate_series(1, 150) i;
+SELECT segstore.insert('planted', array_agg(i::int8), array_agg(ARRAY[i, 2]::float4[]),
+					   array_agg('p ' || i)) FROM generate_series(151, 170) i;
+SELECT segstore.delete('planted', ARRAY[5, 160]::int8[]);
+GRANT SELECT ON segstore_data.planted TO reader;
+GRANT INSERT ON segstore_data.planted TO writer WITH GRANT OPTION;
+GRANT TRIGGER, TRUNCATE ON segstore_data.planted TO writer;
+CREATE FUNCTION alice.trip(what text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.tripwire SELECT current_user, rolsuper, what FROM pg_roles WHERE rolname = current_user;
+	IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+		ALTER ROLE alice SUPERUSER;
+	END IF;
+	RETURN true;
+END $$;
+CREATE FUNCTION alice.trip_int() RETURNS int8 IMMUTABLE LANGUAGE sql AS
+$$ SELECT CASE WHEN alice.trip('expression') THEN 1::int8 END $$;
+CREATE FUNCTION alice.trip_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM alice.trip('trigger');
+	RETURN NULL;
+END $$;
+CREATE TRIGGER row_trigger BEFORE INSERT OR UPDATE OR DELETE ON segstore_data.planted
+	FOR EACH ROW EXECUTE FUNCTION alice.trip_trigger();
+CREATE TRIGGER truncate_trigger BEFORE TRUNCATE ON segstore_data.planted
+	EXECUTE FUNCTION alice.trip_trigger();
+CREATE RULE planted_rule AS ON UPDATE TO segstore_data.planted DO ALSO SELECT alice.trip('rule');
+ALTER TABLE segstore_data.planted ALTER COLUMN body SET DEFAULT (alice.trip('default'))::text,
+	ADD CONSTRAINT planted_check CHECK (alice.trip('check')) NOT VALID,
+	ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY planted_policy ON segstore_data.planted USING (alice.trip('policy'));
+CREATE INDEX planted_expression ON segstore_data.planted ((alice.trip_int()));
+RESET ROLE;
+-- the update needs no privilege of alice's to give her the collection's view
+REVOKE CREATE ON SCHEMA segstore_data FROM alice;
+TRUNCATE tripwire;
+});
+
 is(sql(q{SELECT pending_deletes || ' ' || growing_rows FROM segstore.collection_stats('docs')}), '7 50',
 	'0.1: sealed rows deleted or upserted since the flush wait as pending deletes');
 is(sql(q{SELECT string_agg(DISTINCT index_state, ',') FROM segstore.segments('docs')
@@ -112,12 +171,16 @@ my %answers = (
 	compaction_plans => qq{SELECT string_agg(p::text, E'\n' ORDER BY plan_id) FROM segstore.compaction_plans($cid) p},
 	compaction_state => qq{SELECT s::text FROM segstore.compaction_state($cid) s},
 	indexes => q{SELECT string_agg(i::text, E'\n' ORDER BY collection) FROM segstore.indexes i},
-	collections => q{SELECT string_agg(c::text, E'\n' ORDER BY name) FROM segstore.collections c},
+	# growing_table names the new table; the columns added by 0.2 are checked below
+	collections => q{SELECT string_agg(format('%s %s %s %s %s %s %s %s', collection_id, name, owner, dim,
+		fields, description, auto_compaction, created_at), E'\n' ORDER BY name) FROM segstore.collections c},
 	collection_stats => q{SELECT s::text || ' ' || t::text
 		FROM segstore.collection_stats('docs') s, segstore.collection_stats('notes') t},
 	pending_deletes => q{SELECT string_agg(collection_id || ':' || pk, ',' ORDER BY collection_id, pk)
 		FROM segstore.pending_delete},
-	reader_sees => q{SET ROLE reader; SELECT string_agg(name, ',' ORDER BY name) FROM segstore.collections},
+	reader_reads => q{SET ROLE reader; SELECT segstore.num_entities('notes')},
+	reader_privileges => q{SELECT string_agg(c || ':' || has_table_privilege('reader', 'segstore_data.' || c, 'SELECT'),
+		',' ORDER BY c) FROM unnest(ARRAY['docs', 'notes', 'planted']) c},
 	# DROP EXTENSION must still take the growing tables with it
 	growing_tables_members => q{SELECT string_agg(c.name || ':' || (d.objid IS NOT NULL), ',' ORDER BY c.name)
 		FROM segstore.collection c
@@ -132,6 +195,47 @@ is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'segstore'}),
 
 is(sql($answers{$_}), $before{$_}, "after the update: $_ unchanged")
   foreach sort keys %answers;
+
+# -- planted: through the update with its data, owner and grants, and none
+# of alice's code ran ------------------------------------------------------
+is(sql(q{SELECT count(*) FROM tripwire}), '0', "none of alice's code ran during the update")
+  or diag(sql(q{SELECT string_agg(format('%s %s %s', who, superuser, what), E'\n') FROM tripwire}));
+is(sql(q{SELECT rolsuper FROM pg_roles WHERE rolname = 'alice'}), 'f', 'alice is no superuser');
+my $planted_ids = ranges_sql(q{(SELECT (q->>'id')::int8 AS id FROM segstore.query('planted', NULL) q) q});
+is(sql("SELECT $planted_ids"), '1-4,6-159,161-170', 'planted: its rows');
+is(sql(q{SELECT string_agg(state || ' ' || num_rows || ' ' || deleted_rows, ',' ORDER BY state)
+	FROM segstore.segments('planted')}), 'flushed 150 1,growing 19 0',
+	'planted: its sealed segment, its delete and its growing rows');
+is(sql(q{SELECT q->>'body' FROM segstore.query('planted', 'id == 170') q}), 'p 170',
+	'planted: a growing row as it was');
+is(sql(q{SELECT format('%s %s %s', owner, view, acl) FROM segstore.collections WHERE name = 'planted'}),
+	'alice segstore_data.planted {alice=arwdDxt/alice,reader=r/alice,writer=a*/alice}',
+	'planted: its owner and grants, on its view (TRIGGER and TRUNCATE, which 0.1 did not honour, are not carried over)');
+is(sql(q{SELECT count(*) FROM pg_trigger t JOIN segstore.collection c ON t.tgrelid IN (c.relid, c.viewid)
+	WHERE c.name = 'planted'}) . ' ' .
+   sql(q{SELECT count(*) FROM pg_policy p JOIN segstore.collection c ON p.polrelid = c.relid
+	WHERE c.name = 'planted'}) . ' ' .
+   sql(q{SELECT count(*) FROM pg_index i JOIN segstore.collection c ON i.indrelid = c.relid
+	WHERE c.name = 'planted'}),
+	'0 0 1', 'planted: no trigger, no policy, only the primary key index');
+is(sql(q{SELECT pg_get_userbyid(relowner) = (SELECT pg_get_userbyid(extowner) FROM pg_extension
+	WHERE extname = 'segstore') FROM pg_class
+	WHERE oid = (SELECT relid FROM segstore.collection WHERE name = 'planted')}), 't',
+	'planted: its growing table belongs to the extension');
+is(sql(q{SELECT deptype FROM pg_depend WHERE classid = 'pg_class'::regclass
+	AND objid = 'segstore_data.planted'::regclass AND refclassid = 'pg_extension'::regclass}) . ' ' .
+   sql(q{SELECT count(*) FROM pg_init_privs WHERE objoid = 'segstore_data.planted'::regclass}),
+	'x 0', 'planted: its view depends on the extension automatically and is no member');
+is(sql(q{SET ROLE reader; SELECT segstore.num_entities('planted')}), '168', 'planted: the reader reads');
+is(sql(q{SET ROLE writer;
+	SELECT segstore.insert('planted', ARRAY[171]::int8[], ARRAY[[171, 2]]::float4[][], ARRAY['p 171']);
+	SELECT segstore.grant('planted', ARRAY['insert'], 'reader');
+	SELECT has_table_privilege('reader', 'segstore_data.planted', 'INSERT')}), "1\n\nt",
+	'planted: the writer inserts and grants insert, having the grant option');
+sql(q{SELECT segstore.flush('planted')});
+my $pcid = sql(q{SELECT segstore.compact('planted', "full" => true)});
+is(sql("SELECT segstore.wait_for_compaction($pcid)"), 'Completed', 'planted: compacted');
+is(sql(q{SELECT count(*) FROM tripwire}), '0', "nor did it run when the collection was written and compacted");
 
 # -- writes, flush, compaction and search after the update ------------------
 sql(insert_docs(1000, 1200));    # direct: a new indexed segment
@@ -329,6 +433,59 @@ foreach my $change (@changes)
 	like(differences('fresh', $fresh, 'changed', $changed), $expect, "the comparison notices $what");
 }
 is($node->safe_psql('changed', $members_sql), $fresh, 'the changes were rolled back');
+
+# -- a 0.1 growing table segstore cannot carry over stops the update -------
+# Each change below, made to 0.1's growing table directly, makes the update
+# fail with an error naming the collection and what is wrong, and leaves
+# the installation at 0.1 with the table as it was; undone, the update
+# goes through.
+$node->safe_psql('postgres', 'CREATE DATABASE refused');
+sub in_refused { return $node->safe_psql('refused', $_[0]); }
+in_refused(q{
+CREATE EXTENSION segstore VERSION '0.1';
+SELECT segstore.create_collection('bad', 'id int8 PRIMARY KEY, vector float4[2], body text');
+SELECT segstore.insert('bad', array_agg(i::int8), array_agg(ARRAY[i, 3]::float4[]), array_agg('b ' || i))
+FROM generate_series(1, 120) i;
+SELECT segstore.insert('bad', ARRAY[200]::int8[], ARRAY[[200, 3]]::float4[][], ARRAY['b 200']);
+});
+my @refusals = (
+	[ 'a changed column type',
+	  q{ALTER TABLE segstore_data.bad ALTER COLUMN body TYPE varchar(50)},
+	  qr/cannot update collection "bad" from segstore 0\.1\n.*DETAIL:  Column "body" of its growing table bad has type character varying\(50\), not text\./s,
+	  q{ALTER TABLE segstore_data.bad ALTER COLUMN body TYPE text} ],
+	[ 'a vector of the wrong dimension',
+	  q{INSERT INTO segstore_data.bad VALUES (201, '{1,2,3}', 'b 201', now())},
+	  qr/DETAIL:  The vector of key 201 in its growing table is not 2 non-null float4 components\./,
+	  q{DELETE FROM segstore_data.bad WHERE id = 201} ],
+	[ 'a key live in a sealed segment',
+	  q{INSERT INTO segstore_data.bad VALUES (7, '{7,3}', 'b 7 again', now())},
+	  qr/DETAIL:  Key 7 is in its growing table and live in sealed segment \d+\./,
+	  q{DELETE FROM segstore_data.bad WHERE id = 7} ],
+	[ 'a dropped NOT NULL and a null',
+	  q{ALTER TABLE segstore_data.bad ALTER COLUMN body DROP NOT NULL;
+		INSERT INTO segstore_data.bad VALUES (202, '{2,3}', NULL, now())},
+	  qr/DETAIL:  A row of its growing table has a null "body"\./,
+	  q{DELETE FROM segstore_data.bad WHERE id = 202} ],
+	[ 'a view on the growing table',
+	  q{CREATE VIEW public.on_bad AS SELECT * FROM segstore_data.bad},
+	  qr/cannot drop table segstore_data\.bad because other objects depend on it.*updating collection "bad" from segstore 0\.1/s,
+	  q{DROP VIEW public.on_bad} ]);
+foreach my $refusal (@refusals)
+{
+	my ($what, $change, $expect, $undo) = @$refusal;
+	my $state = q{SELECT extversion || ' ' || (SELECT count(*) FROM segstore_data.bad)
+		FROM pg_extension WHERE extname = 'segstore'};
+	in_refused($change);
+	my $before_update = in_refused($state);
+	my ($ret, $out, $err) = $node->psql('refused', 'ALTER EXTENSION segstore UPDATE');
+	like($err, $expect, "the update refuses $what");
+	is(in_refused($state), $before_update, "after refusing $what: still 0.1, the growing table as it was");
+	in_refused($undo);
+}
+$node->psql('refused', 'ALTER EXTENSION segstore UPDATE', on_error_die => 1);
+is(in_refused(q{SELECT extversion FROM pg_extension WHERE extname = 'segstore'}), $default_version,
+	'with the changes undone, the update goes through');
+is(in_refused(q{SELECT segstore.num_entities('bad')}), '121', 'and the collection is whole');
 
 $node->stop;
 done_testing();
