@@ -20,6 +20,7 @@
 #include "data/index.h"
 #include "data/segment.h"
 #include "data/write.h"
+#include "format/filewal.h"
 #include "format/files.h"
 #include "segstore.h"
 #include "status/status.h"
@@ -68,13 +69,14 @@ SegstoreProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 
 	if (OidIsValid(dropped))
-		SsFilesRemoveAtCommit(SsFilesDatabaseDir(dropped));
+		SsFilesRemoveDatabaseAtCommit(dropped);
 }
 
 /* Define GUCs and install hooks. */
 void
 _PG_init(void)
 {
+	SsFileWalInit();
 	SsSegmentInit();
 	SsWriteInit();
 	SsIndexInit();
