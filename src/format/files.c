@@ -162,45 +162,62 @@ SsFilesSize(const char *path)
 }
 
 /*
- * Remove a file or a directory tree now, WAL-logged first (when the
- * resource manager is there: a session that loaded segstore without
- * preloading may still drop it), with the horizon of the snapshots that a
- * standby must not let see it vanish.  Problems are warnings: the caller
- * has committed already, or garbage collection will try again.
+ * Remove files or directory trees now, WAL-logged first (when the resource
+ * manager is there: a session that loaded segstore without preloading may
+ * still drop it), each with the horizon of the snapshots that a standby
+ * must not let see it vanish.  The records are flushed before anything is
+ * removed: a removal done but lost from the WAL would leave the file on
+ * every standby for good.  Problems are warnings: the caller has committed
+ * already, or garbage collection will try again.
  */
 static void
-RemoveLogged(const char *path, Oid dboid, TransactionId horizon)
+RemoveLogged(List *removals)
 {
-	char	   *parent;
+	bool		wal = SsFileWalAvailable();
+	ListCell   *lc;
 
-	if (SsFileWalAvailable())
-		SsFileWalLogRemove(path, dboid, horizon);
-
-	/* no stat first: a file removed meanwhile is simply gone */
-	if (unlink(path) != 0 && errno != ENOENT)
+	if (wal)
 	{
-		if (errno != EISDIR)
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("could not remove segstore file \"%s\": %m", path),
-					 errhint("segstore.gc() will retry.")));
-		else if (!rmtree(path, true))
+		foreach(lc, removals)
 		{
-			/*
-			 * rmtree has already warned, with %m, about each entry it could
-			 * not remove; errno no longer tells which.
-			 */
-			ereport(WARNING,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("could not remove segstore directory \"%s\"", path),
-					 errhint("segstore.gc() will retry.")));
+			PendingRemoval *r = lfirst(lc);
+
+			SsFileWalLogRemove(r->path, r->dboid, r->xact_horizon ?
+							   GetTopTransactionIdIfAny() : r->horizon);
 		}
+		XLogFlush(XactLastRecEnd);
 	}
-	parent = pstrdup(path);
-	get_parent_directory(parent);
-	(void) fsync_fname_ext(parent[0] != '\0' ? parent : ".", true, true, WARNING);
-	pfree(parent);
-	if (SsFileWalAvailable())
+	foreach(lc, removals)
+	{
+		PendingRemoval *r = lfirst(lc);
+		char	   *parent;
+
+		/* no stat first: a file removed meanwhile is simply gone */
+		if (unlink(r->path) != 0 && errno != ENOENT)
+		{
+			if (errno != EISDIR)
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("could not remove segstore file \"%s\": %m", r->path),
+						 errhint("segstore.gc() will retry.")));
+			else if (!rmtree(r->path, true))
+			{
+				/*
+				 * rmtree has already warned, with %m, about each entry it
+				 * could not remove; errno no longer tells which.
+				 */
+				ereport(WARNING,
+						(errcode(ERRCODE_IO_ERROR),
+						 errmsg("could not remove segstore directory \"%s\"", r->path),
+						 errhint("segstore.gc() will retry.")));
+			}
+		}
+		parent = pstrdup(r->path);
+		get_parent_directory(parent);
+		(void) fsync_fname_ext(parent[0] != '\0' ? parent : ".", true, true, WARNING);
+		pfree(parent);
+	}
+	if (wal)
 		SsFileWalCancel();
 }
 
@@ -208,7 +225,6 @@ RemoveLogged(const char *path, Oid dboid, TransactionId horizon)
 static void
 FilesXactCallback(XactEvent event, void *arg)
 {
-	ListCell   *lc;
 
 	switch (event)
 	{
@@ -229,14 +245,7 @@ FilesXactCallback(XactEvent event, void *arg)
 			 * files are gone.
 			 */
 			XLogFlush(XactLastCommitEnd);
-			foreach(lc, pending_removals)
-			{
-				PendingRemoval *r = lfirst(lc);
-				TransactionId horizon = r->xact_horizon ?
-				GetTopTransactionIdIfAny() : r->horizon;
-
-				RemoveLogged(r->path, r->dboid, horizon);
-			}
+			RemoveLogged(pending_removals);
 			list_free_deep(pending_removals);
 			pending_removals = NIL;
 			break;
@@ -378,10 +387,17 @@ SsFilesRemoveDatabaseAtCommit(Oid dboid)
 bool
 SsFilesRemoveNow(const char *path, Oid dboid)
 {
+	PendingRemoval r;
+
 	if (dboid == MyDatabaseId && !CheckOwnDatabase(path))
 		return false;
 	SsFileWalCheckWritable();
-	RemoveLogged(path, dboid, InvalidTransactionId);
+	r.path = (char *) path;
+	r.nestlevel = 0;
+	r.dboid = dboid;
+	r.xact_horizon = false;
+	r.horizon = InvalidTransactionId;
+	RemoveLogged(list_make1(&r));
 	return access(path, F_OK) != 0 && errno == ENOENT;
 }
 
