@@ -150,6 +150,24 @@ SsFilesEnsureDir(int64 collection_id)
 	EnsureOneDir(SsFilesCollectionDir(MyDatabaseId, collection_id), db);
 }
 
+/* Does a database's segstore directory hold anything? */
+bool
+SsFilesDatabaseHasFiles(Oid dboid)
+{
+	char	   *dir = SsFilesDatabaseDir(dboid);
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	bool		any = false;
+
+	if (d == NULL && errno == ENOENT)
+		return false;
+	while (!any && (de = ReadDir(d, dir)) != NULL)
+		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	FreeDir(d);
+	pfree(dir);
+	return any;
+}
+
 /* Size of a file as it is on disk, or -1 if it is missing. */
 int64
 SsFilesSize(const char *path)

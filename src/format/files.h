@@ -22,6 +22,7 @@ extern uint64 SsFilesWriterXid(void);
 extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
 extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
 extern void SsFilesEnsureDir(int64 collection_id);
+extern bool SsFilesDatabaseHasFiles(Oid dboid);
 extern int64 SsFilesSize(const char *path);
 extern void SsFilesRemoveAtCommit(const char *path);
 extern void SsFilesRemoveAtCommitHorizon(const char *path, TransactionId horizon);
