@@ -85,3 +85,28 @@ BEGIN
 END
 $dump$;
 
+
+-- A standby answers compaction states as the primary's catalog says.
+CREATE OR REPLACE VIEW segstore.compactions AS
+SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
+	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN 'Executing'
+			WHEN bool_or(p.state <> 'completed') THEN 'Failed'
+			ELSE 'Completed' END AS state,
+	   count(p.plan_id)::int AS plans,
+	   c.created_at, min(p.started_at) AS started_at,
+	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN NULL
+			ELSE max(p.finished_at) END AS finished_at,
+	   sum(p.rows_in)::bigint AS rows_before, sum(p.rows_out)::bigint AS rows_after,
+	   sum(p.bytes_in)::bigint AS bytes_before, sum(p.bytes_out)::bigint AS bytes_after,
+	   (sum(p.bytes_in) - sum(p.bytes_out))::bigint AS bytes_reclaimed,
+	   string_agg(p.error, '; ') AS errors
+FROM segstore.compaction c
+JOIN segstore.collection col USING (collection_id)
+LEFT JOIN segstore.compaction_plan p USING (compaction_id)
+-- a plan left executing by a worker that is gone (a crash) has failed; a
+-- standby cannot see the primary's workers and answers as its catalog says
+CROSS JOIN LATERAL (SELECT pg_catalog.pg_is_in_recovery() OR
+						   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								   WHERE a.pid = p.worker_pid) AS alive) w
+WHERE pg_catalog.has_table_privilege(col.relid, 'SELECT')
+GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;

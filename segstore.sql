@@ -262,8 +262,10 @@ SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
 FROM segstore.compaction c
 JOIN segstore.collection col USING (collection_id)
 LEFT JOIN segstore.compaction_plan p USING (compaction_id)
--- a plan left executing by a worker that is gone (a crash) has failed
-CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+-- a plan left executing by a worker that is gone (a crash) has failed; a
+-- standby cannot see the primary's workers and answers as its catalog says
+CROSS JOIN LATERAL (SELECT pg_catalog.pg_is_in_recovery() OR
+						   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
 								   WHERE a.pid = p.worker_pid) AS alive) w
 WHERE pg_catalog.has_table_privilege(col.relid, 'SELECT')
 GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;

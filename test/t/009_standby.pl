@@ -2,9 +2,9 @@
 # A primary and a hot streaming standby.  After each kind of write on the
 # primary (growing inserts, direct inserts, upserts, deletes, flushes, an
 # index build, manual and automatic compactions, garbage collection, a
-# drop) the standby, caught up to the same LSN, answers query() and
-# search() exactly as the primary does and holds exactly the primary's
-# files, byte for byte.  Writes on the standby fail with 25006 and no
+# drop) the standby, caught up to the same LSN, answers query(), search(),
+# search_batch(), segments() and the views exactly as the primary does,
+# and holds exactly the primary's files, byte for byte.  Writes on the standby fail with 25006 and no
 # segstore worker runs there.  A standby transaction that holds an old
 # segment while the primary compacts and collects garbage: with
 # hot_standby_feedback the primary keeps the files until it ends; without
@@ -81,6 +81,12 @@ GROUP BY q ORDER BY q;
 SELECT string_agg(segment_id || ' ' || state || ' ' || num_rows || ' ' || deleted_rows, ', '
 				  ORDER BY segment_id)
 FROM segstore.segments('$coll');
+SELECT string_agg(query_no || ':' || id || ':' || distance, ' ' ORDER BY query_no, distance, id)
+FROM segstore.search_batch('$coll', ARRAY[[1, 1, 1, 1, 1, 1, 1, 1], [50, 3, 1, 2, 3, 4, 5, 6]]::float4[], 3);
+SELECT string_agg(name || ' ' || fields, '; ' ORDER BY name) FROM segstore.collections;
+SELECT string_agg(field || ' ' || index_type, '; ') FROM segstore.indexes;
+SELECT string_agg(compaction_id || ' ' || trigger || ' ' || state || ' ' || plans, '; ' ORDER BY compaction_id)
+FROM segstore.compactions;
 });
 }
 
