@@ -14,6 +14,9 @@
  * references under a snapshot taken after that, so a writer that commits
  * in between is seen as committed and its file kept.
  *
+ * Every removal is WAL-logged (format/files.c), so that standbys lose the
+ * same files.
+ *
  * Also removed: directories of collections that no longer exist and
  * directories of databases that were dropped while segstore was not
  * loaded in the dropping session.
@@ -84,21 +87,19 @@ ListDir(const char *dir)
 	return names;
 }
 
-/* Remove a file, counting it; a file already gone is fine. */
+/* Remove a file (WAL-logged), counting it; a file already gone is fine. */
 static void
 RemoveFile(const char *path, int *removed_files, int64 *removed_bytes)
 {
 	int64		size = SsFilesSize(path);
 
-	if (unlink(path) == 0)
+	if (size < 0)
+		return;
+	if (SsFilesRemoveNow(path, MyDatabaseId))
 	{
 		(*removed_files)++;
-		*removed_bytes += Max(size, 0);
+		*removed_bytes += size;
 	}
-	else if (errno != ENOENT)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove segstore file \"%s\": %m", path)));
 }
 
 /* Remove directories of databases that no longer exist. */
@@ -132,7 +133,7 @@ RemoveDroppedDatabases(int *removed_files, int64 *removed_bytes)
 				nbytes += Max(SsFilesSize(psprintf("%s/%s", sub, (char *) lfirst(lc3))), 0);
 			}
 		}
-		if (rmtree(dir, true))
+		if (SsFilesRemoveNow(dir, dboid))
 		{
 			*removed_files += nfiles;
 			*removed_bytes += nbytes;
@@ -157,6 +158,8 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 	ListCell   *lc;
 
 	List	   *dropping = NIL;
+	TransactionId horizon;
+	List	   *droppable;
 
 	*removed_files = 0;
 	*removed_bytes = 0;
@@ -166,9 +169,16 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 
 	/*
 	 * 0. Segments compacted away that no snapshot can read any more: their
-	 * files go when this transaction commits.
+	 * files go when this transaction commits.  On a standby, only snapshots
+	 * older than every snapshot the primary still has (hot_standby_feedback
+	 * counts among those) can need them, so they conflict up to just before
+	 * that horizon, read after the list (horizons only advance, so it
+	 * follows every listed segment's swap).
 	 */
-	foreach(lc, SsCatalogDroppableSegments())
+	droppable = SsCatalogDroppableSegments();
+	horizon = GetOldestNonRemovableTransactionId(NULL);
+	TransactionIdRetreat(horizon);
+	foreach(lc, droppable)
 	{
 		int64		segment_id = *(int64 *) lfirst(lc);
 		List	   *binlogs = SsCatalogBinlogs(0, segment_id, NULL);
@@ -180,7 +190,7 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 		{
 			SsBinlogRow *row = lfirst(lb);
 
-			SsFilesRemoveAtCommit(row->path);
+			SsFilesRemoveAtCommitHorizon(row->path, horizon);
 			dropping = lappend(dropping, row->path);
 			(*removed_files)++;
 			*removed_bytes += Max(SsFilesSize(row->path), 0);
@@ -260,7 +270,7 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 
 		if (ListDir(dir) == NIL &&
 			!SsCatalogCollectionExists(strtoi64(strrchr(dir, '/') + 1, NULL, 10), true))
-			(void) rmdir(dir);
+			(void) SsFilesRemoveNow(dir, MyDatabaseId);
 	}
 	if (*removed_files > 0)
 		fsync_fname(dbdir, true);

@@ -12,7 +12,9 @@
  * compressed (compaction keeps whole blocks that way).  The header goes
  * out first as a placeholder, since the row count is known only at the
  * end; finishing writes the footer, the trailer and the final header and
- * puts the file in place durably (SsFilesInstall).  The layout is
+ * puts the file in place durably (SsFilesInstall).  Every write is
+ * WAL-logged as it goes out (SsFileWalWrite), so that standbys and
+ * recovery rebuild the same file.  The layout is
  * documented at the top of binlog.c.
  *
  *-------------------------------------------------------------------------
@@ -74,6 +76,7 @@ struct SsBinlogWriter
 	WriterColumn *cols;
 	BinlogScratch raw;			/* a block's raw payload, assembled */
 	BinlogScratch comp;			/* a block's compressed bytes */
+	SsFileWal	wal;			/* the log of the bytes written */
 };
 
 /* Append len bytes to the file being written. */
@@ -100,6 +103,7 @@ WriteAll(SsBinlogWriter *w, const char *buf, Size len)
 					 errmsg("could not write to segstore file \"%s\": %m",
 							w->tmp_path)));
 		}
+		SsFileWalWrite(&w->wal, w->tmp_path, w->offset, buf, (Size) n);
 		buf += n;
 		len -= n;
 		w->offset += n;
@@ -415,6 +419,7 @@ SsBinlogWriterBegin(const char *path, const char *tmp_path, uint16 kind,
 	w->header.ncols = (uint32) ncols;
 	w->level = level;
 	w->ncols = ncols;
+	SsFileWalBegin(&w->wal, BINLOG_HEADER_SIZE);
 	w->cols = MemoryContextAllocZero(cxt, sizeof(WriterColumn) * Max(ncols, 1));
 	for (int c = 0; c < ncols; c++)
 	{
@@ -673,8 +678,9 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 				 errmsg("could not write to segstore file \"%s\": %m",
 						w->tmp_path)));
 	}
+	SsFileWalWrite(&w->wal, w->tmp_path, 0, hbuf, sizeof(hbuf));
 
-	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
+	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path, &w->wal);
 
 	if (info != NULL)
 	{

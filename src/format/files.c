@@ -10,6 +10,16 @@
  *	  <final name>.<writer xid>.tmp
  * so that garbage collection can tell when its writer is gone.
  *
+ * Every byte written, every installation and every removal is WAL-logged
+ * (filewal.c), so standbys, archive recovery and base backups have the
+ * same files.  Removals are logged and done after the removing
+ * transaction's commit, never before (a crash would leave catalog rows
+ * without their files); a crash between commit and removal leaves
+ * unreferenced files, which garbage collection removes.  Nothing in one
+ * database removes a file of another: removal of a path outside the
+ * current database's directory is refused, except the whole directory of
+ * a database being dropped.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -26,6 +36,7 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
+#include "format/filewal.h"
 #include "format/files.h"
 
 /* A file or directory to remove when the transaction that dropped it commits. */
@@ -33,6 +44,10 @@ typedef struct PendingRemoval
 {
 	char	   *path;
 	int			nestlevel;
+	Oid			dboid;			/* the database whose files these are */
+	bool		xact_horizon;	/* standby snapshots up to the removing
+								 * transaction conflict, else up to horizon */
+	TransactionId horizon;
 } PendingRemoval;
 
 static List *pending_removals = NIL;
@@ -70,7 +85,10 @@ uint64
 SsFilesWriterXid(void)
 {
 	static FullTransactionId durable = {0};
-	FullTransactionId fxid = GetTopFullTransactionId();
+	FullTransactionId fxid;
+
+	SsFileWalCheckWritable();
+	fxid = GetTopFullTransactionId();
 
 	if (!FullTransactionIdEquals(fxid, durable))
 	{
@@ -132,6 +150,24 @@ SsFilesEnsureDir(int64 collection_id)
 	EnsureOneDir(SsFilesCollectionDir(MyDatabaseId, collection_id), db);
 }
 
+/* Does a database's segstore directory hold anything? */
+bool
+SsFilesDatabaseHasFiles(Oid dboid)
+{
+	char	   *dir = SsFilesDatabaseDir(dboid);
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	bool		any = false;
+
+	if (d == NULL && errno == ENOENT)
+		return false;
+	while (!any && (de = ReadDir(d, dir)) != NULL)
+		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	FreeDir(d);
+	pfree(dir);
+	return any;
+}
+
 /* Size of a file as it is on disk, or -1 if it is missing. */
 int64
 SsFilesSize(const char *path)
@@ -143,11 +179,70 @@ SsFilesSize(const char *path)
 	return (int64) st.st_size;
 }
 
+/*
+ * Remove files or directory trees now, WAL-logged first (when the resource
+ * manager is there: a session that loaded segstore without preloading may
+ * still drop it), each with the horizon of the snapshots that a standby
+ * must not let see it vanish.  The records are flushed before anything is
+ * removed: a removal done but lost from the WAL would leave the file on
+ * every standby for good.  Problems are warnings: the caller has committed
+ * already, or garbage collection will try again.
+ */
+static void
+RemoveLogged(List *removals)
+{
+	bool		wal = SsFileWalAvailable();
+	ListCell   *lc;
+
+	if (wal)
+	{
+		foreach(lc, removals)
+		{
+			PendingRemoval *r = lfirst(lc);
+
+			SsFileWalLogRemove(r->path, r->dboid, r->xact_horizon ?
+							   GetTopTransactionIdIfAny() : r->horizon);
+		}
+		XLogFlush(XactLastRecEnd);
+	}
+	foreach(lc, removals)
+	{
+		PendingRemoval *r = lfirst(lc);
+		char	   *parent;
+
+		/* no stat first: a file removed meanwhile is simply gone */
+		if (unlink(r->path) != 0 && errno != ENOENT)
+		{
+			if (errno != EISDIR)
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("could not remove segstore file \"%s\": %m", r->path),
+						 errhint("segstore.gc() will retry.")));
+			else if (!rmtree(r->path, true))
+			{
+				/*
+				 * rmtree has already warned, with %m, about each entry it
+				 * could not remove; errno no longer tells which.
+				 */
+				ereport(WARNING,
+						(errcode(ERRCODE_IO_ERROR),
+						 errmsg("could not remove segstore directory \"%s\"", r->path),
+						 errhint("segstore.gc() will retry.")));
+			}
+		}
+		parent = pstrdup(r->path);
+		get_parent_directory(parent);
+		(void) fsync_fname_ext(parent[0] != '\0' ? parent : ".", true, true, WARNING);
+		pfree(parent);
+	}
+	if (wal)
+		SsFileWalCancel();
+}
+
 /* Remove the pending files and directories once the commit is on disk. */
 static void
 FilesXactCallback(XactEvent event, void *arg)
 {
-	ListCell   *lc;
 
 	switch (event)
 	{
@@ -168,34 +263,7 @@ FilesXactCallback(XactEvent event, void *arg)
 			 * files are gone.
 			 */
 			XLogFlush(XactLastCommitEnd);
-			foreach(lc, pending_removals)
-			{
-				PendingRemoval *r = lfirst(lc);
-
-				/* no stat first: a file removed meanwhile is simply gone */
-				if (unlink(r->path) == 0 || errno == ENOENT)
-					continue;
-				if (errno != EISDIR)
-				{
-					ereport(WARNING,
-							(errcode_for_file_access(),
-							 errmsg("could not remove segstore file \"%s\": %m",
-									r->path),
-							 errhint("segstore.gc() will retry.")));
-				}
-				else if (!rmtree(r->path, true))
-				{
-					/*
-					 * rmtree has already warned, with %m, about each entry
-					 * it could not remove; errno no longer tells which.
-					 */
-					ereport(WARNING,
-							(errcode(ERRCODE_IO_ERROR),
-							 errmsg("could not remove segstore directory \"%s\"",
-									r->path),
-							 errhint("segstore.gc() will retry.")));
-				}
-			}
+			RemoveLogged(pending_removals);
 			list_free_deep(pending_removals);
 			pending_removals = NIL;
 			break;
@@ -242,18 +310,18 @@ FilesSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Remove a file or a directory with its contents when the current
- * transaction commits.
- */
-void
-SsFilesRemoveAtCommit(const char *path)
+/* Queue a removal for the commit of the current transaction. */
+static void
+QueueRemoval(const char *path, Oid dboid, bool xact_horizon, TransactionId horizon)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	PendingRemoval *r = palloc(sizeof(PendingRemoval));
 
 	r->path = pstrdup(path);
 	r->nestlevel = GetCurrentTransactionNestLevel();
+	r->dboid = dboid;
+	r->xact_horizon = xact_horizon;
+	r->horizon = horizon;
 	pending_removals = lappend(pending_removals, r);
 	MemoryContextSwitchTo(old);
 
@@ -266,12 +334,101 @@ SsFilesRemoveAtCommit(const char *path)
 }
 
 /*
- * Put a finished file in place durably: fsync and close *fd (set to -1),
- * rename tmp_path to path (clearing *tmp_exists) and fsync the directory,
- * so that the rename itself survives a crash.
+ * Is path the current database's directory or below it?  Paths come from
+ * the catalog, which a copied database (CREATE DATABASE ... TEMPLATE made
+ * while segstore was not loaded) shares with its template.
+ */
+static bool
+InOwnDatabase(const char *path)
+{
+	char	   *own = SsFilesDatabaseDir(MyDatabaseId);
+	size_t		len = strlen(own);
+	bool		ok = strncmp(path, own, len) == 0 &&
+		(path[len] == '\0' || path[len] == '/') && strstr(path, "..") == NULL;
+
+	pfree(own);
+	return ok;
+}
+
+/*
+ * May the current database remove path?  Not a file of another database:
+ * it is left alone, with a warning.
+ */
+static bool
+CheckOwnDatabase(const char *path)
+{
+	if (InOwnDatabase(path))
+		return true;
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("segstore file \"%s\" does not belong to the current database, not removing it", path),
+			 errdetail("segstore never removes or changes a file of another database.")));
+	return false;
+}
+
+/*
+ * Remove a file or a directory with its contents, below the current
+ * database's directory, when the current transaction commits.  Standby
+ * snapshots older than the removing transaction are resolved first.
  */
 void
-SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path, const char *path)
+SsFilesRemoveAtCommit(const char *path)
+{
+	if (CheckOwnDatabase(path))
+		QueueRemoval(path, MyDatabaseId, true, InvalidTransactionId);
+}
+
+/*
+ * The same for a file that snapshots newer than horizon no longer need
+ * (garbage collection of compacted segments): a standby resolves conflicts
+ * only with snapshots at or before it.
+ */
+void
+SsFilesRemoveAtCommitHorizon(const char *path, TransactionId horizon)
+{
+	if (CheckOwnDatabase(path))
+		QueueRemoval(path, MyDatabaseId, false, horizon);
+}
+
+/* Remove a database's whole directory when its DROP DATABASE commits. */
+void
+SsFilesRemoveDatabaseAtCommit(Oid dboid)
+{
+	QueueRemoval(SsFilesDatabaseDir(dboid), dboid, true, InvalidTransactionId);
+}
+
+/*
+ * Remove, at once and WAL-logged, a file or directory that no snapshot can
+ * reference (garbage whose writer is gone, a dropped database's leftovers).
+ * Returns false, having warned, if it could not be removed.
+ */
+bool
+SsFilesRemoveNow(const char *path, Oid dboid)
+{
+	PendingRemoval r;
+
+	if (dboid == MyDatabaseId && !CheckOwnDatabase(path))
+		return false;
+	SsFileWalCheckWritable();
+	r.path = (char *) path;
+	r.nestlevel = 0;
+	r.dboid = dboid;
+	r.xact_horizon = false;
+	r.horizon = InvalidTransactionId;
+	RemoveLogged(list_make1(&r));
+	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
+/*
+ * Put a finished file in place durably: fsync and close *fd (set to -1),
+ * rename tmp_path to path (clearing *tmp_exists) and fsync the directory,
+ * so that the rename itself survives a crash; then log the installation,
+ * with wf, the log of the file's bytes (filewal.c says why checkpoints wait
+ * for the rename).
+ */
+void
+SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path, const char *path,
+			   SsFileWal *wf)
 {
 	char	   *dir;
 	int			rc;
@@ -289,15 +446,27 @@ SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path, const char *path
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not close segstore file \"%s\": %m", tmp_path)));
-	if (rename(tmp_path, path) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
-						tmp_path, path)));
-	*tmp_exists = false;
 
-	dir = pstrdup(path);
-	get_parent_directory(dir);
-	fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
-	pfree(dir);
+	SsFileWalPrepareInstall(wf, tmp_path);
+	PG_TRY();
+	{
+		if (rename(tmp_path, path) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not rename segstore file \"%s\" to \"%s\": %m",
+							tmp_path, path)));
+		*tmp_exists = false;
+
+		dir = pstrdup(path);
+		get_parent_directory(dir);
+		fsync_fname_ext(dir[0] != '\0' ? dir : ".", true, false, ERROR);
+		pfree(dir);
+	}
+	PG_CATCH();
+	{
+		SsFileWalCancel();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SsFileWalFinishInstall(wf, tmp_path, path);
 }

@@ -9,6 +9,7 @@
 #ifndef SEGSTORE_FORMAT_FILES_H
 #define SEGSTORE_FORMAT_FILES_H
 
+#include "format/filewal.h"
 #include "segstore.h"
 
 #define SS_FILES_ROOT "segstore"
@@ -21,9 +22,13 @@ extern uint64 SsFilesWriterXid(void);
 extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
 extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
 extern void SsFilesEnsureDir(int64 collection_id);
+extern bool SsFilesDatabaseHasFiles(Oid dboid);
 extern int64 SsFilesSize(const char *path);
 extern void SsFilesRemoveAtCommit(const char *path);
+extern void SsFilesRemoveAtCommitHorizon(const char *path, TransactionId horizon);
+extern void SsFilesRemoveDatabaseAtCommit(Oid dboid);
+extern bool SsFilesRemoveNow(const char *path, Oid dboid);
 extern void SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path,
-						   const char *path);
+						   const char *path, SsFileWal *wf);
 
 #endif							/* SEGSTORE_FORMAT_FILES_H */

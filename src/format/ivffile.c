@@ -8,7 +8,8 @@
  * reads them straight from a shared, read-only memory mapping: every
  * backend shares the page cache and no query decompresses anything.  The
  * file is written once through a writable mapping of a temporary file,
- * made durable and renamed into place, and never changed again, so a
+ * WAL-logged from the mapping once complete (filewal.c), made durable and
+ * renamed into place, and never changed again, so a
  * mapping can be kept across queries and transactions.  It is checked
  * whole (a CRC32C over every byte) when a backend maps it.  Damage is
  * reported as ERRCODE_INDEX_CORRUPTED, where binlogs report
@@ -310,8 +311,19 @@ SsIvfWriterFinish(SsIvfWriter *w)
 	int64		size = (int64) w->layout.size;
 	int			rc;
 
+	SsFileWal	wal;
+
 	body_crc = SsCrc32c(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
 	HeaderEncode(w->base, w->writer_xid, w->file_id, &w->shape, body_crc);
+
+	/*
+	 * The file is complete in the mapping: log it, header first, as the
+	 * binlog writer logs its writes.
+	 */
+	SsFileWalBegin(&wal, IVF_HEADER_SIZE);
+	SsFileWalWrite(&wal, w->tmp_path, 0, w->base, IVF_HEADER_SIZE);
+	SsFileWalWrite(&wal, w->tmp_path, IVF_HEADER_SIZE, w->base + IVF_HEADER_SIZE,
+				   w->layout.size - IVF_HEADER_SIZE);
 	rc = munmap(w->base, w->layout.size);
 	w->base = NULL;
 	if (rc != 0)
@@ -321,7 +333,7 @@ SsIvfWriterFinish(SsIvfWriter *w)
 						w->tmp_path)));
 
 	/* fsync writes back the pages dirtied through the mapping */
-	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path);
+	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path, &wal);
 	MemoryContextDelete(w->cxt);
 	return size;
 }

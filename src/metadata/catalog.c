@@ -36,6 +36,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "format/filewal.h"
 #include "metadata/catalog.h"
 #include "metadata/catalog_int.h"
 #include "metadata/schema.h"
@@ -62,11 +63,20 @@ SsCatalogExtensionOwner(void)
 	return owner;
 }
 
-/* Connect SPI as the extension owner with a safe search_path. */
+/*
+ * Connect SPI as the extension owner with a safe search_path.  A session
+ * that may write fails first on a standby (25006, like any write there)
+ * and without the preloaded WAL resource manager, before anything is
+ * written.
+ */
 void
 SsCatalogOpen(SsCatalogSession *session, bool read_only)
 {
-	Oid			owner = SsCatalogExtensionOwner();
+	Oid			owner;
+
+	if (!read_only)
+		SsFileWalCheckWritable();
+	owner = SsCatalogExtensionOwner();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

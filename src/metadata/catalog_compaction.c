@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
+
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -124,11 +126,14 @@ SsCatalogCompactionCollection(int64 compaction_id)
 
 /*
  * Is a plan's worker gone?  A plan left executing by a worker that died,
- * or by a server crash, will never finish.
+ * or by a server crash, will never finish.  A standby cannot tell: the
+ * worker runs on the primary, so it answers as the primary's catalog says.
  */
 static bool
 WorkerGone(int pid)
 {
+	if (RecoveryInProgress())
+		return false;
 	return pid <= 0 || BackendPidGetProc(pid) == NULL;
 }
 
