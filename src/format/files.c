@@ -210,9 +210,15 @@ RemoveLogged(List *removals)
 		PendingRemoval *r = lfirst(lc);
 		char	   *parent;
 
-		/* no stat first: a file removed meanwhile is simply gone */
-		if (unlink(r->path) != 0 && errno != ENOENT)
+		/*
+		 * No stat first: a file removed meanwhile is simply gone, and then
+		 * there is no removal of ours to make durable (its directory may be
+		 * gone too, or never have existed: a collection without files).
+		 */
+		if (unlink(r->path) != 0)
 		{
+			if (errno == ENOENT)
+				continue;
 			if (errno != EISDIR)
 				ereport(WARNING,
 						(errcode_for_file_access(),
