@@ -211,9 +211,8 @@ RemoveLogged(List *removals)
 		char	   *parent;
 
 		/*
-		 * No stat first: a file removed meanwhile is simply gone, and then
-		 * there is no removal of ours to make durable (its directory may be
-		 * gone too, or never have existed: a collection without files).
+		 * No stat first: a file removed meanwhile is simply gone, and so may
+		 * be its parent, which then needs no fsync.
 		 */
 		if (unlink(r->path) != 0)
 		{
