@@ -18,6 +18,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -406,6 +407,7 @@ segstore_gc(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	PreventCommandIfReadOnly("segstore.gc()");
 	SsCatalogOpen(&session, false);
 	SsGcRun(true, &files, &bytes);
 	SsCatalogClose(&session);
@@ -511,8 +513,8 @@ segstore_compact(PG_FUNCTION_ARGS)
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_PRIV_MAINTAIN, false);
 	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL, NULL);
+	SsCompactionLaunchAtCommit(id);
 	SsCatalogClose(&session);
-	SsCompactionLaunchAtCommit();
 	PG_RETURN_INT64(id);
 }
 
@@ -528,10 +530,11 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_PRIV_MAINTAIN, false);
 	id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, NULL);
+	if (id != 0)
+		SsCompactionLaunchAtCommit(id);
 	SsCatalogClose(&session);
 	if (id == 0)
 		PG_RETURN_NULL();
-	SsCompactionLaunchAtCommit();
 	PG_RETURN_INT64(id);
 }
 

@@ -167,6 +167,8 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	b.reader = SsSegmentOpenInsert(coll, insert_path, segment_id, nrows);
 	SsBinlogReadColumn(b.reader, coll->pk, &keys);
 	SsBinlogReadColumn(b.reader, coll->nfields, &ts);
+	SsSegmentCheckKeys(insert_path, PG_INT64_MIN, PG_INT64_MAX, (const int64 *) keys.values,
+					   0, keys.nrows, 0);
 
 	memset(&shape, 0, sizeof(shape));
 	shape.type = (def->type == SS_INDEX_IVF_FLAT && nrows >= ss_min_index_rows) ?

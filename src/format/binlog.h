@@ -131,6 +131,16 @@ extern uint64 SsBinlogWriterRawBytes(SsBinlogWriter *w);
  * reader must not outlive its transaction.
  */
 extern SsBinlogReader *SsBinlogOpen(const char *path);
+
+/*
+ * Report the file as corrupt unless it is of this kind, with exactly these
+ * column types (dims: dimensions of SS_COL_VECTOR columns) and, unless
+ * nrows is negative, this many rows.  Readers check this before they read
+ * any column; what names the file's owner for the message.
+ */
+extern void SsBinlogExpect(SsBinlogReader *r, uint16 kind, int ncols,
+						   const SsColType *types, const int32 *dims,
+						   int64 nrows, const char *what);
 extern uint16 SsBinlogKind(SsBinlogReader *r);
 extern int64 SsBinlogNumRows(SsBinlogReader *r);
 extern int	SsBinlogNumColumns(SsBinlogReader *r);

@@ -3,15 +3,21 @@
  * compact_worker.c
  *	  Background workers that run queued compaction plans.
  *
- * compact() queues plans in the caller's transaction; when it commits, a
- * dynamic background worker is started for the database (this needs no
- * shared_preload_libraries).  A worker takes one of
- * segstore.max_compaction_workers slots (session locks on tags no SQL role
- * can take, metadata/locks.c, so no shared memory is needed), runs queued plans one at a time, manual ones
- * first, until none is left, and then collects garbage so that the
- * sources' space comes back at once.  A worker that finds every slot
- * taken exits: the slot holders re-check the queue after they let go of
- * their slot, so no plan is left behind.
+ * compact() queues plans in the caller's transaction; when it commits,
+ * dynamic background workers are started for the database (this needs no
+ * shared_preload_libraries): one per plan, but no more than
+ * segstore.max_compaction_workers minus the compaction workers already
+ * running there or started by this backend and not yet running, since a
+ * running worker takes the next plan when it is done with its own.  A
+ * worker takes one of segstore.max_compaction_workers slots (session locks
+ * on tags no SQL role can take, metadata/locks.c, so no shared memory is
+ * needed), runs queued plans one at a time, manual ones first, until none
+ * is left, and then, still holding its slot, collects garbage for a while
+ * so that the sources' space comes back at once, taking any plan queued
+ * meanwhile.  A worker that finds every slot taken exits at once: the slot
+ * holders re-check the queue after they let go of their slot, so no plan is
+ * left behind.  So at most max_compaction_workers compaction workers of a
+ * database outlive their start, however many compactions are queued.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +30,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/procarray.h"
@@ -52,20 +59,64 @@ int			ss_log_min_duration_ms = LOG_MIN_DURATION_DEFAULT;
 
 static int	launch_at_commit = 0;
 static List *cancel_at_commit = NIL;	/* pids, in TopMemoryContext */
+static List *launched = NIL;	/* BackgroundWorkerHandle *, TopMemoryContext */
 static bool callback_registered = false;
+
+/*
+ * Compaction workers of this database: those running, and those this
+ * backend started that do not show yet (forgetting the ones that ended).
+ */
+static int
+CountWorkers(void)
+{
+	List	   *pids = SsLauncherWorkerPids(SS_COMPACTION_WORKER_TYPE);
+	int			n = list_length(pids);
+	ListCell   *lc;
+
+	foreach(lc, launched)
+	{
+		BackgroundWorkerHandle *handle = lfirst(lc);
+		pid_t		pid;
+
+		switch (GetBackgroundWorkerPid(handle, &pid))
+		{
+			case BGWH_NOT_YET_STARTED:
+				n++;
+				break;
+			case BGWH_STARTED:
+				if (!list_member_int(pids, (int) pid))
+					n++;
+				break;
+			default:
+				launched = foreach_delete_current(launched, lc);
+				pfree(handle);
+				break;
+		}
+	}
+	list_free(pids);
+	return n;
+}
 
 /* Start a worker for the current database; false if none could start. */
 bool
 SsCompactionLaunchWorker(void)
 {
 	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	bool		ok;
 
 	SsBackgroundWorkerInit(&worker, "SsCompactionWorkerMain", SS_COMPACTION_WORKER_TYPE,
 						   BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "segstore compaction worker for database %u",
 			 MyDatabaseId);
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-	return RegisterDynamicBackgroundWorker(&worker, NULL);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+	if (ok)
+		launched = lappend(launched, handle);
+	MemoryContextSwitchTo(old);
+	return ok;
 }
 
 /*
@@ -77,13 +128,16 @@ LaunchCallback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 	int			i;
+	int			n;
 
 	if (event == XACT_EVENT_COMMIT)
 	{
 		foreach(lc, cancel_at_commit)
 			if (BackendPidGetProc(lfirst_int(lc)) != NULL)
 				(void) kill(lfirst_int(lc), SIGINT);
-		for (i = 0; i < launch_at_commit; i++)
+		n = launch_at_commit > 0 ?
+			Min(launch_at_commit, ss_max_compaction_workers - CountWorkers()) : 0;
+		for (i = 0; i < n; i++)
 			if (!SsCompactionLaunchWorker())
 			{
 				if (i == 0)
@@ -128,12 +182,26 @@ SsCompactionCancelAtCommit(List *pids)
 	RegisterCallback();
 }
 
-/* Ask for workers (as many as plans, at most the limit) when this transaction commits. */
+/*
+ * Ask for workers for a compaction's plans when this transaction commits:
+ * as many as it has plans, at most the limit.  compaction_id 0 stands for
+ * plans of unknown number already queued.  Runs in a catalog session.
+ */
 void
-SsCompactionLaunchAtCommit(void)
+SsCompactionLaunchAtCommit(int64 compaction_id)
 {
-	launch_at_commit = ss_max_compaction_workers;
-	RegisterCallback();
+	int			nplans = ss_max_compaction_workers;
+
+	if (compaction_id != 0)
+	{
+		SsCompactionState st;
+
+		SsCatalogCompactionState(compaction_id, &st);
+		nplans = st.total;
+	}
+	launch_at_commit = Min(launch_at_commit + nplans, ss_max_compaction_workers);
+	if (launch_at_commit > 0)
+		RegisterCallback();
 }
 
 /* Run fn inside a transaction and a catalog session. */
@@ -336,6 +404,46 @@ RunPlan(int64 plan_id)
 	}
 }
 
+/*
+ * Run queued plans until none is left, then collect garbage.  Sources are
+ * held while a snapshot that saw them flushed is open, typically the
+ * client waiting for this very compaction: garbage collection is retried
+ * for a while, so that their space comes back as soon as it lets go, and
+ * plans queued meanwhile are taken between the retries.
+ */
+static void
+RunQueue(MemoryContext cxt)
+{
+	int			retries = 0;
+
+	for (;;)
+	{
+		int64		plan_id;
+		bool		remaining;
+
+		InTransaction(ClaimPlan, &plan_id);
+		if (plan_id != 0)
+		{
+			RunPlan(plan_id);
+			MemoryContextReset(cxt);
+			retries = 0;
+			continue;
+		}
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		InTransaction(CollectGarbage, &remaining);
+		if (!remaining || ++retries >= SS_GC_RETRIES)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SS_GC_RETRY_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Entry point of a compaction worker; the argument is the database's oid. */
 void
 SsCompactionWorkerMain(Datum arg)
@@ -343,6 +451,7 @@ SsCompactionWorkerMain(Datum arg)
 	MemoryContext cxt;
 
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	cxt = AllocSetContextCreate(TopMemoryContext, "segstore compaction worker",
@@ -356,39 +465,12 @@ SsCompactionWorkerMain(Datum arg)
 
 		InTransaction(AcquireSlot, &slot);
 		if (slot < 0)
-			break;
-		for (;;)
-		{
-			int64		plan_id;
-
-			InTransaction(ClaimPlan, &plan_id);
-			if (plan_id == 0)
-				break;
-			RunPlan(plan_id);
-			MemoryContextReset(cxt);
-		}
+			break;				/* the slot holders run the queue */
+		RunQueue(cxt);
 		InTransaction(ReleaseSlot, &slot);
 		InTransaction(CheckPending, &pending);
 		if (!pending)
 			break;
-	}
-
-	/*
-	 * Sources are held while a snapshot that saw them flushed is open,
-	 * typically the client waiting for this very compaction: retry for a
-	 * while, so that their space comes back as soon as it lets go.
-	 */
-	for (int i = 0; i < SS_GC_RETRIES; i++)
-	{
-		bool		remaining;
-
-		InTransaction(CollectGarbage, &remaining);
-		if (!remaining)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 SS_GC_RETRY_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
 	proc_exit(0);
 }
