@@ -41,6 +41,8 @@ extern void SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int
 extern SsBinlogReader *SsSegmentOpenInsert(SsCollection *coll, const char *path,
 										   int64 segment_id, int64 nrows);
 extern SsBatch *SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields);
+extern SsBatch *SsSegmentReadRange(SsCollection *coll, SsSegment *seg, SsBinlogReader *reader,
+								   const bool *wanted, int64 first, int64 count);
 extern void SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n);
 extern int64 *SsSegmentDeletedKeys(SsSegment *seg, int *n);
 extern SsBloom *SsSegmentBloom(SsSegment *seg);
