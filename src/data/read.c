@@ -268,7 +268,7 @@ PushField(JsonbParseState **state, const SsField *field, const SsColumn *col, in
 
 /* Rows of a query source decoded at a time: about this many bytes. */
 #define SS_QUERY_CHUNK_BYTES ((int64) 1024 * 1024)
-#define SS_QUERY_CHUNK_MIN_ROWS 256
+#define SS_QUERY_CHUNK_MIN_ROWS 4096
 #define SS_QUERY_CHUNK_MAX_ROWS 65536
 
 /* One source of a query: a flushed segment, or the growing table. */
@@ -296,6 +296,8 @@ typedef struct QueryState
 	bool	   *output;			/* per field: in the output? */
 	bool	   *wanted;			/* per column: to be read? */
 	SsValue    *row;
+	int64		lo;				/* keys the expression can match */
+	int64		hi;
 	int64		limit;			/* negative: none */
 	ResultRow  *heap;			/* with a limit: max-heap by key */
 	int64		nheap;
@@ -440,8 +442,8 @@ EmitRow(QueryState *qs, SsBatch *batch, int64 r, int64 key)
 
 /*
  * Emit the matching rows of a chunk of a source, in key order; false once
- * the heap is full and a key too large for it is reached, since the rest
- * of the source is larger still.
+ * a key above the expression's bounds or, with a full heap, above its top
+ * is reached, since the rest of the source is larger still.
  */
 static bool
 ChunkRows(QueryState *qs, Source *src)
@@ -453,7 +455,7 @@ ChunkRows(QueryState *qs, Source *src)
 	{
 		int64		key = SsBatchKey(src->batch, pk, r);
 
-		if (HeapFull(qs) && key >= qs->heap[0].key)
+		if (key > qs->hi || (HeapFull(qs) && key >= qs->heap[0].key))
 			return false;
 		if (RowMatches(src, r, pk, qs->expr, qs->fields, qs->row))
 			EmitRow(qs, src->batch, r, key);
@@ -462,38 +464,41 @@ ChunkRows(QueryState *qs, Source *src)
 }
 
 /*
- * Rows [first, first + count) of a segment, key first: with a full heap
- * the other columns are read only for the rows whose keys can still enter
- * it.
+ * The rows of [first, first + count) of a segment whose keys are within
+ * the expression's key bounds and, with a full heap, below its top: the
+ * key column is read first, the others only for those rows.  *past tells
+ * that the rest of the segment is out of bounds too.
  */
 static SsBatch *
 SegmentChunk(QueryState *qs, SsSegment *seg, SsBinlogReader *reader, int64 first,
-			 int64 count)
+			 int64 count, bool *past)
 {
 	SsCollection *coll = qs->coll;
 	bool	   *only_key = palloc0(sizeof(bool) * (coll->nfields + 1));
 	SsBatch    *keys;
 	SsBatch    *batch;
-	int64		useful = count;
+	const int64 *k;
+	int64		start = 0;
+	int64		end = 0;
 	int			c;
 
 	only_key[coll->pk] = true;
 	keys = SsSegmentReadRange(coll, seg, reader, only_key, first, count);
-	if (HeapFull(qs))
-	{
-		const int64 *k = (const int64 *) keys->cols[coll->pk].values;
+	k = (const int64 *) keys->cols[coll->pk].values;
+	while (start < count && k[start] < qs->lo)
+		start++;
+	end = start;
+	while (end < count && k[end] <= qs->hi && !(HeapFull(qs) && k[end] >= qs->heap[0].key))
+		end++;
+	*past = end < count;
 
-		useful = 0;
-		while (useful < count && k[useful] < qs->heap[0].key)
-			useful++;
-	}
 	qs->wanted[coll->pk] = false;
-	batch = SsSegmentReadRange(coll, seg, reader, qs->wanted, first, useful);
+	batch = SsSegmentReadRange(coll, seg, reader, qs->wanted, first + start, end - start);
 	qs->wanted[coll->pk] = true;
 	batch->cols[coll->pk] = keys->cols[coll->pk];
-	batch->cols[coll->pk].nrows = useful;
+	batch->cols[coll->pk].values += sizeof(int64) * start;
 	for (c = 0; c < batch->ncols; c++)
-		batch->cols[c].nrows = useful;
+		batch->cols[c].nrows = end - start;
 	return batch;
 }
 
@@ -514,14 +519,12 @@ SourceRows(QueryState *qs, ReadSource *qsrc)
 		row_bytes = (int64) coll->dim * sizeof(float4);
 	chunk_rows = Min(Max(SS_QUERY_CHUNK_BYTES / row_bytes, SS_QUERY_CHUNK_MIN_ROWS),
 					 SS_QUERY_CHUNK_MAX_ROWS);
-	/* with a small limit, a chunk need not be larger than the limit */
-	if (qs->limit >= 0)
-		chunk_rows = Min(chunk_rows, Max(qs->limit, SS_QUERY_CHUNK_MIN_ROWS));
 
 	if (qsrc->seg == NULL)
 	{
-		bool		after_set = false;
-		int64		after = 0;
+		/* the primary key's index finds the first key within bounds */
+		bool		after_set = qs->lo > PG_INT64_MIN;
+		int64		after = after_set ? qs->lo - 1 : 0;
 
 		for (;;)
 		{
@@ -561,13 +564,14 @@ SourceRows(QueryState *qs, ReadSource *qsrc)
 		MemoryContextSwitchTo(old);
 		for (first = 0; first < seg->num_rows; first += chunk_rows)
 		{
+			bool		past;
 			bool		more;
 
 			old = MemoryContextSwitchTo(qs->chunk_cxt);
 			src.batch = SegmentChunk(qs, seg, reader, first,
-									 Min(chunk_rows, seg->num_rows - first));
+									 Min(chunk_rows, seg->num_rows - first), &past);
 			MemoryContextSwitchTo(old);
-			more = ChunkRows(qs, &src) && src.batch->nrows > 0;
+			more = ChunkRows(qs, &src) && !past;
 			MemoryContextReset(qs->chunk_cxt);
 			CHECK_FOR_INTERRUPTS();
 			if (!more)
@@ -595,16 +599,14 @@ ReadSourceByMinKey(const void *a, const void *b)
 static ReadSource *
 ReadSources(QueryState *qs, int *nsources, bool *disjoint)
 {
-	int64		lo = PG_INT64_MIN;
-	int64		hi = PG_INT64_MAX;
+	int64		lo = qs->lo;
+	int64		hi = qs->hi;
 	List	   *segments = SsCatalogSegments(qs->coll->id, true);
 	ReadSource *sources = palloc(sizeof(ReadSource) * (list_length(segments) + 1));
 	int			n = 0;
 	int			i;
 	ListCell   *lc;
 
-	if (qs->expr)
-		(void) SsExprBounds(qs->expr, qs->coll->pk, &lo, &hi);
 	*nsources = 0;
 	*disjoint = true;
 	if (lo > hi)
@@ -694,6 +696,10 @@ SsReadQuery(SsCollection *coll, const char *text, List *output_fields,
 	qs.wanted = palloc0(sizeof(bool) * (coll->nfields + 1));
 	qs.row = palloc0(sizeof(SsValue) * coll->nfields);
 	qs.limit = limit;
+	qs.lo = PG_INT64_MIN;
+	qs.hi = PG_INT64_MAX;
+	if (qs.expr)
+		(void) SsExprBounds(qs.expr, coll->pk, &qs.lo, &qs.hi);
 	qs.store = store;
 	qs.desc = desc;
 
