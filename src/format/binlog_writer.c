@@ -76,6 +76,8 @@ struct SsBinlogWriter
 	WriterColumn *cols;
 	BinlogScratch raw;			/* a block's raw payload, assembled */
 	BinlogScratch comp;			/* a block's compressed bytes */
+	ZSTD_CCtx  *cctx;			/* zstd's state, made at the first block, in
+								 * a "segstore zstd" context below cxt */
 	SsFileWal	wal;			/* the log of the bytes written */
 };
 
@@ -167,7 +169,10 @@ WriteBlock(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
 		elog(ERROR, "segstore block of %zu bytes is too large to compress",
 			 rawsize);
 	SsBinlogScratchReserve(w->cxt, &w->comp, bound);
-	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
+	if (w->cctx == NULL)
+		w->cctx = SsBinlogZstdCompressor(AllocSetContextCreate(w->cxt, "segstore zstd",
+															   ALLOCSET_DEFAULT_SIZES));
+	csize = ZSTD_compressCCtx(w->cctx, w->comp.buf, bound, raw, rawsize, w->level);
 
 	/*
 	 * Into a buffer of the bound's size, compression fails only when zstd
