@@ -36,6 +36,7 @@
 #include "data/upgrade.h"
 #include "data/write.h"
 #include "format/files.h"
+#include "format/filewal.h"
 #include "search/search.h"
 #include "status/status.h"
 #include "workers/workers.h"
@@ -407,6 +408,8 @@ segstore_gc(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* a standby's transactions are read-only too: say why it cannot write */
+	SsFileWalCheckWritable();
 	PreventCommandIfReadOnly("segstore.gc()");
 	SsCatalogOpen(&session, false);
 	SsGcRun(true, &files, &bytes);
