@@ -192,7 +192,11 @@ SQL
 		-v hwm="$hwm" -v anon="$anon" -v lim="$limit_kb" -v w="$within" 'BEGIN {
 		printf "| %s x %s | %s | %s | %s s | %.1f | %.1f | %.1f | %.0f | %s |\n",
 			r, d, nb, p, s, peak / 1048576, hwm / 1024, anon / 1024, lim / 1024, w }' >>"$report"
-	sql -v coll="$coll" -c "SELECT segstore.drop_collection(:'coll')" -c "SELECT * FROM segstore.gc()" >/dev/null
+	# psql interpolates variables in its input, not in -c commands
+	sql -v coll="$coll" >/dev/null <<'SQL'
+SELECT segstore.drop_collection(:'coll');
+SELECT * FROM segstore.gc();
+SQL
 done
 
 echo "Compaction memory at $rev (index: $([ "$INDEX" = 1 ] && echo IVF_FLAT || echo none)), load $(cut -d' ' -f1-3 /proc/loadavg):"
