@@ -116,6 +116,22 @@ SsSegmentWriterBegin(SsCollection *coll, int64 segment_id)
 	return w;
 }
 
+/*
+ * Refuse a key that does not follow the last one written: readers rely on
+ * strictly ascending keys, so a caller's mistake must fail its statement
+ * rather than leave a file that every later reader reports as corrupt.
+ */
+static void
+CheckNextKey(SsSegmentWriter *w, int64 key)
+{
+	if (w->nkeys > 0 && key <= w->keys[w->nkeys - 1])
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("segment " INT64_FORMAT " of collection \"%s\" would hold key " INT64_FORMAT " after key " INT64_FORMAT,
+						w->segment_id, w->coll->name, key, w->keys[w->nkeys - 1]),
+				 errdetail("Keys of a segment must be strictly ascending.")));
+}
+
 /* Append rows [first, first + count) of a batch; keys must keep ascending. */
 void
 SsSegmentWriterAppend(SsSegmentWriter *w, const SsBatch *batch, int64 first, int64 count)
@@ -138,6 +154,7 @@ SsSegmentWriterAppend(SsSegmentWriter *w, const SsBatch *batch, int64 first, int
 			w->ts_min = w->ts_max = ts[i];
 		w->ts_min = Min(w->ts_min, ts[i]);
 		w->ts_max = Max(w->ts_max, ts[i]);
+		CheckNextKey(w, keys[i]);
 		w->keys[w->nkeys++] = keys[i];
 	}
 	SsBinlogWriterAppend(w->writer, batch->cols, first, count);
@@ -157,8 +174,12 @@ SsSegmentWriterSetKeys(SsSegmentWriter *w, const int64 *keys, int64 n,
 		w->capacity = n;
 		w->keys = repalloc_huge(w->keys, sizeof(int64) * w->capacity);
 	}
-	memcpy(w->keys, keys, sizeof(int64) * n);
-	w->nkeys = n;
+	w->nkeys = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		CheckNextKey(w, keys[i]);
+		w->keys[w->nkeys++] = keys[i];
+	}
 	w->ts_min = ts_min;
 	w->ts_max = ts_max;
 }
