@@ -39,12 +39,6 @@
 /* Raw payload size at which writers cut blocks. */
 #define BINLOG_BLOCK_TARGET ((Size) 1024 * 1024)
 
-/*
- * Bytes written after which the kernel is asked to start writing them
- * back, so that the fsync at installation finds little left to do.
- */
-#define BINLOG_FLUSH_AFTER ((uint64) 1024 * 1024)
-
 /* A column of a file being written. */
 typedef struct WriterColumn
 {
@@ -77,7 +71,6 @@ struct SsBinlogWriter
 								 * it from the columns otherwise */
 	int			level;
 	uint64		offset;			/* bytes written so far */
-	uint64		writeback;		/* bytes whose writeback has been started */
 	uint64		raw_bytes;		/* raw payload bytes appended so far */
 	int			ncols;
 	WriterColumn *cols;
@@ -116,11 +109,6 @@ WriteAll(SsBinlogWriter *w, const char *buf, Size len)
 		buf += n;
 		len -= n;
 		w->offset += n;
-	}
-	if (w->offset - w->writeback >= BINLOG_FLUSH_AFTER)
-	{
-		pg_flush_data(w->fd, (off_t) w->writeback, (off_t) (w->offset - w->writeback));
-		w->writeback = w->offset;
 	}
 }
 
