@@ -145,6 +145,18 @@ sub real_errors
 	} split /\n/, $err;
 }
 
+# Lines of the server log since offset that no stop explains: corruption
+# found by any process (a compaction worker's too), a segment writer's
+# refusal, a crash.
+my $log_offset = 0;
+sub server_faults
+{
+	my $log = slurp_file($node->logfile, $log_offset);
+	$log_offset += length($log);
+	return grep { /is corrupt|would hold key|PANIC|TRAP:|terminated by signal/ } split /\n/,
+	  $log;
+}
+
 my $deadline = time() + $seconds;
 my $round = 0;
 my $txns = 0;
@@ -171,6 +183,9 @@ while (time() < $deadline)
 	my @errors = real_errors($err);
 	is(scalar(@errors), 0, "round $round: no statement failed while the server was up")
 	  or diag(join("\n", @errors[ 0 .. ($#errors < 9 ? $#errors : 9) ]));
+	my @faults = server_faults();
+	is(scalar(@faults), 0, "round $round: no corruption or crash in the server log")
+	  or diag(join("\n", @faults[ 0 .. ($#faults < 9 ? $#faults : 9) ]));
 	$node->start;
 	check_agree("round $round, after the restart");
 }
