@@ -508,8 +508,14 @@ SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n)
 
 /*
  * Deletes of a segment, from its delta binlogs and pending deletes, with
- * their times, sorted by key.  A key is deleted from a segment at most
- * once, since only live keys are ever deleted.
+ * their times, sorted by key, each key once.
+ *
+ * A session that is not read-only reads each statement in a new snapshot,
+ * and a compaction plan reads its sources' deletes without the
+ * collection's lock, so a flush may commit between the two reads and move
+ * pending deletes into a new delta binlog: pending deletes are read first
+ * and the delta binlogs then, whatever seg (read earlier still) says of
+ * them, so that a moved delete is found in one place or both, never lost.
  */
 void
 SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n)
@@ -521,7 +527,7 @@ SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n)
 	ListCell   *lc;
 
 	SsCatalogPendingForSegment(seg->segment_id, &k, &t, &nk);
-	if (seg->delta_binlogs > 0)
+	if (seg->delta_binlogs > 0 || !SsCatalogReadOnly())
 		deltas = SsCatalogBinlogs(0, seg->segment_id, "delta");
 	foreach(lc, deltas)
 	{
@@ -540,13 +546,16 @@ SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n)
 		mt = palloc(sizeof(TimestampTz) * Max(nk + nd, 1));
 		while (i < nk || j < nd)
 		{
-			if (j >= nd || (i < nk && k[i] <= dk[j]))
+			if (j >= nd || (i < nk && k[i] < dk[j]))
 			{
 				mk[m] = k[i];
 				mt[m++] = t[i++];
 			}
 			else
 			{
+				/* a delete moved by a flush between the two reads counts once */
+				if (i < nk && k[i] == dk[j])
+					i++;
 				mk[m] = dk[j];
 				mt[m++] = dt[j++];
 			}
