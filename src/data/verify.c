@@ -63,26 +63,61 @@ typedef struct Verify
 	/* Sorted keys of the segment's delta binlogs read so far. */
 	int64	   *deleted;
 	int64		ndeleted;
+	/* The segment's problems, added to the result once it is checked. */
+	List	   *problems;
 } Verify;
+
+/* One problem found. */
+typedef struct Problem
+{
+	const char *kind;
+	const char *path;
+	const char *problem;
+	const char *detail;
+} Problem;
 
 /* A check of one file, run by RunChecked. */
 typedef void (*FileCheck) (Verify *v, SsBinlogRow *row);
 
-/* Add one problem row. */
+/*
+ * Note one problem.  Rows go into the result only outside the files'
+ * subtransactions (FlushProblems): a tuplestore that spills to a temporary
+ * file must not have it opened under a subtransaction that aborts.
+ */
 static void
 Report(Verify *v, const char *kind, const char *path, const char *problem,
 	   const char *detail)
 {
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Problem    *p = palloc(sizeof(Problem));
 
-	values[0] = Int64GetDatum(v->seg->segment_id);
-	values[1] = CStringGetTextDatum(kind);
-	values[2] = path ? CStringGetTextDatum(path) : (Datum) 0;
-	nulls[2] = path == NULL;
-	values[3] = CStringGetTextDatum(problem);
-	values[4] = CStringGetTextDatum(detail);
-	tuplestore_putvalues(v->store, v->desc, values, nulls);
+	p->kind = kind;
+	p->path = path;
+	p->problem = problem;
+	p->detail = detail;
+	v->problems = lappend(v->problems, p);
+}
+
+/* Add the segment's problems to the result. */
+static void
+FlushProblems(Verify *v)
+{
+	ListCell   *lc;
+
+	foreach(lc, v->problems)
+	{
+		Problem    *p = lfirst(lc);
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = Int64GetDatum(v->seg->segment_id);
+		values[1] = CStringGetTextDatum(p->kind);
+		values[2] = p->path ? CStringGetTextDatum(p->path) : (Datum) 0;
+		nulls[2] = p->path == NULL;
+		values[3] = CStringGetTextDatum(p->problem);
+		values[4] = CStringGetTextDatum(p->detail);
+		tuplestore_putvalues(v->store, v->desc, values, nulls);
+	}
+	v->problems = NIL;
 }
 
 /* Problem name for a reader's error, or NULL if it is not about the file. */
@@ -134,7 +169,7 @@ RunChecked(Verify *v, SsBinlogRow *row, FileCheck check)
 			ReThrowError(edata);
 		Report(v, row->kind, row->path, problem,
 			   edata->detail ? psprintf("%s: %s", edata->message, edata->detail) :
-			   edata->message);
+			   pstrdup(edata->message));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -376,6 +411,7 @@ VerifySegment(Verify *v, SsSegment *seg, List *binlogs)
 	v->vectors = NULL;
 	v->nkeys = v->ndeleted = 0;
 	v->deleted = NULL;
+	v->problems = NIL;
 
 	foreach(lc, binlogs)
 	{
@@ -419,6 +455,7 @@ VerifySegment(Verify *v, SsSegment *seg, List *binlogs)
 	}
 	SsCatalogPendingForSegment(seg->segment_id, &pending, &pending_ts, &npending);
 	CheckDeletedKeys(v, "pending", NULL, pending, npending);
+	FlushProblems(v);
 }
 
 /* verify(collection) */
