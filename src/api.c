@@ -37,6 +37,7 @@
 #include "data/verify.h"
 #include "data/write.h"
 #include "format/files.h"
+#include "format/filewal.h"
 #include "search/search.h"
 #include "status/status.h"
 #include "workers/workers.h"
@@ -424,6 +425,8 @@ segstore_gc(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* On a standby, say so as every write does, not "read-only transaction". */
+	SsFileWalCheckWritable();
 	PreventCommandIfReadOnly("segstore.gc()");
 	SsCatalogOpen(&session, false);
 	SsGcRun(true, &files, &bytes);
