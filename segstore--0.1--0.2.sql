@@ -73,6 +73,12 @@ CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(v.relacl, pg_catalog.acldefaul
 WHERE a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE');
 GRANT SELECT ON segstore.collection_privileges TO PUBLIC;
 
+-- Was a plan left executing by a worker that is gone?  Read in the latest
+-- snapshot once the worker is known to be gone, so that a plan that ended
+-- just now is not taken for one; a standby answers as its catalog says.
+CREATE FUNCTION segstore.plan_orphaned(plan_id bigint, worker_pid int)
+RETURNS boolean AS 'MODULE_PATHNAME', 'segstore_plan_orphaned' LANGUAGE C VOLATILE STRICT;
+
 CREATE OR REPLACE VIEW segstore.compactions AS
 SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
 	   CASE WHEN bool_or(p.state = 'pending' OR (p.state = 'executing' AND w.alive)) THEN 'Executing'
@@ -89,11 +95,11 @@ SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
 FROM segstore.compaction c
 JOIN segstore.collection col USING (collection_id)
 LEFT JOIN segstore.compaction_plan p USING (compaction_id)
--- a plan left executing by a worker that is gone (a crash) has failed; a
--- standby cannot see the primary's workers and answers as its catalog says
-CROSS JOIN LATERAL (SELECT pg_catalog.pg_is_in_recovery() OR
-						   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-								   WHERE a.pid = p.worker_pid) AS alive) w
+-- a plan left executing by a worker that is gone (a crash) has failed;
+-- plan_orphaned() tells one from a plan that ended after this snapshot
+CROSS JOIN LATERAL (SELECT CASE WHEN p.state = 'executing'
+								THEN NOT segstore.plan_orphaned(p.plan_id, COALESCE(p.worker_pid, 0))
+						   END AS alive) w
 WHERE pg_catalog.has_table_privilege(col.viewid, 'SELECT')
 GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
 

@@ -293,6 +293,12 @@ RETURNS text AS 'MODULE_PATHNAME', 'segstore_wait_for_compaction' LANGUAGE C VOL
 CREATE FUNCTION segstore.cancel_compaction(compaction_id bigint)
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_cancel_compaction' LANGUAGE C VOLATILE STRICT;
 
+-- Was a plan left executing by a worker that is gone?  Read in the latest
+-- snapshot once the worker is known to be gone, so that a plan that ended
+-- just now is not taken for one; a standby answers as its catalog says.
+CREATE FUNCTION segstore.plan_orphaned(plan_id bigint, worker_pid int)
+RETURNS boolean AS 'MODULE_PATHNAME', 'segstore_plan_orphaned' LANGUAGE C VOLATILE STRICT;
+
 -- History of compactions: what ran, when, and what it reclaimed.
 CREATE VIEW segstore.compactions AS
 SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
@@ -310,11 +316,11 @@ SELECT c.compaction_id, col.name AS collection, c.trigger, c.reason,
 FROM segstore.compaction c
 JOIN segstore.collection col USING (collection_id)
 LEFT JOIN segstore.compaction_plan p USING (compaction_id)
--- a plan left executing by a worker that is gone (a crash) has failed; a
--- standby cannot see the primary's workers and answers as its catalog says
-CROSS JOIN LATERAL (SELECT pg_catalog.pg_is_in_recovery() OR
-						   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-								   WHERE a.pid = p.worker_pid) AS alive) w
+-- a plan left executing by a worker that is gone (a crash) has failed;
+-- plan_orphaned() tells one from a plan that ended after this snapshot
+CROSS JOIN LATERAL (SELECT CASE WHEN p.state = 'executing'
+								THEN NOT segstore.plan_orphaned(p.plan_id, COALESCE(p.worker_pid, 0))
+						   END AS alive) w
 WHERE pg_catalog.has_table_privilege(col.viewid, 'SELECT')
 GROUP BY c.compaction_id, col.name, c.trigger, c.reason, c.created_at;
 GRANT SELECT ON segstore.compactions TO PUBLIC;

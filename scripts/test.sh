@@ -4,17 +4,20 @@
 #
 #   scripts/test.sh                      all suites
 #   SUITES="regress tap" scripts/test.sh pick suites: layers, regress,
-#                                        isolation, tap, fuzz
+#                                        isolation, tap, soak, fuzz
+#   SEGSTORE_SOAK_SECONDS=1800 SUITES=soak scripts/test.sh
+#                                        the soak test for 30 minutes (the
+#                                        default, 60 s, is its short mode)
 #   TAP_TESTS="001" scripts/test.sh      only TAP files whose name contains 001
 #   SANITIZE=1 scripts/test.sh           build with ASan+UBSan, run the servers
 #                                        under them; a report in a log fails
 #   SEGSTORE_KEEP_TMP=1 scripts/test.sh  keep the work directory (logs, diffs)
 #
 # Counting: the layer check of the tree, one test file of the layer
-# checker, one pg_regress test file, one isolation spec, one TAP file each
-# count as one result (a test file passes when prove says all of its
-# assertions passed), plus one failure for a build that fails, a suite that
-# could not run, or a sanitizer report.
+# checker, one pg_regress test file, one isolation spec, one TAP file and
+# the soak test each count as one result (a test file passes when prove
+# says all of its assertions passed), plus one failure for a build that
+# fails, a suite that could not run, or a sanitizer report.
 #
 # The suites run through the Makefile's targets (check-layers-tree,
 # check-layers-tests, installcheck-regress, installcheck-isolation,
@@ -26,7 +29,7 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=${SUITES:-layers regress isolation tap fuzz}
+SUITES=${SUITES:-layers regress isolation tap soak fuzz}
 
 passed=0
 failed=0
@@ -272,6 +275,25 @@ run_tap() {
 	done
 }
 
+# The soak test (test/soak/soak.pl), one result; its logs as a TAP file's.
+run_soak() {
+	local logs
+	echo "=== soak: ${SEGSTORE_SOAK_SECONDS:-60} s"
+	if as_user make prove_installcheck PROVE_TESTS=test/soak/soak.pl PROVE_FLAGS=--timer \
+		"${TEST_MAKE_ARGS[@]}"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "--- test/soak/soak.pl failed; end of its logs:"
+		for logs in tmp_check/log/regress_log_soak tmp_check/log/soak_*.log; do
+			[ -f "$logs" ] || continue
+			echo "--- $logs"
+			tail -n 60 "$logs"
+		done
+	fi
+	check_sanitizer_logs tmp_check/log/*.log
+}
+
 # One result per fuzz target: built under ASan and UBSan (test/fuzz/build.sh)
 # and run once over every input of its committed corpus, which holds the
 # seeds and the inputs that found bugs.  Fuzzing itself is test/fuzz/run.sh.
@@ -304,9 +326,10 @@ for suite in $SUITES; do
 	regress) run_regress ;;
 	isolation) run_isolation ;;
 	tap) run_tap ;;
+	soak) run_soak ;;
 	fuzz) run_fuzz ;;
 	*)
-		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap, fuzz)"
+		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap, soak, fuzz)"
 		failed=$((failed + 1))
 		;;
 	esac

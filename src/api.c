@@ -68,6 +68,7 @@ PG_FUNCTION_INFO_V1(segstore_compact);
 PG_FUNCTION_INFO_V1(segstore_trigger_compaction);
 PG_FUNCTION_INFO_V1(segstore_compaction_state);
 PG_FUNCTION_INFO_V1(segstore_compaction_plans);
+PG_FUNCTION_INFO_V1(segstore_plan_orphaned);
 PG_FUNCTION_INFO_V1(segstore_wait_for_compaction);
 PG_FUNCTION_INFO_V1(segstore_cancel_compaction);
 PG_FUNCTION_INFO_V1(segstore_compaction_progress);
@@ -425,7 +426,7 @@ segstore_gc(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	/* On a standby, say so as every write does, not "read-only transaction". */
+	/* a standby's transactions are read-only too: say why it cannot write */
 	SsFileWalCheckWritable();
 	PreventCommandIfReadOnly("segstore.gc()");
 	SsCatalogOpen(&session, false);
@@ -599,6 +600,19 @@ segstore_compaction_plans(PG_FUNCTION_ARGS)
 	SsCatalogCompactionPlans(id, rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
+}
+
+/* plan_orphaned(plan_id, worker_pid): for the compactions view */
+Datum
+segstore_plan_orphaned(PG_FUNCTION_ARGS)
+{
+	SsCatalogSession session;
+	bool		orphaned;
+
+	SsCatalogOpen(&session, true);
+	orphaned = SsCatalogPlanOrphaned(PG_GETARG_INT64(0), PG_GETARG_INT32(1));
+	SsCatalogClose(&session);
+	PG_RETURN_BOOL(orphaned);
 }
 
 /* wait_for_compaction(id, timeout): block until it ends; returns its state */

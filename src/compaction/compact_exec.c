@@ -762,14 +762,21 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	foreach(lc, m.targets)
 	{
 		SsSegmentWriter *w = ((Target *) lfirst(lc))->writer;
+		int64		used = (int64) MemoryContextMemAllocated(m.cxt, true);
+		SsIndexBuilt *built;
 
-		if (m.has_index)
-			m.index_files = lappend(m.index_files,
-									SsIndexPrepare(m.coll, &m.index_def, SsSegmentWriterSegmentId(w),
-												   SsSegmentWriterPath(w), SsSegmentWriterRows(w)));
+		if (!m.has_index)
+			continue;
+		/* the build's memory is gone when it returns: add its own peak */
+		built = SsIndexPrepare(m.coll, &m.index_def, SsSegmentWriterSegmentId(w),
+							   SsSegmentWriterPath(w), SsSegmentWriterRows(w),
+							   Max(plan->memory_limit - used, 0));
+		result->peak_memory = Max(result->peak_memory, used + built->peak_memory);
+		m.index_files = lappend(m.index_files, built);
 	}
 	SsProgressPhase("swapping");
 	Swap(&m);
+	TrackMemory(&m);
 
 	result->ntargets = list_length(m.targets);
 	result->targets = palloc(sizeof(int64) * Max(result->ntargets, 1));

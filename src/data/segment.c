@@ -397,18 +397,52 @@ SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields)
 {
 	SsBinlogReader *reader;
 	SsBatch    *batch;
+	bool	   *wanted = palloc(sizeof(bool) * (coll->nfields + 1));
 	int			c;
 
 	if (seg->insert_path == NULL)
 		elog(ERROR, "segment " INT64_FORMAT " has no insert binlog", seg->segment_id);
+	for (c = 0; c <= coll->nfields; c++)
+		wanted[c] = all_fields || c != coll->vec;
 	reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id, seg->num_rows);
-	batch = SsBatchCreate(coll->fields, coll->nfields, seg->num_rows);
-	for (c = 0; c < batch->ncols; c++)
-		if (all_fields || c != coll->vec)
-			SsBinlogReadColumn(reader, c, &batch->cols[c]);
+	batch = SsSegmentReadRange(coll, seg, reader, wanted, 0, seg->num_rows);
 	SsBinlogClose(reader);
-	SsSegmentCheckKeys(seg->insert_path, seg->pk_min, seg->pk_max,
-					   (const int64 *) batch->cols[coll->pk].values, 0, seg->num_rows, 0);
+	pfree(wanted);
+	return batch;
+}
+
+/*
+ * Rows [first, first + count) of the columns wanted (per field, then the
+ * timestamp) of a segment whose insert binlog reader is open, checking
+ * each column's type.
+ */
+SsBatch *
+SsSegmentReadRange(SsCollection *coll, SsSegment *seg, SsBinlogReader *reader,
+				   const bool *wanted, int64 first, int64 count)
+{
+	SsBatch    *batch = SsBatchCreate(coll->fields, coll->nfields, count);
+	int			c;
+
+	for (c = 0; c < batch->ncols; c++)
+	{
+		SsColType	expect = c < coll->nfields ? SsFieldColType(&coll->fields[c]) : SS_COL_INT8;
+
+		if (!wanted[c])
+			continue;
+		SsBinlogReadRange(reader, c, first, count, &batch->cols[c]);
+		if (batch->cols[c].type != expect ||
+			(c == coll->vec && batch->cols[c].dim != coll->dim) ||
+			batch->cols[c].nrows != count)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
+					 errdetail("Column %d has the wrong type.", c)));
+	}
+	/* keys in order and in range within the chunk; across chunks the caller checks */
+	if (wanted[coll->pk] && count > 0)
+		SsSegmentCheckKeys(seg->insert_path, seg->pk_min, seg->pk_max,
+						   (const int64 *) batch->cols[coll->pk].values, first, count,
+						   PG_INT64_MIN);
 	return batch;
 }
 

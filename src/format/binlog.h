@@ -120,6 +120,15 @@ extern void SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info);
  */
 extern void SsBinlogWriterAbort(SsBinlogWriter *w);
 
+/*
+ * Memory zstd needs to compress blocks of block_bytes at level, and to
+ * decompress, for callers that budget memory: a writer holds one
+ * compression state, a reader one decompression state, each in a
+ * "segstore zstd" memory context below the writer's or reader's.
+ */
+extern Size SsBinlogCompressMemory(int level, Size block_bytes);
+extern Size SsBinlogDecompressMemory(void);
+
 /* Raw payload bytes appended so far, for callers that cut files at a size. */
 extern uint64 SsBinlogWriterRawBytes(SsBinlogWriter *w);
 

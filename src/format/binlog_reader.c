@@ -548,7 +548,13 @@ ReadBlock(SsBinlogReader *r, int c, uint32 b, BinlogScratch *comp,
 		SsBinlogScratchReserve(CurrentMemoryContext, raw, blk->rawsize);
 		dst = raw->buf;
 	}
-	n = ZSTD_decompress(dst, blk->rawsize, comp->buf, blk->csize);
+	if (r->dctx == NULL)
+	{
+		r->zstd_cxt = AllocSetContextCreate(GetMemoryChunkContext(r), "segstore zstd",
+											ALLOCSET_DEFAULT_SIZES);
+		r->dctx = SsBinlogZstdDecompressor(r->zstd_cxt);
+	}
+	n = ZSTD_decompressDCtx(r->dctx, dst, blk->rawsize, comp->buf, blk->csize);
 	if (ZSTD_isError(n))
 		BINLOG_CORRUPT(r->path,
 					   errdetail_internal("Could not decompress block %u of column %d: %s.",
@@ -792,6 +798,8 @@ SsBinlogClose(SsBinlogReader *r)
 	for (uint32 c = 0; c < r->header.ncols; c++)
 		pfree(r->cols[c].blocks);
 	pfree(r->cols);
+	if (r->zstd_cxt != NULL)
+		MemoryContextDelete(r->zstd_cxt);
 	pfree(r->path);
 	pfree(r);
 }

@@ -156,6 +156,28 @@ SsCatalogInt8Array(const int64 *values, int n)
 										   TYPALIGN_DOUBLE));
 }
 
+/*
+ * Run a read-only query in the latest snapshot instead of the statement's,
+ * for a row that a process which has since exited may have changed after
+ * the statement's snapshot was taken.
+ */
+int
+SsCatalogQueryLatest(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	int			ret;
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							   true, false, 0);
+	SPI_freeplan(plan);
+	if (ret < 0)
+		elog(ERROR, "segstore catalog query failed: %s: %s",
+			 SPI_result_code_string(ret), sql);
+	return ret;
+}
+
 /* Run a statement for another catalog module; returns the SPI result code. */
 int
 SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values)

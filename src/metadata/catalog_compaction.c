@@ -137,6 +137,29 @@ WorkerGone(int pid)
 	return pid <= 0 || BackendPidGetProc(pid) == NULL;
 }
 
+/*
+ * Was a plan, which the statement's snapshot shows executing by worker
+ * pid, left so by a worker that is gone?  A worker commits a plan's end
+ * and then exits, often before a reader whose snapshot predates that
+ * commit looks at its process; so once the process is known to be gone,
+ * the latest snapshot, which then includes any commit of it, decides.
+ * Checked in the other order, a plan that has just completed would be
+ * taken for an orphan.
+ */
+bool
+SsCatalogPlanOrphaned(int64 plan_id, int pid)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(plan_id), Int32GetDatum(pid)};
+
+	if (!WorkerGone(pid))
+		return false;
+	SsCatalogQueryLatest("SELECT 1 FROM segstore.compaction_plan WHERE plan_id = $1 "
+						 "AND state = 'executing' AND COALESCE(worker_pid, 0) = $2",
+						 2, types, values);
+	return SPI_processed > 0;
+}
+
 /* A compaction's state, counted over its plans. */
 void
 SsCatalogCompactionState(int64 compaction_id, SsCompactionState *state)
@@ -144,23 +167,39 @@ SsCatalogCompactionState(int64 compaction_id, SsCompactionState *state)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(compaction_id)};
 	uint64		i;
+	uint64		n;
+	char	  **states;
+	int64	   *plan_ids;
+	int		   *pids;
 
 	memset(state, 0, sizeof(*state));
 	state->compaction_id = compaction_id;
-	SsCatalogQuery("SELECT state, COALESCE(worker_pid, 0) FROM segstore.compaction_plan "
+	SsCatalogQuery("SELECT state, plan_id, COALESCE(worker_pid, 0) FROM segstore.compaction_plan "
 				   "WHERE compaction_id = $1", 1, types, values);
-	for (i = 0; i < SPI_processed; i++)
+	/* kept: an orphan check runs a statement of its own */
+	n = SPI_processed;
+	states = palloc(sizeof(char *) * Max(n, 1));
+	plan_ids = palloc(sizeof(int64) * Max(n, 1));
+	pids = palloc(sizeof(int) * Max(n, 1));
+	for (i = 0; i < n; i++)
 	{
-		char	   *s = SsCatalogColText(i, 1);
 		bool		isnull;
-		int			pid = DatumGetInt32(SsCatalogCol(i, 2, &isnull));
+
+		states[i] = SsCatalogColText(i, 1);
+		plan_ids[i] = SsCatalogColInt8(i, 2);
+		pids[i] = DatumGetInt32(SsCatalogCol(i, 3, &isnull));
+	}
+	for (i = 0; i < n; i++)
+	{
+		char	   *s = states[i];
 
 		state->total++;
 		if (strcmp(s, "pending") == 0)
 			state->executing++;
 		else if (strcmp(s, "executing") == 0)
 		{
-			if (WorkerGone(pid))
+			/* one that ended since the snapshot is still executing in it */
+			if (SsCatalogPlanOrphaned(plan_ids[i], pids[i]))
 				state->failed++;
 			else
 				state->executing++;
@@ -378,6 +417,13 @@ SsCatalogCompactionCancelRequested(int64 plan_id)
 	return SPI_processed > 0 && DatumGetBool(SsCatalogCol(0, 1, &isnull));
 }
 
+/* A plan seen executing, and by which worker. */
+typedef struct SsOrphan
+{
+	int64		plan_id;
+	int			pid;
+} SsOrphan;
+
 /* Plans left executing by a worker that is gone have failed. */
 void
 SsCatalogFailOrphanedPlans(void)
@@ -390,19 +436,28 @@ SsCatalogFailOrphanedPlans(void)
 				   "WHERE state = 'executing'", 0, NULL, NULL);
 	for (i = 0; i < SPI_processed; i++)
 	{
+		SsOrphan   *o = palloc(sizeof(SsOrphan));
 		bool		isnull;
 
-		if (WorkerGone(DatumGetInt32(SsCatalogCol(i, 2, &isnull))))
-		{
-			int64	   *id = palloc(sizeof(int64));
-
-			*id = SsCatalogColInt8(i, 1);
-			orphans = lappend(orphans, id);
-		}
+		o->plan_id = SsCatalogColInt8(i, 1);
+		o->pid = DatumGetInt32(SsCatalogCol(i, 2, &isnull));
+		orphans = lappend(orphans, o);
 	}
 	foreach(lc, orphans)
-		SsCatalogFinishPlan(*(int64 *) lfirst(lc), "failed", NULL,
-							"the worker running the plan exited before it finished");
+	{
+		SsOrphan   *o = lfirst(lc);
+		Oid			types[2] = {INT8OID, INT4OID};
+		Datum		values[2] = {Int64GetDatum(o->plan_id), Int32GetDatum(o->pid)};
+
+		if (!SsCatalogPlanOrphaned(o->plan_id, o->pid))
+			continue;
+		/* the row is checked again under its lock: never overwrite an end */
+		SsCatalogExec("UPDATE segstore.compaction_plan SET state = 'failed', "
+					  "error = 'the worker running the plan exited before it finished', "
+					  "finished_at = pg_catalog.clock_timestamp() "
+					  "WHERE plan_id = $1 AND state = 'executing' AND COALESCE(worker_pid, 0) = $2",
+					  2, types, values, -1);
+	}
 }
 
 /*

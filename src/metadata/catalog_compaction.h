@@ -109,6 +109,7 @@ extern void SsCatalogFinishPlan(int64 plan_id, const char *state, const SsPlanRe
 								const char *error);
 extern bool SsCatalogCompactionCancelRequested(int64 plan_id);
 extern void SsCatalogFailOrphanedPlans(void);
+extern bool SsCatalogPlanOrphaned(int64 plan_id, int pid);
 extern void SsCatalogMarkCompacted(const int64 *segments, int n, int retention_s);
 extern List *SsCatalogDroppableSegments(void);
 extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary);

@@ -19,6 +19,7 @@
 
 extern void SsCatalogExec(const char *sql, int nargs, Oid *types, Datum *values, int expected);
 extern int	SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values);
+extern int	SsCatalogQueryLatest(const char *sql, int nargs, Oid *types, Datum *values);
 extern SPIPlanPtr SsCatalogSavedPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types);
 extern Datum SsCatalogCol(uint64 i, int col, bool *isnull);
 extern int64 SsCatalogColInt8(uint64 i, int col);

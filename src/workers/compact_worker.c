@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <sys/resource.h>
 
 #include "access/xact.h"
 #include "commands/extension.h"
@@ -357,6 +358,7 @@ RunPlan(int64 plan_id)
 		TimestampTz start = GetCurrentTimestamp();
 		long		secs;
 		int			usecs;
+		struct rusage usage;
 
 		SsCatalogOpen(&session, false);
 		SsCatalogLockForWorker();
@@ -375,11 +377,15 @@ RunPlan(int64 plan_id)
 		CommitTransactionCommand();
 		SsProgressEnd();
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+		/* the process's peak resident size: what the plan really cost */
+		if (getrusage(RUSAGE_SELF, &usage) != 0)
+			usage.ru_maxrss = -1;
 		ereport(DEBUG1,
-				(errmsg("segstore: compaction " INT64_FORMAT " plan " INT64_FORMAT " (%s) completed: rows " INT64_FORMAT " -> " INT64_FORMAT ", " INT64_FORMAT " deleted rows purged, bytes " INT64_FORMAT " -> " INT64_FORMAT ", %ld.%03d s",
+				(errmsg("segstore: compaction " INT64_FORMAT " plan " INT64_FORMAT " (%s) completed: rows " INT64_FORMAT " -> " INT64_FORMAT ", " INT64_FORMAT " deleted rows purged, bytes " INT64_FORMAT " -> " INT64_FORMAT ", %ld.%03d s, peak memory " INT64_FORMAT " kB, worker peak RSS %ld kB",
 						plan->compaction_id, plan_id, plan->plan_type, result.rows_in,
 						result.rows_out, result.deleted_purged, result.bytes_in,
-						result.bytes_out, secs, usecs / 1000)));
+						result.bytes_out, secs, usecs / 1000, result.peak_memory / 1024,
+						usage.ru_maxrss)));
 	}
 	PG_CATCH();
 	{

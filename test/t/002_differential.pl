@@ -355,12 +355,20 @@ sub do_write
 my @running;
 my $compactions = 0;
 
-# Waits for the running compactions; each must complete.
+# Waits for the running compactions; each must complete.  One that does
+# not is reported with its plans' states and errors.
 sub wait_compactions
 {
 	for my $id (@running)
 	{
 		my $state = query_ok("SELECT segstore.wait_for_compaction($id, '2 min')");
+		if ($state ne 'Completed' && !defined $failure)
+		{
+			my $plans = query_ok(
+				"SELECT string_agg(plan_id || ' ' || state || coalesce(': ' || error, ''), '; ') "
+				  . "FROM segstore.compaction_plans($id)");
+			$state .= " (plans: $plans)";
+		}
 		expect($state, 'Completed', "compaction $id");
 	}
 	@running = ();
