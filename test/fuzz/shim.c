@@ -176,9 +176,12 @@ MemoryContextRegisterResetCallback(MemoryContext cxt, MemoryContextCallback *cb)
 	cxt->isReset = false;
 }
 
-/* Allocate size bytes in cxt, refused over limit as mcxt.c refuses it. */
+/*
+ * Allocate size bytes in cxt, refused over limit as mcxt.c refuses it; out
+ * of memory is an error, or NULL with no_oom.
+ */
 static void *
-ChunkAlloc(MemoryContext cxt, Size size, Size limit, bool zero)
+ChunkAllocFlags(MemoryContext cxt, Size size, Size limit, bool zero, bool no_oom)
 {
 	ShimContext *c = (ShimContext *) cxt;
 	Chunk	   *ch;
@@ -186,6 +189,8 @@ ChunkAlloc(MemoryContext cxt, Size size, Size limit, bool zero)
 	if (size > limit)
 		elog(ERROR, "invalid memory alloc request size %zu", size);
 	ch = zero ? calloc(1, CHUNK_HDR + size) : malloc(CHUNK_HDR + size);
+	if (ch == NULL && no_oom)
+		return NULL;
 	if (ch == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -200,6 +205,21 @@ ChunkAlloc(MemoryContext cxt, Size size, Size limit, bool zero)
 	cxt->mem_allocated += size;
 	cxt->isReset = false;
 	return (char *) ch + CHUNK_HDR;
+}
+
+/* An allocation that fails with an error. */
+static void *
+ChunkAlloc(MemoryContext cxt, Size size, Size limit, bool zero)
+{
+	return ChunkAllocFlags(cxt, size, limit, zero, false);
+}
+
+void *
+MemoryContextAllocExtended(MemoryContext cxt, Size size, int flags)
+{
+	return ChunkAllocFlags(cxt, size,
+						   (flags & MCXT_ALLOC_HUGE) ? MaxAllocHugeSize : MaxAllocSize,
+						   (flags & MCXT_ALLOC_ZERO) != 0, (flags & MCXT_ALLOC_NO_OOM) != 0);
 }
 
 void *
