@@ -213,3 +213,11 @@ BEGIN
 	RETURN NEXT 'COMMIT;';
 END
 $dump$;
+
+-- Read every file of a collection's flushed segments and check it against
+-- its checksums and the catalog: one row per problem, none when sound.
+-- For the collection's owner (and superusers), checked in C.
+CREATE FUNCTION segstore.verify(collection text,
+	OUT segment_id bigint, OUT file_kind text, OUT path text,
+	OUT problem text, OUT detail text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_verify' LANGUAGE C STABLE STRICT;

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(postgresql-15 postgresql-server-dev-15 libzstd-dev libipc-run-perl
-	  postgresql-15-repack postgresql-15-cron make gcc)
+	  postgresql-15-repack postgresql-15-cron make gcc clang zstd)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,7 @@
 #
 #   scripts/test.sh                      all suites
 #   SUITES="regress tap" scripts/test.sh pick suites: layers, regress,
-#                                        isolation, tap, soak
+#                                        isolation, tap, soak, fuzz
 #   SEGSTORE_SOAK_SECONDS=1800 SUITES=soak scripts/test.sh
 #                                        the soak test for 30 minutes (the
 #                                        default, 60 s, is its short mode)
@@ -29,7 +29,7 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=${SUITES:-layers regress isolation tap soak}
+SUITES=${SUITES:-layers regress isolation tap soak fuzz}
 
 passed=0
 failed=0
@@ -294,6 +294,32 @@ run_soak() {
 	check_sanitizer_logs tmp_check/log/*.log
 }
 
+# One result per fuzz target: built under ASan and UBSan (test/fuzz/build.sh)
+# and run once over every input of its committed corpus, which holds the
+# seeds and the inputs that found bugs.  Fuzzing itself is test/fuzz/run.sh.
+run_fuzz() {
+	local t inputs
+	echo "=== fuzz: replaying the corpora of test/fuzz"
+	if ! as_user test/fuzz/build.sh "$WORK/fuzz" >"$WORK/fuzz-build.log" 2>&1; then
+		cat "$WORK/fuzz-build.log"
+		failed=$((failed + 1))
+		return 0
+	fi
+	for t in expr binlog index bloom; do
+		inputs=(test/fuzz/corpus/"$t"/*)
+		# The targets carry clang's sanitizer runtime: not SANITIZE's gcc one.
+		if as_user env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS \
+			"$WORK/fuzz/fuzz_$t" "${inputs[@]}" >"$WORK/fuzz-$t.log" 2>&1; then
+			echo "fuzz $t: ${#inputs[@]} inputs, ok"
+			passed=$((passed + 1))
+		else
+			echo "fuzz $t: failed"
+			tail -n 60 "$WORK/fuzz-$t.log"
+			failed=$((failed + 1))
+		fi
+	done
+}
+
 for suite in $SUITES; do
 	case "$suite" in
 	layers) run_layers ;;
@@ -301,8 +327,9 @@ for suite in $SUITES; do
 	isolation) run_isolation ;;
 	tap) run_tap ;;
 	soak) run_soak ;;
+	fuzz) run_fuzz ;;
 	*)
-		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap, soak)"
+		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap, soak, fuzz)"
 		failed=$((failed + 1))
 		;;
 	esac

@@ -34,6 +34,7 @@
 #include "data/inspect.h"
 #include "data/read.h"
 #include "data/upgrade.h"
+#include "data/verify.h"
 #include "data/write.h"
 #include "format/files.h"
 #include "format/filewal.h"
@@ -56,6 +57,7 @@ PG_FUNCTION_INFO_V1(segstore_num_entities);
 PG_FUNCTION_INFO_V1(segstore_query);
 PG_FUNCTION_INFO_V1(segstore_segments);
 PG_FUNCTION_INFO_V1(segstore_binlogs);
+PG_FUNCTION_INFO_V1(segstore_verify);
 PG_FUNCTION_INFO_V1(segstore_collection_stats);
 PG_FUNCTION_INFO_V1(segstore_gc);
 PG_FUNCTION_INFO_V1(segstore_on_drop_extension);
@@ -373,6 +375,22 @@ segstore_binlogs(PG_FUNCTION_ARGS)
 	SsCatalogOpen(&session, true);
 	SsInspectBinlogs(SsCollectionOpen(name, SS_PRIV_READ, false),
 					 rsinfo->setResult, rsinfo->setDesc);
+	SsCatalogClose(&session);
+	return (Datum) 0;
+}
+
+/* verify(collection): one row per problem with the collection's files */
+Datum
+segstore_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	SsCatalogSession session;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SsCatalogOpen(&session, true);
+	SsVerifyCollection(SsCollectionOpen(name, SS_OWNER, false),
+					   rsinfo->setResult, rsinfo->setDesc);
 	SsCatalogClose(&session);
 	return (Datum) 0;
 }

@@ -39,10 +39,11 @@
  *	  60  4  CRC32C of bytes 0-59
  *	 list offsets: nlist + 1 uint64; list l holds entries [off[l], off[l+1]),
  *				   off[0] = 0, off[nlist] = rows, never decreasing
- *	 centroids:	   nlist x dim float4 (FLAT: zeros)
- *	 vectors:	   rows x dim float4 in list order; unit length for COSINE
+ *	 centroids:	   nlist x dim float4 (FLAT: zeros), finite
+ *	 vectors:	   rows x dim float4 in list order, finite; unit length for
+ *				   COSINE
  *	 rows:		   rows x int32 in list order: the entry's row number, its
- *				   position in primary key order
+ *				   position in primary key order; each row exactly once
  *	 keys:		   rows x int64 primary keys by row number, ascending
  *	 timestamps:   rows x int64 row timestamps (TimestampTz) by row number
  *	 zero padding to a multiple of 64 bytes: the end of the file
@@ -52,6 +53,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -206,6 +208,7 @@ HeaderDecode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body_
 	uint32		dim;
 	uint32		nlist;
 	uint32		metric;
+	uint32		reserved;
 	pg_crc32c	crc;
 
 	if (memcmp(buf, IVF_MAGIC, 4) != 0)
@@ -222,7 +225,8 @@ HeaderDecode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body_
 	memcpy(&nlist, buf + 44, 4);
 	memcpy(&metric, buf + 48, 4);
 	memcpy(body_crc, buf + 52, 4);
-	if (nrows > (uint64) IVF_MAX_ROWS || dim > SS_MAX_DIM || nlist > SS_MAX_NLIST)
+	memcpy(&reserved, buf + 56, 4);
+	if (reserved != 0 || nrows > (uint64) IVF_MAX_ROWS || dim > SS_MAX_DIM || nlist > SS_MAX_NLIST)
 		return false;
 	memset(s, 0, sizeof(*s));
 	s->type = (SsIndexType) type;
@@ -348,11 +352,23 @@ SsIvfWriterAbort(SsIvfWriter *w)
 	MemoryContextDelete(w->cxt);	/* the callback unmaps and unlinks */
 }
 
+/* Report the first of n floats that is not finite, as damage. */
+static void
+CheckFinite(SsIvfFile *f, const float *values, int64 n, const char *what)
+{
+	for (int64 i = 0; i < n; i++)
+		if (!isfinite(values[i]))
+			IVF_CORRUPT(f->path,
+						errdetail_internal("A component of %s " INT64_FORMAT " is not finite.",
+										   what, i / f->data.dim));
+}
+
 /* Check everything after the header of a mapped file. */
 static void
 CheckBody(SsIvfFile *f, pg_crc32c body_crc)
 {
 	SsIvfData  *d = &f->data;
+	uint8	   *seen;
 	int64		i;
 
 	if (SsCrc32c(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
@@ -369,17 +385,31 @@ CheckBody(SsIvfFile *f, pg_crc32c body_crc)
 										   (int) i));
 		f->max_list = Max(f->max_list, (int64) (d->list_offsets[i + 1] - d->list_offsets[i]));
 	}
+	/* Each row once: a row listed twice would be found twice, another never. */
+	seen = MemoryContextAllocHuge(CurrentMemoryContext, (d->nrows + 7) / 8);
+	memset(seen, 0, (d->nrows + 7) / 8);
 	for (i = 0; i < d->nrows; i++)
 	{
-		if (d->rows[i] < 0 || d->rows[i] >= d->nrows)
+		int32		row = d->rows[i];
+
+		if (row < 0 || row >= d->nrows)
 			IVF_CORRUPT(f->path,
 						errdetail_internal("Entry " INT64_FORMAT " has row number %d out of range.",
-										   i, d->rows[i]));
+										   i, row));
+		if (seen[row / 8] & (1 << (row % 8)))
+			IVF_CORRUPT(f->path,
+						errdetail_internal("Row %d is listed twice, at entry " INT64_FORMAT ".",
+										   row, i));
+		seen[row / 8] |= 1 << (row % 8);
 		if (i > 0 && d->keys[i] <= d->keys[i - 1])
 			IVF_CORRUPT(f->path,
 						errdetail_internal("Primary keys are not ascending at row " INT64_FORMAT ".",
 										   i));
 	}
+	pfree(seen);
+	/* Distances over a NaN or an infinity would order results arbitrarily. */
+	CheckFinite(f, d->centroids, (int64) d->nlist * d->dim, "centroid");
+	CheckFinite(f, d->vectors, d->nrows * d->dim, "vector");
 }
 
 /* Map a file and check all of it. */
