@@ -63,6 +63,7 @@
 #include "utils/memutils.h"
 
 #include "format/binlog.h"
+#include "format/fault.h"
 #include "format/files.h"
 #include "format/ivffile.h"
 
@@ -71,6 +72,7 @@
 #define IVF_HEADER_SIZE 64
 #define IVF_ALIGN		64
 #define IVF_MAX_ROWS	((int64) PG_INT32_MAX)
+#define IVF_READ_CHUNK	((Size) 1024 * 1024)
 
 /*
  * Report a damaged index file.  It can be rebuilt from its segment's insert
@@ -246,6 +248,36 @@ WriterCleanup(void *arg)
 		unlink(w->tmp_path);
 }
 
+/*
+ * Give a new file its size with every block allocated, so that filling it
+ * through the mapping can never meet a full disk: a page fault on a hole
+ * that cannot be allocated raises SIGBUS, which takes the whole server
+ * down.  PostgreSQL's shared memory segments are reserved the same way.  A
+ * signal may interrupt posix_fallocate, which then starts over unless an
+ * interrupt is pending (the error is reported, the interrupt serviced).
+ */
+static void
+ReserveSpace(int fd, const char *path, uint64 size)
+{
+	int			rc;
+
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_EXTEND);
+	do
+	{
+		rc = SsFaultInject(SS_FAULT_WRITE, path) ? EIO :
+			posix_fallocate(fd, 0, (off_t) size);
+	} while (rc == EINTR && !(ProcDiePending || QueryCancelPending));
+	pgstat_report_wait_end();
+	if (rc != 0)
+	{
+		errno = rc;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not extend segstore file \"%s\" to " UINT64_FORMAT " bytes: %m",
+						path, size)));
+	}
+}
+
 /* Create a file of the given shape, mapped for filling. */
 SsIvfWriter *
 SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
@@ -286,11 +318,7 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	w->cleanup.arg = w;
 	MemoryContextRegisterResetCallback(cxt, &w->cleanup);
 
-	if (ftruncate(w->fd, (off_t) w->layout.size) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not extend segstore file \"%s\" to " UINT64_FORMAT " bytes: %m",
-						tmp_path, w->layout.size)));
+	ReserveSpace(w->fd, tmp_path, w->layout.size);
 	base = mmap(NULL, w->layout.size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
 	if (base == MAP_FAILED)
 		ereport(ERROR,
@@ -348,14 +376,54 @@ SsIvfWriterAbort(SsIvfWriter *w)
 	MemoryContextDelete(w->cxt);	/* the callback unmaps and unlinks */
 }
 
-/* Check everything after the header of a mapped file. */
+/*
+ * CRC32C of a file's bytes after its header, read with read() rather than
+ * through a mapping: a read error is then an error of the statement, where
+ * a page fault on a mapping that cannot be read raises SIGBUS.  The pages
+ * read stay in the page cache, where the mapping finds them.
+ */
+static pg_crc32c
+BodyCrc(int fd, const char *path, Size size)
+{
+	char	   *buf = palloc(IVF_READ_CHUNK);
+	pg_crc32c	crc;
+	Size		pos = IVF_HEADER_SIZE;
+
+	INIT_CRC32C(crc);
+	while (pos < size)
+	{
+		ssize_t		n;
+
+		CHECK_FOR_INTERRUPTS();
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
+		n = SsFaultInject(SS_FAULT_READ, path) ? -1 :
+			pg_pread(fd, buf, Min(size - pos, IVF_READ_CHUNK), (off_t) pos);
+		pgstat_report_wait_end();
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read segstore file \"%s\": %m", path)));
+		if (n == 0)
+			IVF_CORRUPT(path,
+						errdetail_internal("Unexpected end of file at byte %zu.", pos));
+		COMP_CRC32C(crc, buf, n);
+		pos += n;
+	}
+	FIN_CRC32C(crc);
+	pfree(buf);
+	return crc;
+}
+
+/* Check everything after the header of a mapped file, whose CRC is crc. */
 static void
-CheckBody(SsIvfFile *f, pg_crc32c body_crc)
+CheckBody(SsIvfFile *f, pg_crc32c crc, pg_crc32c body_crc)
 {
 	SsIvfData  *d = &f->data;
 	int64		i;
 
-	if (SsCrc32c(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
+	if (crc != body_crc)
 		IVF_CORRUPT(f->path, errdetail("Checksum mismatch."));
 	if (d->list_offsets[0] != 0 || d->list_offsets[d->nlist] != (uint64) d->nrows)
 		IVF_CORRUPT(f->path,
@@ -390,6 +458,7 @@ SsIvfMap(const char *path, MemoryContext cxt)
 	struct stat st;
 	uint64		writer_xid;
 	pg_crc32c	body_crc;
+	pg_crc32c	crc;
 	Layout		layout;
 	void	   *base;
 	int			fd;
@@ -416,6 +485,16 @@ SsIvfMap(const char *path, MemoryContext cxt)
 					errdetail_internal("The file is %lld bytes long, too short for an index file.",
 									   (long long) st.st_size));
 	}
+	PG_TRY();
+	{
+		crc = BodyCrc(fd, path, (Size) st.st_size);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(fd);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	base = mmap(NULL, (Size) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	CloseTransientFile(fd);
 	if (base == MAP_FAILED)
@@ -438,7 +517,7 @@ SsIvfMap(const char *path, MemoryContext cxt)
 						errdetail_internal("The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
 										   f->size, layout.size));
 		PointSections(f->base, &layout, &f->data);
-		CheckBody(f, body_crc);
+		CheckBody(f, crc, body_crc);
 	}
 	PG_CATCH();
 	{
