@@ -210,9 +210,14 @@ RemoveLogged(List *removals)
 		PendingRemoval *r = lfirst(lc);
 		char	   *parent;
 
-		/* no stat first: a file removed meanwhile is simply gone */
-		if (unlink(r->path) != 0 && errno != ENOENT)
+		/*
+		 * No stat first: a file removed meanwhile is simply gone, and so may
+		 * be its parent, which then needs no fsync.
+		 */
+		if (unlink(r->path) != 0)
 		{
+			if (errno == ENOENT)
+				continue;
 			if (errno != EISDIR)
 				ereport(WARNING,
 						(errcode_for_file_access(),

@@ -90,10 +90,15 @@ FROM segstore.compactions;
 });
 }
 
-# Catch up, then compare answers and files.
+# Wait for the primary's compaction workers to exit (each collects garbage
+# after its plans, so a collection can change after wait_for_compaction()
+# returns), catch up, then compare answers and files.
 sub check_same
 {
 	my ($what) = @_;
+	$primary->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'segstore compaction worker'")
+	  or die "$what: a compaction worker still runs on the primary";
 	$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 	my $p = answers($primary, $c);
 	is(answers($standby, $c), $p, "$what: the standby answers as the primary");
