@@ -253,8 +253,8 @@ WriterCleanup(void *arg)
  * through the mapping can never meet a full disk: a page fault on a hole
  * that cannot be allocated raises SIGBUS, which takes the whole server
  * down.  PostgreSQL's shared memory segments are reserved the same way.  A
- * signal may interrupt posix_fallocate, which then starts over unless an
- * interrupt is pending (the error is reported, the interrupt serviced).
+ * signal may interrupt posix_fallocate, which then starts over; a pending
+ * cancel or termination is serviced instead.
  */
 static void
 ReserveSpace(int fd, const char *path, uint64 size)
@@ -262,11 +262,14 @@ ReserveSpace(int fd, const char *path, uint64 size)
 	int			rc;
 
 	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_EXTEND);
-	do
+	for (;;)
 	{
 		rc = SsFaultInject(SS_FAULT_WRITE, path) ? EIO :
 			posix_fallocate(fd, 0, (off_t) size);
-	} while (rc == EINTR && !(ProcDiePending || QueryCancelPending));
+		if (rc != EINTR)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
 	pgstat_report_wait_end();
 	if (rc != 0)
 	{
@@ -578,7 +581,8 @@ SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type,
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open segstore file \"%s\": %m", path)));
-	n = (int) read(fd, buf, IVF_HEADER_SIZE);
+	n = SsFaultInject(SS_FAULT_READ, path) ? -1 :
+		(int) read(fd, buf, IVF_HEADER_SIZE);
 	if (n < 0)
 	{
 		int			save_errno = errno;
