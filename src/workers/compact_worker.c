@@ -50,8 +50,21 @@ int			ss_log_min_duration_ms = LOG_MIN_DURATION_DEFAULT;
 #define SS_GC_RETRIES 150
 #define SS_GC_RETRY_MS 200
 
-static int	launch_at_commit = 0;
-static List *cancel_at_commit = NIL;	/* pids, in TopMemoryContext */
+/*
+ * What to do at commit: start workers if launch_level > 0 (the lowest
+ * subtransaction level that asked), and interrupt the workers of cancelled
+ * plans (PendingCancel, in TopMemoryContext).  A subtransaction's abort
+ * forgets what it asked for; PREPARE TRANSACTION refuses either, since
+ * COMMIT PREPARED runs where no callback of this session can act.
+ */
+typedef struct PendingCancel
+{
+	int			pid;
+	int			nestlevel;
+} PendingCancel;
+
+static int	launch_level = 0;
+static List *cancel_at_commit = NIL;
 static bool callback_registered = false;
 
 /* Start a worker for the current database; false if none could start. */
@@ -68,6 +81,15 @@ SsCompactionLaunchWorker(void)
 	return RegisterDynamicBackgroundWorker(&worker, NULL);
 }
 
+/* Forget every pending action. */
+static void
+ForgetPending(void)
+{
+	launch_level = 0;
+	list_free_deep(cancel_at_commit);
+	cancel_at_commit = NIL;
+}
+
 /*
  * At commit, start the requested workers, whose plans are now visible, and
  * interrupt the workers of cancelled plans, which will now see the cancel.
@@ -78,37 +100,90 @@ LaunchCallback(XactEvent event, void *arg)
 	ListCell   *lc;
 	int			i;
 
-	if (event == XACT_EVENT_COMMIT)
+	switch (event)
 	{
-		foreach(lc, cancel_at_commit)
-			if (BackendPidGetProc(lfirst_int(lc)) != NULL)
-				(void) kill(lfirst_int(lc), SIGINT);
-		for (i = 0; i < launch_at_commit; i++)
-			if (!SsCompactionLaunchWorker())
+		case XACT_EVENT_PRE_PREPARE:
+			if (cancel_at_commit != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that cancelled a segstore compaction")));
+			if (launch_level > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that queued a segstore compaction")));
+			break;
+		case XACT_EVENT_COMMIT:
+			foreach(lc, cancel_at_commit)
 			{
-				if (i == 0)
-					ereport(WARNING,
-							(errmsg("could not start a segstore compaction worker"),
-							 errhint("Raise max_worker_processes; queued plans run when segstore.wait_for_compaction() is called or a worker starts.")));
-				break;
+				int			pid = ((PendingCancel *) lfirst(lc))->pid;
+
+				if (BackendPidGetProc(pid) != NULL)
+					(void) kill(pid, SIGINT);
 			}
-		launch_at_commit = 0;
-	}
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-	{
-		launch_at_commit = 0;
-		list_free(cancel_at_commit);
-		cancel_at_commit = NIL;
+			for (i = 0; launch_level > 0 && i < ss_max_compaction_workers; i++)
+				if (!SsCompactionLaunchWorker())
+				{
+					if (i == 0)
+						ereport(WARNING,
+								(errmsg("could not start a segstore compaction worker"),
+								 errhint("Raise max_worker_processes; queued plans run when segstore.wait_for_compaction() is called or a worker starts.")));
+					break;
+				}
+			ForgetPending();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			ForgetPending();
+			break;
+		default:
+			break;
 	}
 }
 
-/* Register the commit callback once per backend. */
+/*
+ * A subtransaction's abort forgets the actions it asked for; its commit
+ * hands them to its parent.
+ */
+static void
+LaunchSubCallback(SubXactEvent event, SubTransactionId mySubid,
+				  SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	List	   *keep = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	if (launch_level >= level)
+		launch_level = event == SUBXACT_EVENT_ABORT_SUB ? 0 : level - 1;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, cancel_at_commit)
+	{
+		PendingCancel *c = lfirst(lc);
+
+		if (c->nestlevel >= level && event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			pfree(c);
+			continue;
+		}
+		if (c->nestlevel >= level)
+			c->nestlevel = level - 1;
+		keep = lappend(keep, c);
+	}
+	list_free(cancel_at_commit);
+	cancel_at_commit = keep;
+	MemoryContextSwitchTo(old);
+}
+
+/* Register the commit callbacks once per backend. */
 static void
 RegisterCallback(void)
 {
 	if (!callback_registered)
 	{
 		RegisterXactCallback(LaunchCallback, NULL);
+		RegisterSubXactCallback(LaunchSubCallback, NULL);
 		callback_registered = true;
 	}
 }
@@ -122,8 +197,16 @@ void
 SsCompactionCancelAtCommit(List *pids)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
 
-	cancel_at_commit = list_concat(cancel_at_commit, pids);
+	foreach(lc, pids)
+	{
+		PendingCancel *c = palloc(sizeof(PendingCancel));
+
+		c->pid = lfirst_int(lc);
+		c->nestlevel = GetCurrentTransactionNestLevel();
+		cancel_at_commit = lappend(cancel_at_commit, c);
+	}
 	MemoryContextSwitchTo(old);
 	RegisterCallback();
 }
@@ -132,7 +215,10 @@ SsCompactionCancelAtCommit(List *pids)
 void
 SsCompactionLaunchAtCommit(void)
 {
-	launch_at_commit = ss_max_compaction_workers;
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (launch_level == 0 || level < launch_level)
+		launch_level = level;
 	RegisterCallback();
 }
 
