@@ -4,17 +4,20 @@
 #
 #   scripts/test.sh                      all suites
 #   SUITES="regress tap" scripts/test.sh pick suites: layers, regress,
-#                                        isolation, tap
+#                                        isolation, tap, soak
+#   SEGSTORE_SOAK_SECONDS=1800 SUITES=soak scripts/test.sh
+#                                        the soak test for 30 minutes (the
+#                                        default, 60 s, is its short mode)
 #   TAP_TESTS="001" scripts/test.sh      only TAP files whose name contains 001
 #   SANITIZE=1 scripts/test.sh           build with ASan+UBSan, run the servers
 #                                        under them; a report in a log fails
 #   SEGSTORE_KEEP_TMP=1 scripts/test.sh  keep the work directory (logs, diffs)
 #
 # Counting: the layer check of the tree, one test file of the layer
-# checker, one pg_regress test file, one isolation spec, one TAP file each
-# count as one result (a test file passes when prove says all of its
-# assertions passed), plus one failure for a build that fails, a suite that
-# could not run, or a sanitizer report.
+# checker, one pg_regress test file, one isolation spec, one TAP file and
+# the soak test each count as one result (a test file passes when prove
+# says all of its assertions passed), plus one failure for a build that
+# fails, a suite that could not run, or a sanitizer report.
 #
 # The suites run through the Makefile's targets (check-layers-tree,
 # check-layers-tests, installcheck-regress, installcheck-isolation,
@@ -26,7 +29,7 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=${SUITES:-layers regress isolation tap}
+SUITES=${SUITES:-layers regress isolation tap soak}
 
 passed=0
 failed=0
@@ -293,14 +296,34 @@ run_tap() {
 	done
 }
 
+# The soak test (test/soak/soak.pl), one result; its logs as a TAP file's.
+run_soak() {
+	local logs
+	echo "=== soak: ${SEGSTORE_SOAK_SECONDS:-60} s"
+	if as_user make prove_installcheck PROVE_TESTS=test/soak/soak.pl PROVE_FLAGS=--timer \
+		"${TEST_MAKE_ARGS[@]}"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "--- test/soak/soak.pl failed; end of its logs:"
+		for logs in tmp_check/log/regress_log_soak tmp_check/log/soak_*.log; do
+			[ -f "$logs" ] || continue
+			echo "--- $logs"
+			tail -n 60 "$logs"
+		done
+	fi
+	check_sanitizer_logs tmp_check/log/*.log
+}
+
 for suite in $SUITES; do
 	case "$suite" in
 	layers) run_layers ;;
 	regress) run_regress ;;
 	isolation) run_isolation ;;
 	tap) run_tap ;;
+	soak) run_soak ;;
 	*)
-		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap)"
+		echo "test.sh: unknown suite '$suite' (layers, regress, isolation, tap, soak)"
 		failed=$((failed + 1))
 		;;
 	esac

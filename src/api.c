@@ -18,6 +18,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -35,6 +36,7 @@
 #include "data/upgrade.h"
 #include "data/write.h"
 #include "format/files.h"
+#include "format/filewal.h"
 #include "search/search.h"
 #include "status/status.h"
 #include "workers/workers.h"
@@ -406,6 +408,9 @@ segstore_gc(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* a standby's transactions are read-only too: say why it cannot write */
+	SsFileWalCheckWritable();
+	PreventCommandIfReadOnly("segstore.gc()");
 	SsCatalogOpen(&session, false);
 	SsGcRun(true, &files, &bytes);
 	SsCatalogClose(&session);
@@ -511,8 +516,8 @@ segstore_compact(PG_FUNCTION_ARGS)
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_PRIV_MAINTAIN, false);
 	id = SsCompactionPlan(coll, PG_GETARG_BOOL(1) ? SS_TRIGGER_FULL : SS_TRIGGER_MANUAL, NULL);
+	SsCompactionLaunchAtCommit(id);
 	SsCatalogClose(&session);
-	SsCompactionLaunchAtCommit();
 	PG_RETURN_INT64(id);
 }
 
@@ -528,10 +533,11 @@ segstore_trigger_compaction(PG_FUNCTION_ARGS)
 	SsCatalogOpen(&session, false);
 	coll = SsCollectionOpen(name, SS_PRIV_MAINTAIN, false);
 	id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, NULL);
+	if (id != 0)
+		SsCompactionLaunchAtCommit(id);
 	SsCatalogClose(&session);
 	if (id == 0)
 		PG_RETURN_NULL();
-	SsCompactionLaunchAtCommit();
 	PG_RETURN_INT64(id);
 }
 

@@ -54,6 +54,7 @@ typedef struct Source
 	int64		next;			/* first row not yet loaded */
 	SsBatch    *chunk;			/* loaded rows */
 	int64		pos;			/* next row within chunk */
+	int64		last_key;		/* key of row next - 1, once next > 0 */
 	MemoryContext cxt;			/* holds chunk */
 	int64	   *del_keys;		/* deletes known when the plan started */
 	TimestampTz *del_ts;
@@ -127,6 +128,10 @@ LoadChunk(Merge *m, Source *src)
 	for (c = 0; c < src->chunk->ncols; c++)
 		SsBinlogReadRange(src->reader, c, src->next, count, &src->chunk->cols[c]);
 	MemoryContextSwitchTo(old);
+	SsSegmentCheckKeys(src->seg->insert_path, src->seg->pk_min, src->seg->pk_max,
+					   (const int64 *) src->chunk->cols[m->coll->pk].values, src->next, count,
+					   src->last_key);
+	src->last_key = ((const int64 *) src->chunk->cols[m->coll->pk].values)[count - 1];
 	src->next += count;
 	SsProgressAdvance(count, src->seg->size_bytes * count / Max(src->seg->num_rows, 1));
 	TrackMemory(m);
@@ -412,6 +417,8 @@ ChooseRows(Merge *m, Source *src, bool *keep, int64 *keys, int64 *nkeys,
 
 	SsBinlogReadColumn(src->reader, coll->pk, &pkcol);
 	SsBinlogReadColumn(src->reader, coll->nfields, &tscol);
+	SsSegmentCheckKeys(src->seg->insert_path, src->seg->pk_min, src->seg->pk_max,
+					   (const int64 *) pkcol.values, 0, pkcol.nrows, 0);
 	for (r = 0; r < src->seg->num_rows; r++)
 	{
 		int64		key = ((int64 *) pkcol.values)[r];
@@ -718,14 +725,8 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 			for (d = 0; d < src->ndel; d++)
 				src->purged &= src->del_ts[d] < m.cutoff;
 		}
-		src->reader = SsBinlogOpen(src->seg->insert_path);
-		if (SsBinlogNumRows(src->reader) != src->seg->num_rows ||
-			SsBinlogNumColumns(src->reader) != m.coll->nfields + 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("segstore file \"%s\" is corrupt", src->seg->insert_path),
-					 errdetail("The file does not match segment " INT64_FORMAT ".",
-							   src->seg->segment_id)));
+		src->reader = SsSegmentOpenInsert(m.coll, src->seg->insert_path,
+										  src->seg->segment_id, src->seg->num_rows);
 		src->cxt = AllocSetContextCreate(m.cxt, "segstore compaction source",
 										 ALLOCSET_DEFAULT_SIZES);
 		result->rows_in += src->seg->num_rows;
@@ -761,14 +762,21 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	foreach(lc, m.targets)
 	{
 		SsSegmentWriter *w = ((Target *) lfirst(lc))->writer;
+		int64		used = (int64) MemoryContextMemAllocated(m.cxt, true);
+		SsIndexBuilt *built;
 
-		if (m.has_index)
-			m.index_files = lappend(m.index_files,
-									SsIndexPrepare(m.coll, &m.index_def, SsSegmentWriterSegmentId(w),
-												   SsSegmentWriterPath(w), SsSegmentWriterRows(w)));
+		if (!m.has_index)
+			continue;
+		/* the build's memory is gone when it returns: add its own peak */
+		built = SsIndexPrepare(m.coll, &m.index_def, SsSegmentWriterSegmentId(w),
+							   SsSegmentWriterPath(w), SsSegmentWriterRows(w),
+							   Max(plan->memory_limit - used, 0));
+		result->peak_memory = Max(result->peak_memory, used + built->peak_memory);
+		m.index_files = lappend(m.index_files, built);
 	}
 	SsProgressPhase("swapping");
 	Swap(&m);
+	TrackMemory(&m);
 
 	result->ntargets = list_length(m.targets);
 	result->targets = palloc(sizeof(int64) * Max(result->ntargets, 1));

@@ -46,6 +46,15 @@ double		ss_small_segment_proportion = SMALL_SEGMENT_PROPORTION_DEFAULT;
 int			ss_compaction_memory_limit_kb = COMPACTION_MEMORY_LIMIT_DEFAULT;
 int			ss_compaction_timeout_s = COMPACTION_TIMEOUT_DEFAULT;
 
+/* See compaction.h. */
+int64
+SsPlanFixedMemory(int ncols, int nsources)
+{
+	return (int64) ncols * 3 * SS_BLOCK_BYTES + (int64) nsources * ncols * SS_BLOCK_BYTES +
+		(int64) SsBinlogCompressMemory(ss_compression_level, SS_BLOCK_BYTES) +
+		(int64) nsources * SsBinlogDecompressMemory();
+}
+
 /* Estimated uncompressed bytes of a segment's live rows. */
 static int64
 LiveBytes(const SsSegment *seg)

@@ -16,13 +16,13 @@
 #include "metadata/catalog_compaction.h"
 
 /*
- * Memory a plan spends whatever its chunk sizes: the target's writer holds
- * a block, its compressed copy and scratch per column; each source's
- * reader decompresses a block per column at a time.
+ * Memory a plan spends whatever its chunk sizes (compact_plan.c): the
+ * target's writer holds a block, its compressed copy and scratch per
+ * column and zstd's compression state; each source's reader decompresses
+ * a block per column at a time with a zstd decompression state.
  */
 #define SS_BLOCK_BYTES ((int64) 1024 * 1024)
-#define SsPlanFixedMemory(ncols, nsources) \
-	((int64) (ncols) * 3 * SS_BLOCK_BYTES + (int64) (nsources) * (ncols) * SS_BLOCK_BYTES)
+extern int64 SsPlanFixedMemory(int ncols, int nsources);
 
 /* compact_plan.c */
 extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo why);

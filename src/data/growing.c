@@ -204,14 +204,29 @@ StoreFixed(SsColumn *col, const SsField *field, int64 row, Datum d)
 SsBatch *
 SsGrowingRead(SsCollection *coll, bool all_fields)
 {
+	return SsGrowingReadRange(coll, all_fields, false, 0, 0);
+}
+
+/*
+ * Read rows of the growing table sorted by primary key: with after_set
+ * only keys above after, with max_rows > 0 at most that many, so that a
+ * reader can go through the table a chunk at a time (the primary key's
+ * index serves both).
+ */
+SsBatch *
+SsGrowingReadRange(SsCollection *coll, bool all_fields, bool after_set, int64 after,
+				   int64 max_rows)
+{
+	const char *pk = quote_identifier(coll->fields[coll->pk].name);
 	char	   *sql;
 	SsBatch    *batch;
 	uint64		n;
 	int			f;
 
-	sql = psprintf("SELECT %s, " SS_TS_COLUMN " FROM %s ORDER BY %s",
+	sql = psprintf("SELECT %s, " SS_TS_COLUMN " FROM %s%s ORDER BY %s%s",
 				   ColumnList(coll->fields, coll->nfields), TableName(coll),
-				   quote_identifier(coll->fields[coll->pk].name));
+				   after_set ? psprintf(" WHERE %s > " INT64_FORMAT, pk, after) : "",
+				   pk, max_rows > 0 ? psprintf(" LIMIT " INT64_FORMAT, max_rows) : "");
 	if (SPI_execute(sql, SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read growing table of collection \"%s\"", coll->name);
 	n = SPI_processed;
@@ -497,4 +512,22 @@ SsGrowingRelationSize(SsCollection *coll)
 	if (SPI_execute(sql, SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not size growing table of collection \"%s\"", coll->name);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Smallest and largest key of the growing table; false if it is empty. */
+bool
+SsGrowingKeyRange(SsCollection *coll, int64 *min, int64 *max)
+{
+	const char *pk = quote_identifier(coll->fields[coll->pk].name);
+	bool		isnull;
+
+	if (SPI_execute(psprintf("SELECT pg_catalog.min(%s), pg_catalog.max(%s) FROM %s",
+							 pk, pk, TableName(coll)),
+					SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read growing table of collection \"%s\"", coll->name);
+	*min = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		return false;
+	*max = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
 }

@@ -21,6 +21,9 @@ extern void SsGrowingDrop(SsCollection *coll);
 extern void SsGrowingDropRelation(Oid relid);
 extern void SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows);
 extern SsBatch *SsGrowingRead(SsCollection *coll, bool all_fields);
+extern SsBatch *SsGrowingReadRange(SsCollection *coll, bool all_fields, bool after_set,
+								   int64 after, int64 max_rows);
+extern bool SsGrowingKeyRange(SsCollection *coll, int64 *min, int64 *max);
 extern void SsGrowingInsert(SsCollection *coll, SsBatch *batch);
 extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted);
 extern int64 *SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, int *nfound);

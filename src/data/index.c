@@ -38,8 +38,12 @@
 
 int			ss_min_index_rows = MIN_INDEX_ROWS_DEFAULT;
 
-/* Rows of vectors decoded at a time while building: about 64 MiB. */
+/*
+ * Vectors decoded at a time while building, and held as the k-means
+ * sample: at most 64 MiB each, less within a memory budget.
+ */
 #define SS_BUILD_CHUNK_BYTES ((int64) 64 * 1024 * 1024)
+#define SS_BUILD_MIN_CHUNK_BYTES ((int64) 1024 * 1024)
 
 /* k-means: training rows per list, and Lloyd iterations. */
 #define SS_KMEANS_SAMPLE_PER_LIST 128
@@ -61,11 +65,14 @@ typedef struct Build
 	SsMetric	metric;
 	int			dim;
 	int64		nrows;
+	int64		chunk_bytes;
 	int64		chunk_rows;
 	int64		chunk_first;	/* rows held in chunk, or -1 */
 	int64		chunk_count;
 	float	   *chunk;
 	MemoryContext chunk_cxt;
+	MemoryContext cxt;			/* everything of the build */
+	int64		peak_memory;
 } Build;
 
 /*
@@ -100,12 +107,38 @@ VectorChunk(Build *b, int64 first, int64 count)
 	return b->chunk;
 }
 
+/* Sample the build's memory: its peak is reported with the file. */
+static void
+TrackBuildMemory(Build *b)
+{
+	b->peak_memory = Max(b->peak_memory, (int64) MemoryContextMemAllocated(b->cxt, true));
+}
+
+/* Rows [first, first + count) of int8 column col into dst + first. */
+static void
+CopyKeyColumn(Build *b, int col, int64 first, int64 count, int64 *dst)
+{
+	MemoryContext old = MemoryContextSwitchTo(b->chunk_cxt);
+	SsColumn	c;
+
+	SsBinlogReadRange(b->reader, col, first, count, &c);
+	MemoryContextSwitchTo(old);
+	if (c.type != SS_COL_INT8 || c.nrows != count)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("segstore file \"%s\" is corrupt", b->insert_path),
+				 errdetail("Column %d has the wrong type.", col)));
+	memcpy(dst + first, c.values, sizeof(int64) * count);
+	TrackBuildMemory(b);
+	pfree(c.values);
+}
+
 /* Train nlist centroids on an evenly spaced sample of the segment's rows. */
 static void
 TrainCentroids(Build *b, int nlist, uint64 seed, float *centroids)
 {
 	int64		max_sample = Min((int64) nlist * SS_KMEANS_SAMPLE_PER_LIST,
-								 Max(SS_BUILD_CHUNK_BYTES / ((int64) b->dim * 4), nlist));
+								 Max(b->chunk_bytes / ((int64) b->dim * 4), nlist));
 	int64		m = Min(b->nrows, max_sample);
 	float	   *sample = palloc_extended(sizeof(float) * m * b->dim, MCXT_ALLOC_HUGE);
 	int64		s = 0;
@@ -129,13 +162,19 @@ TrainCentroids(Build *b, int nlist, uint64 seed, float *centroids)
 	}
 	SsKMeansTrain(sample, m, b->dim, nlist, b->metric, SS_KMEANS_ITERATIONS, m, seed,
 				  centroids);
+	TrackBuildMemory(b);
 	pfree(sample);
 }
 
-/* Write the index file of one segment; nothing is registered. */
+/*
+ * Write the index file of one segment; nothing is registered.  Memory:
+ * 4 bytes per row (each row's list) and a chunk of vectors, 64 MiB or a
+ * quarter of memory_budget if that is smaller (0: no budget); the file's
+ * contents are written through its mapping, not held.
+ */
 static SsIndexBuilt *
 BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
-		  const char *insert_path, int64 nrows)
+		  const char *insert_path, int64 nrows, int64 memory_budget)
 {
 	/* SPI calls first: they end in SPI's own memory context */
 	int64		file_id = SsCatalogNextId("file_id_seq");
@@ -147,8 +186,6 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	SsIvfData	shape;
 	SsIvfData	data;
 	Build		b;
-	SsColumn	keys;
-	SsColumn	ts;
 	int32	   *assign;
 	uint64	   *cursor;
 	uint64		xid = SsFilesWriterXid();
@@ -161,12 +198,14 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	b.metric = def->metric;
 	b.dim = coll->dim;
 	b.nrows = nrows;
-	b.chunk_rows = Max(SS_BUILD_CHUNK_BYTES / ((int64) b.dim * 4), 1);
+	b.chunk_bytes = SS_BUILD_CHUNK_BYTES;
+	if (memory_budget > 0)
+		b.chunk_bytes = Max(Min(b.chunk_bytes, memory_budget / 4), SS_BUILD_MIN_CHUNK_BYTES);
+	b.chunk_rows = Max(b.chunk_bytes / ((int64) b.dim * 4), 1);
 	b.chunk_first = -1;
+	b.cxt = cxt;
 	b.chunk_cxt = AllocSetContextCreate(cxt, "segstore index chunk", ALLOCSET_DEFAULT_SIZES);
 	b.reader = SsSegmentOpenInsert(coll, insert_path, segment_id, nrows);
-	SsBinlogReadColumn(b.reader, coll->pk, &keys);
-	SsBinlogReadColumn(b.reader, coll->nfields, &ts);
 
 	memset(&shape, 0, sizeof(shape));
 	shape.type = (def->type == SS_INDEX_IVF_FLAT && nrows >= ss_min_index_rows) ?
@@ -210,10 +249,8 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	}
 	for (i = 0; i < shape.nlist; i++)
 		data.list_offsets[i + 1] += data.list_offsets[i];
-	memcpy(data.keys, keys.values, sizeof(int64) * nrows);
-	memcpy(data.timestamps, ts.values, sizeof(int64) * nrows);
 
-	/* Rows into their lists, in row order within a list. */
+	/* Rows into their lists, in row order within a list; keys and times. */
 	cursor = palloc(sizeof(uint64) * shape.nlist);
 	memcpy(cursor, data.list_offsets, sizeof(uint64) * shape.nlist);
 	for (first = 0; first < nrows; first += b.chunk_rows)
@@ -228,6 +265,11 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 			memcpy(data.vectors + pos * b.dim, v + i * b.dim, sizeof(float) * b.dim);
 			data.rows[pos] = (int32) (first + i);
 		}
+		CopyKeyColumn(&b, coll->pk, first, count, data.keys);
+		SsSegmentCheckKeys(insert_path, PG_INT64_MIN, PG_INT64_MAX, data.keys + first,
+						   first, count, first > 0 ? data.keys[first - 1] : 0);
+		CopyKeyColumn(&b, coll->nfields, first, count, data.timestamps);
+		TrackBuildMemory(&b);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SsBinlogClose(b.reader);
@@ -236,6 +278,7 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	MemoryContextSwitchTo(old);
 	built = memcpy(palloc(sizeof(SsIndexBuilt)), built, sizeof(SsIndexBuilt));
 	built->path = pstrdup(built->path);
+	built->peak_memory = b.peak_memory;
 	MemoryContextDelete(cxt);
 	return built;
 }
@@ -320,7 +363,7 @@ SsIndexAttach(SsCollection *coll, List *built)
 	{
 		SsSegment  *seg = lfirst(lc);
 
-		Register(coll, BuildFile(coll, &def, seg->segment_id, seg->insert_path, seg->num_rows));
+		Register(coll, BuildFile(coll, &def, seg->segment_id, seg->insert_path, seg->num_rows, 0));
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -343,7 +386,7 @@ SsIndexBuildMissing(SsCollection *coll)
 		SsSegment  *seg = lfirst(lc);
 
 		built = lappend(built, BuildFile(coll, &def, seg->segment_id, seg->insert_path,
-										 seg->num_rows));
+										 seg->num_rows, 0));
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (built == NIL)
@@ -353,12 +396,15 @@ SsIndexBuildMissing(SsCollection *coll)
 	return list_length(built);
 }
 
-/* Build the file of a compaction target for the collection's index def. */
+/*
+ * Build the file of a compaction target for the collection's index def,
+ * within memory_budget bytes as far as the rows allow (BuildFile).
+ */
 SsIndexBuilt *
 SsIndexPrepare(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
-			   const char *insert_path, int64 nrows)
+			   const char *insert_path, int64 nrows, int64 memory_budget)
 {
-	return BuildFile(coll, def, segment_id, insert_path, nrows);
+	return BuildFile(coll, def, segment_id, insert_path, nrows, memory_budget);
 }
 
 /* Create a collection's index and build the files of its segments. */

@@ -21,6 +21,7 @@ typedef struct SsIndexBuilt
 	char	   *path;
 	int64		rows;
 	int64		size_bytes;
+	int64		peak_memory;	/* the build's own, at its fullest */
 } SsIndexBuilt;
 
 extern bool SsIndexGetDef(SsCollection *coll, SsIndexDef *def);
@@ -39,7 +40,7 @@ extern int	SsIndexBuildMissing(SsCollection *coll);
 /* Compaction: build a target's file for index def before the swap ... */
 extern SsIndexBuilt *SsIndexPrepare(SsCollection *coll, const SsIndexDef *def,
 									int64 segment_id, const char *insert_path,
-									int64 nrows);
+									int64 nrows, int64 memory_budget);
 
 /* ... and, under the write lock, register them, building any still missing. */
 extern void SsIndexAttach(SsCollection *coll, List *built);

@@ -12,14 +12,18 @@
 
 #include <math.h>
 
+#include "catalog/pg_operator_d.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "lib/sort_template.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/tuplesort.h"
 
 #include "data/growing.h"
 #include "data/read.h"
@@ -262,103 +266,447 @@ PushField(JsonbParseState **state, const SsField *field, const SsColumn *col, in
 	pushJsonbValue(state, WJB_VALUE, &jv);
 }
 
-/* State of SsReadQuery. */
+/* Rows of a query source decoded at a time: about this many bytes. */
+#define SS_QUERY_CHUNK_BYTES ((int64) 1024 * 1024)
+#define SS_QUERY_CHUNK_MIN_ROWS 4096
+#define SS_QUERY_CHUNK_MAX_ROWS 65536
+
+/* One source of a query: a flushed segment, or the growing table. */
+typedef struct ReadSource
+{
+	SsSegment  *seg;			/* NULL: the growing table */
+	int64		pk_min;
+	int64		pk_max;
+} ReadSource;
+
+/*
+ * State of SsReadQuery.  Rows reach the result in one of three ways: with
+ * a limit, a max-heap by key keeps the limit's smallest keys (a row whose
+ * key cannot make it is never turned into jsonb); without one, rows go
+ * straight into the result when the sources' key ranges do not overlap
+ * (read in key order, they are in key order), else through a tuplesort.
+ * Both the tuplesort and the result's tuplestore keep work_mem in memory
+ * and spill the rest to temporary files.
+ */
 typedef struct QueryState
 {
 	SsCollection *coll;
 	SsExpr	   *expr;
 	Bitmapset  *fields;
 	bool	   *output;			/* per field: in the output? */
+	bool	   *wanted;			/* per column: to be read? */
 	SsValue    *row;
-	int64		limit;
-	ResultRow  *rows;
-	int64		nrows;
-	int64		capacity;
-	MemoryContext cxt;			/* where results live */
+	int64		lo;				/* keys the expression can match */
+	int64		hi;
+	int64		limit;			/* negative: none */
+	ResultRow  *heap;			/* with a limit: max-heap by key */
+	int64		nheap;
+	int64		heap_capacity;
+	Tuplesortstate *sort;		/* without a limit, overlapping sources */
+	TupleDesc	sort_desc;		/* (key int8, row jsonb) */
+	TupleTableSlot *sort_slot;
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	MemoryContext heap_cxt;		/* the heap's jsonb */
+	MemoryContext row_cxt;		/* one row being built */
+	MemoryContext chunk_cxt;	/* one chunk of one source */
 } QueryState;
 
-/* Add the matching rows of one source to the results. */
-static void
-CollectQueryRows(Source *src, void *arg)
+/* Is the heap full, so that only keys below its top can enter? */
+static inline bool
+HeapFull(const QueryState *qs)
 {
-	QueryState *qs = arg;
+	return qs->limit >= 0 && qs->nheap == qs->limit;
+}
+
+/* Restore the max-heap property from position i downwards. */
+static void
+HeapSiftDown(ResultRow *heap, int64 n, int64 i)
+{
+	for (;;)
+	{
+		int64		l = 2 * i + 1;
+		int64		big = i;
+		ResultRow	tmp;
+
+		if (l < n && heap[l].key > heap[big].key)
+			big = l;
+		if (l + 1 < n && heap[l + 1].key > heap[big].key)
+			big = l + 1;
+		if (big == i)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[big];
+		heap[big] = tmp;
+		i = big;
+	}
+}
+
+/* Restore the max-heap property from position i upwards. */
+static void
+HeapSiftUp(ResultRow *heap, int64 i)
+{
+	while (i > 0)
+	{
+		int64		parent = (i - 1) / 2;
+		ResultRow	tmp;
+
+		if (heap[parent].key >= heap[i].key)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[parent];
+		heap[parent] = tmp;
+		i = parent;
+	}
+}
+
+/* Row r of a batch as a jsonb object of the output fields, in row_cxt. */
+static Jsonb *
+RowJson(QueryState *qs, SsBatch *batch, int64 r)
+{
 	SsCollection *coll = qs->coll;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+	MemoryContext old = MemoryContextSwitchTo(qs->row_cxt);
+	Jsonb	   *json;
+	int			f;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (f = 0; f < coll->nfields; f++)
+	{
+		JsonbValue	key;
+
+		if (!qs->output[f])
+			continue;
+		key.type = jbvString;
+		key.val.string.val = coll->fields[f].name;
+		key.val.string.len = strlen(coll->fields[f].name);
+		pushJsonbValue(&state, WJB_KEY, &key);
+		PushField(&state, &coll->fields[f], &batch->cols[f], r);
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	json = JsonbValueToJsonb(result);
+	MemoryContextSwitchTo(old);
+	return json;
+}
+
+/* Hand a matching row to the result. */
+static void
+EmitRow(QueryState *qs, SsBatch *batch, int64 r, int64 key)
+{
+	Jsonb	   *json = RowJson(qs, batch, r);
+
+	if (qs->limit >= 0)
+	{
+		Jsonb	   *copy = MemoryContextAlloc(qs->heap_cxt, VARSIZE(json));
+
+		memcpy(copy, json, VARSIZE(json));
+		if (HeapFull(qs))
+		{
+			pfree(qs->heap[0].json);
+			qs->heap[0].key = key;
+			qs->heap[0].json = copy;
+			HeapSiftDown(qs->heap, qs->nheap, 0);
+		}
+		else
+		{
+			if (qs->nheap == qs->heap_capacity)
+			{
+				qs->heap_capacity = Min(qs->heap_capacity * 2, qs->limit);
+				qs->heap = repalloc_huge(qs->heap, sizeof(ResultRow) * qs->heap_capacity);
+			}
+			qs->heap[qs->nheap].key = key;
+			qs->heap[qs->nheap].json = copy;
+			HeapSiftUp(qs->heap, qs->nheap++);
+		}
+	}
+	else if (qs->sort)
+	{
+		ExecClearTuple(qs->sort_slot);
+		qs->sort_slot->tts_values[0] = Int64GetDatum(key);
+		qs->sort_slot->tts_values[1] = JsonbPGetDatum(json);
+		qs->sort_slot->tts_isnull[0] = false;
+		qs->sort_slot->tts_isnull[1] = false;
+		ExecStoreVirtualTuple(qs->sort_slot);
+		tuplesort_puttupleslot(qs->sort, qs->sort_slot);
+	}
+	else
+	{
+		Datum		value = JsonbPGetDatum(json);
+		bool		isnull = false;
+
+		tuplestore_putvalues(qs->store, qs->desc, &value, &isnull);
+	}
+	MemoryContextReset(qs->row_cxt);
+}
+
+/*
+ * Emit the matching rows of a chunk of a source, in key order; false once
+ * a key above the expression's bounds or, with a full heap, above its top
+ * is reached, since the rest of the source is larger still.
+ */
+static bool
+ChunkRows(QueryState *qs, Source *src)
+{
+	int			pk = qs->coll->pk;
 	int64		r;
 
 	for (r = 0; r < src->batch->nrows; r++)
 	{
-		JsonbParseState *state = NULL;
-		JsonbValue *result;
-		MemoryContext old;
-		int			f;
+		int64		key = SsBatchKey(src->batch, pk, r);
 
-		if (!RowMatches(src, r, coll->pk, qs->expr, qs->fields, qs->row))
-			continue;
-
-		old = MemoryContextSwitchTo(qs->cxt);
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		for (f = 0; f < coll->nfields; f++)
-		{
-			JsonbValue	key;
-
-			if (!qs->output[f])
-				continue;
-			key.type = jbvString;
-			key.val.string.val = coll->fields[f].name;
-			key.val.string.len = strlen(coll->fields[f].name);
-			pushJsonbValue(&state, WJB_KEY, &key);
-			PushField(&state, &coll->fields[f], &src->batch->cols[f], r);
-		}
-		result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-		if (qs->nrows == qs->capacity)
-		{
-			qs->capacity *= 2;
-			qs->rows = repalloc_huge(qs->rows, sizeof(ResultRow) * qs->capacity);
-		}
-		qs->rows[qs->nrows].key = SsBatchKey(src->batch, coll->pk, r);
-		qs->rows[qs->nrows].json = JsonbValueToJsonb(result);
-		qs->nrows++;
-		MemoryContextSwitchTo(old);
+		if (key > qs->hi || (HeapFull(qs) && key >= qs->heap[0].key))
+			return false;
+		if (RowMatches(src, r, pk, qs->expr, qs->fields, qs->row))
+			EmitRow(qs, src->batch, r, key);
 	}
+	return true;
+}
 
-	/* With a limit, only the smallest keys so far can survive. */
-	if (qs->limit >= 0 && qs->nrows > qs->limit)
+/*
+ * The rows of [first, first + count) of a segment whose keys are within
+ * the expression's key bounds and, with a full heap, below its top: the
+ * key column is read first, the others only for those rows.  *past tells
+ * that the rest of the segment is out of bounds too.
+ */
+static SsBatch *
+SegmentChunk(QueryState *qs, SsSegment *seg, SsBinlogReader *reader, int64 first,
+			 int64 count, bool *past)
+{
+	SsCollection *coll = qs->coll;
+	bool	   *only_key = palloc0(sizeof(bool) * (coll->nfields + 1));
+	SsBatch    *keys;
+	SsBatch    *batch;
+	const int64 *k;
+	int64		start = 0;
+	int64		end = 0;
+	int			c;
+
+	only_key[coll->pk] = true;
+	keys = SsSegmentReadRange(coll, seg, reader, only_key, first, count);
+	k = (const int64 *) keys->cols[coll->pk].values;
+	while (start < count && k[start] < qs->lo)
+		start++;
+	end = start;
+	while (end < count && k[end] <= qs->hi && !(HeapFull(qs) && k[end] >= qs->heap[0].key))
+		end++;
+	*past = end < count;
+
+	qs->wanted[coll->pk] = false;
+	batch = SsSegmentReadRange(coll, seg, reader, qs->wanted, first + start, end - start);
+	qs->wanted[coll->pk] = true;
+	batch->cols[coll->pk] = keys->cols[coll->pk];
+	batch->cols[coll->pk].values += sizeof(int64) * start;
+	for (c = 0; c < batch->ncols; c++)
+		batch->cols[c].nrows = end - start;
+	return batch;
+}
+
+/* Emit the matching rows of one source, a chunk at a time. */
+static void
+SourceRows(QueryState *qs, ReadSource *qsrc)
+{
+	SsCollection *coll = qs->coll;
+	int64		row_bytes = 64;
+	int64		chunk_rows;
+	Source		src;
+	MemoryContext old;
+
+	memset(&src, 0, sizeof(src));
+	if (qsrc->seg && qsrc->seg->num_rows > 0)
+		row_bytes = Max(qsrc->seg->insert_raw_bytes / qsrc->seg->num_rows, 1);
+	else if (qs->wanted[coll->vec])
+		row_bytes = (int64) coll->dim * sizeof(float4);
+	chunk_rows = Min(Max(SS_QUERY_CHUNK_BYTES / row_bytes, SS_QUERY_CHUNK_MIN_ROWS),
+					 SS_QUERY_CHUNK_MAX_ROWS);
+
+	if (qsrc->seg == NULL)
 	{
-		sort_result_rows(qs->rows, qs->nrows);
-		qs->nrows = qs->limit;
+		/* the primary key's index finds the first key within bounds */
+		bool		after_set = qs->lo > PG_INT64_MIN;
+		int64		after = after_set ? qs->lo - 1 : 0;
+
+		for (;;)
+		{
+			bool		more;
+
+			old = MemoryContextSwitchTo(qs->chunk_cxt);
+			src.batch = SsGrowingReadRange(coll, qs->wanted[coll->vec], after_set, after,
+										   chunk_rows);
+			MemoryContextSwitchTo(old);
+			if (src.batch->nrows == 0)
+				break;
+			after_set = true;
+			after = SsBatchKey(src.batch, coll->pk, src.batch->nrows - 1);
+			more = ChunkRows(qs, &src) && src.batch->nrows == chunk_rows;
+			MemoryContextReset(qs->chunk_cxt);
+			CHECK_FOR_INTERRUPTS();
+			if (!more)
+				break;
+		}
+		MemoryContextReset(qs->chunk_cxt);
+		return;
 	}
+	else
+	{
+		SsSegment  *seg = qsrc->seg;
+		MemoryContext source_cxt = AllocSetContextCreate(CurrentMemoryContext,
+														 "segstore query source",
+														 ALLOCSET_SMALL_SIZES);
+		SsBinlogReader *reader;
+		int64		first;
+
+		if (seg->insert_path == NULL)
+			elog(ERROR, "segment " INT64_FORMAT " has no insert binlog", seg->segment_id);
+		old = MemoryContextSwitchTo(source_cxt);
+		reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id, seg->num_rows);
+		src.deleted = SsSegmentDeletedKeys(seg, &src.ndeleted);
+		MemoryContextSwitchTo(old);
+		for (first = 0; first < seg->num_rows; first += chunk_rows)
+		{
+			bool		past;
+			bool		more;
+
+			old = MemoryContextSwitchTo(qs->chunk_cxt);
+			src.batch = SegmentChunk(qs, seg, reader, first,
+									 Min(chunk_rows, seg->num_rows - first), &past);
+			MemoryContextSwitchTo(old);
+			more = ChunkRows(qs, &src) && !past;
+			MemoryContextReset(qs->chunk_cxt);
+			CHECK_FOR_INTERRUPTS();
+			if (!more)
+				break;
+		}
+		SsBinlogClose(reader);
+		MemoryContextDelete(source_cxt);
+	}
+}
+
+/* Order of query sources by their smallest key. */
+static int
+ReadSourceByMinKey(const void *a, const void *b)
+{
+	const ReadSource *x = a;
+	const ReadSource *y = b;
+
+	return x->pk_min < y->pk_min ? -1 : x->pk_min > y->pk_min ? 1 : 0;
+}
+
+/*
+ * Sources that may hold a match of the expression, sorted by their
+ * smallest key; *disjoint tells whether their key ranges overlap.
+ */
+static ReadSource *
+ReadSources(QueryState *qs, int *nsources, bool *disjoint)
+{
+	int64		lo = qs->lo;
+	int64		hi = qs->hi;
+	List	   *segments = SsCatalogSegments(qs->coll->id, true);
+	ReadSource *sources = palloc(sizeof(ReadSource) * (list_length(segments) + 1));
+	int			n = 0;
+	int			i;
+	ListCell   *lc;
+
+	*nsources = 0;
+	*disjoint = true;
+	if (lo > hi)
+		return sources;
+	if (SsGrowingKeyRange(qs->coll, &sources[n].pk_min, &sources[n].pk_max) &&
+		sources[n].pk_max >= lo && sources[n].pk_min <= hi)
+		sources[n++].seg = NULL;
+	foreach(lc, segments)
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		if (seg->num_rows == 0 || seg->pk_max < lo || seg->pk_min > hi)
+			continue;
+		sources[n].seg = seg;
+		sources[n].pk_min = seg->pk_min;
+		sources[n++].pk_max = seg->pk_max;
+	}
+	qsort(sources, n, sizeof(ReadSource), ReadSourceByMinKey);
+	for (i = 1; i < n; i++)
+		if (sources[i - 1].pk_max >= sources[i].pk_min)
+			*disjoint = false;
+	*nsources = n;
+	return sources;
+}
+
+/* Start the tuplesort that orders rows of overlapping sources by key. */
+static void
+BeginSort(QueryState *qs)
+{
+	AttrNumber	attno = 1;
+	Oid			op = Int8LessOperator;
+	Oid			collation = InvalidOid;
+	bool		nulls_first = false;
+
+	qs->sort_desc = CreateTemplateTupleDesc(2);
+	TupleDescInitEntry(qs->sort_desc, 1, "key", INT8OID, -1, 0);
+	TupleDescInitEntry(qs->sort_desc, 2, "row", JSONBOID, -1, 0);
+	qs->sort_slot = MakeSingleTupleTableSlot(qs->sort_desc, &TTSOpsVirtual);
+	qs->sort = tuplesort_begin_heap(qs->sort_desc, 1, &attno, &op, &collation,
+									&nulls_first, work_mem, NULL, TUPLESORT_NONE);
+}
+
+/* Move the sorted rows into the result. */
+static void
+EndSort(QueryState *qs)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(qs->sort_desc, &TTSOpsMinimalTuple);
+
+	tuplesort_performsort(qs->sort);
+	while (tuplesort_gettupleslot(qs->sort, true, false, slot, NULL))
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(slot, 2, &isnull);
+
+		tuplestore_putvalues(qs->store, qs->desc, &value, &isnull);
+		CHECK_FOR_INTERRUPTS();
+	}
+	tuplesort_end(qs->sort);
+	ExecDropSingleTupleTableSlot(slot);
+	ExecDropSingleTupleTableSlot(qs->sort_slot);
 }
 
 /*
  * Live entities matching expr (NULL: all) as jsonb objects of the output
  * fields (NIL: all; the primary key always), in primary key order, at most
- * limit of them (negative: no limit).
+ * limit of them (negative: no limit).  Sources are read a chunk at a time,
+ * only the columns needed, so memory stays bounded: with a limit by the
+ * limit's rows, without one by work_mem.
  */
 void
 SsReadQuery(SsCollection *coll, const char *text, List *output_fields,
 			int64 limit, Tuplestorestate *store, TupleDesc desc)
 {
 	QueryState	qs;
+	ReadSource *sources;
+	int			nsources;
+	bool		disjoint;
 	ListCell   *lc;
-	bool		need_vector;
-	int64		i;
+	int			f;
+	int			i;
 
+	memset(&qs, 0, sizeof(qs));
 	qs.coll = coll;
 	qs.expr = text ? SsExprParse(text, coll->fields, coll->nfields) : NULL;
 	qs.fields = qs.expr ? SsExprFields(qs.expr) : NULL;
 	qs.output = palloc0(sizeof(bool) * coll->nfields);
+	qs.wanted = palloc0(sizeof(bool) * (coll->nfields + 1));
 	qs.row = palloc0(sizeof(SsValue) * coll->nfields);
 	qs.limit = limit;
-	qs.capacity = 256;
-	qs.nrows = 0;
-	qs.rows = palloc(sizeof(ResultRow) * qs.capacity);
-	qs.cxt = CurrentMemoryContext;
+	qs.lo = PG_INT64_MIN;
+	qs.hi = PG_INT64_MAX;
+	if (qs.expr)
+		(void) SsExprBounds(qs.expr, coll->pk, &qs.lo, &qs.hi);
+	qs.store = store;
+	qs.desc = desc;
 
 	qs.output[coll->pk] = true;
 	foreach(lc, output_fields)
 	{
 		char	   *name = lfirst(lc);
-		int			f;
 
 		if (strcmp(name, "*") == 0)
 		{
@@ -377,20 +725,50 @@ SsReadQuery(SsCollection *coll, const char *text, List *output_fields,
 		qs.output[f] = true;
 	}
 	if (output_fields == NIL)
-		for (i = 0; i < coll->nfields; i++)
-			qs.output[i] = true;
-	need_vector = qs.output[coll->vec];
+		for (f = 0; f < coll->nfields; f++)
+			qs.output[f] = true;
+	for (f = 0; f < coll->nfields; f++)
+		qs.wanted[f] = qs.output[f] || bms_is_member(f, qs.fields);
+	if (limit == 0)
+		return;
 
-	if (limit != 0)
-		ForEachSource(coll, qs.expr, need_vector, CollectQueryRows, &qs);
-	sort_result_rows(qs.rows, qs.nrows);
-	if (limit >= 0 && qs.nrows > limit)
-		qs.nrows = limit;
-	for (i = 0; i < qs.nrows; i++)
+	qs.heap_cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore query results",
+										ALLOCSET_DEFAULT_SIZES);
+	qs.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore query row",
+									   ALLOCSET_DEFAULT_SIZES);
+	qs.chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore query chunk",
+										 ALLOCSET_DEFAULT_SIZES);
+	if (limit > 0)
 	{
-		Datum		value = JsonbPGetDatum(qs.rows[i].json);
-		bool		isnull = false;
-
-		tuplestore_putvalues(store, desc, &value, &isnull);
+		qs.heap_capacity = Min(limit, 1024);
+		qs.heap = MemoryContextAlloc(qs.heap_cxt, sizeof(ResultRow) * qs.heap_capacity);
 	}
+
+	sources = ReadSources(&qs, &nsources, &disjoint);
+	if (limit < 0 && !disjoint)
+		BeginSort(&qs);
+	for (i = 0; i < nsources; i++)
+	{
+		/* sorted by smallest key: no later source can enter a full heap */
+		if (HeapFull(&qs) && sources[i].pk_min >= qs.heap[0].key)
+			break;
+		SourceRows(&qs, &sources[i]);
+	}
+
+	if (qs.sort)
+		EndSort(&qs);
+	if (limit > 0)
+	{
+		sort_result_rows(qs.heap, qs.nheap);
+		for (i = 0; i < qs.nheap; i++)
+		{
+			Datum		value = JsonbPGetDatum(qs.heap[i].json);
+			bool		isnull = false;
+
+			tuplestore_putvalues(store, desc, &value, &isnull);
+		}
+	}
+	MemoryContextDelete(qs.chunk_cxt);
+	MemoryContextDelete(qs.row_cxt);
+	MemoryContextDelete(qs.heap_cxt);
 }

@@ -324,24 +324,68 @@ SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBatch *batch)
 	return nsegments;
 }
 
+/* "segment N of collection "c"", for messages about its files. */
+static char *
+SegmentWhat(SsCollection *coll, int64 segment_id)
+{
+	return psprintf("segment " INT64_FORMAT " of collection \"%s\"", segment_id, coll->name);
+}
+
 /*
  * Open a segment's insert binlog, checking that it is one and that it
- * matches the segment: a mismatch is damage, reported as such.
+ * matches the segment as the catalog describes it: one column per field of
+ * the field's type (the vector's of the collection's dimension) and the
+ * timestamps, and the segment's number of rows.  A mismatch is damage,
+ * reported as such before any column is read.
  */
 SsBinlogReader *
 SsSegmentOpenInsert(SsCollection *coll, const char *path, int64 segment_id, int64 nrows)
 {
 	SsBinlogReader *reader = SsBinlogOpen(path);
+	SsColType  *types = palloc(sizeof(SsColType) * (coll->nfields + 1));
+	int32	   *dims = palloc0(sizeof(int32) * (coll->nfields + 1));
 
-	if (SsBinlogKind(reader) != SS_BINLOG_INSERT ||
-		SsBinlogNumColumns(reader) != coll->nfields + 1 ||
-		SsBinlogNumRows(reader) != nrows)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", path),
-				 errdetail("The file does not match segment " INT64_FORMAT " of collection \"%s\".",
-						   segment_id, coll->name)));
+	for (int c = 0; c < coll->nfields; c++)
+	{
+		types[c] = SsFieldColType(&coll->fields[c]);
+		if (coll->fields[c].type == SS_TYPE_VECTOR)
+			dims[c] = coll->fields[c].typmod;
+	}
+	types[coll->nfields] = SS_COL_INT8;
+	SsBinlogExpect(reader, SS_BINLOG_INSERT, coll->nfields + 1, types, dims, nrows,
+				   SegmentWhat(coll, segment_id));
+	pfree(types);
+	pfree(dims);
 	return reader;
+}
+
+/*
+ * Check the primary keys of rows [first, first + n) of a segment's insert
+ * binlog at path, as read from it: strictly ascending (after prev, the key
+ * of row first - 1, when first > 0) and within the segment's key range as
+ * the catalog records it.  Readers search and merge them as sorted.
+ */
+void
+SsSegmentCheckKeys(const char *path, int64 pk_min, int64 pk_max, const int64 *keys,
+				   int64 first, int64 n, int64 prev)
+{
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		key = keys[i];
+
+		if ((i > 0 || first > 0) && key <= (i > 0 ? keys[i - 1] : prev))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("segstore file \"%s\" is corrupt", path),
+					 errdetail("Primary key " INT64_FORMAT " of row " INT64_FORMAT " does not follow " INT64_FORMAT ": keys must be strictly ascending.",
+							   key, first + i, i > 0 ? keys[i - 1] : prev)));
+		if (key < pk_min || key > pk_max)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("segstore file \"%s\" is corrupt", path),
+					 errdetail("Primary key " INT64_FORMAT " of row " INT64_FORMAT " is outside the segment's key range " INT64_FORMAT " to " INT64_FORMAT ".",
+							   key, first + i, pk_min, pk_max)));
+	}
 }
 
 /*
@@ -353,44 +397,89 @@ SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields)
 {
 	SsBinlogReader *reader;
 	SsBatch    *batch;
+	bool	   *wanted = palloc(sizeof(bool) * (coll->nfields + 1));
 	int			c;
 
 	if (seg->insert_path == NULL)
 		elog(ERROR, "segment " INT64_FORMAT " has no insert binlog", seg->segment_id);
+	for (c = 0; c <= coll->nfields; c++)
+		wanted[c] = all_fields || c != coll->vec;
 	reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id, seg->num_rows);
-	batch = SsBatchCreate(coll->fields, coll->nfields, seg->num_rows);
+	batch = SsSegmentReadRange(coll, seg, reader, wanted, 0, seg->num_rows);
+	SsBinlogClose(reader);
+	pfree(wanted);
+	return batch;
+}
+
+/*
+ * Rows [first, first + count) of the columns wanted (per field, then the
+ * timestamp) of a segment whose insert binlog reader is open, checking
+ * each column's type.
+ */
+SsBatch *
+SsSegmentReadRange(SsCollection *coll, SsSegment *seg, SsBinlogReader *reader,
+				   const bool *wanted, int64 first, int64 count)
+{
+	SsBatch    *batch = SsBatchCreate(coll->fields, coll->nfields, count);
+	int			c;
+
 	for (c = 0; c < batch->ncols; c++)
 	{
-		if (!all_fields && c == coll->vec)
+		SsColType	expect = c < coll->nfields ? SsFieldColType(&coll->fields[c]) : SS_COL_INT8;
+
+		if (!wanted[c])
 			continue;
-		SsBinlogReadColumn(reader, c, &batch->cols[c]);
-		if (batch->cols[c].type != (c < coll->nfields ? SsFieldColType(&coll->fields[c]) : SS_COL_INT8) ||
-			batch->cols[c].nrows != seg->num_rows)
+		SsBinlogReadRange(reader, c, first, count, &batch->cols[c]);
+		if (batch->cols[c].type != expect ||
+			(c == coll->vec && batch->cols[c].dim != coll->dim) ||
+			batch->cols[c].nrows != count)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
 					 errdetail("Column %d has the wrong type.", c)));
 	}
-	SsBinlogClose(reader);
+	/* keys in order and in range within the chunk; across chunks the caller checks */
+	if (wanted[coll->pk] && count > 0)
+		SsSegmentCheckKeys(seg->insert_path, seg->pk_min, seg->pk_max,
+						   (const int64 *) batch->cols[coll->pk].values, first, count,
+						   PG_INT64_MIN);
 	return batch;
 }
 
-/* Keys recorded in one delta binlog with their times, sorted by key. */
+/*
+ * Keys recorded in one delta binlog with their times, sorted by key: the
+ * file must be a delta binlog of two int8 columns whose keys are strictly
+ * ascending (a key is deleted from a segment once), as readers merge and
+ * search them as sorted.
+ */
 void
 SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n)
 {
+	static const SsColType types[2] = {SS_COL_INT8, SS_COL_INT8};
+	static const int32 dims[2] = {0, 0};
 	SsBinlogReader *reader = SsBinlogOpen(path);
 	SsColumn	kcol;
 	SsColumn	tcol;
+	const int64 *k;
 
-	if (SsBinlogKind(reader) != SS_BINLOG_DELTA || SsBinlogNumColumns(reader) != 2)
+	SsBinlogExpect(reader, SS_BINLOG_DELTA, 2, types, dims, -1, "the deletes of a segment");
+	if (SsBinlogNumRows(reader) > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("segstore file \"%s\" is corrupt", path),
-				 errdetail("The file is not a delta binlog.")));
+				 errdetail("The delta binlog claims " INT64_FORMAT " deletes, more than a segment can have.",
+						   SsBinlogNumRows(reader))));
 	SsBinlogReadColumn(reader, 0, &kcol);
 	SsBinlogReadColumn(reader, 1, &tcol);
 	SsBinlogClose(reader);
+	k = (const int64 *) kcol.values;
+	for (int64 i = 1; i < kcol.nrows; i++)
+		if (k[i] <= k[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("segstore file \"%s\" is corrupt", path),
+					 errdetail("Deleted key " INT64_FORMAT " at row " INT64_FORMAT " does not follow " INT64_FORMAT ": keys must be strictly ascending.",
+							   k[i], i, k[i - 1])));
 	*n = (int) kcol.nrows;
 	*keys = (int64 *) kcol.values;
 	*ts = (TimestampTz *) tcol.values;
@@ -461,26 +550,53 @@ SsSegmentDeletedKeys(SsSegment *seg, int *n)
 	return keys;
 }
 
-/* A segment's bloom filter over its primary keys. */
+/*
+ * Open a segment's stats binlog, checking its shape: one row of key min,
+ * key max, row count (int8) and the serialized bloom filter.
+ */
+SsBinlogReader *
+SsSegmentOpenStats(const char *path, int64 segment_id)
+{
+	static const SsColType types[4] = {SS_COL_INT8, SS_COL_INT8, SS_COL_INT8, SS_COL_VAR};
+	static const int32 dims[4] = {0, 0, 0, 0};
+	SsBinlogReader *reader = SsBinlogOpen(path);
+
+	SsBinlogExpect(reader, SS_BINLOG_STATS, 4, types, dims, 1,
+				   psprintf("segment " INT64_FORMAT, segment_id));
+	return reader;
+}
+
+/*
+ * A segment's bloom filter over its primary keys, from a stats binlog that
+ * must describe the segment as the catalog does: a filter of another
+ * segment would pass its checksum and rule out keys the segment has.
+ */
 SsBloom *
 SsSegmentBloom(SsSegment *seg)
 {
 	SsBinlogReader *reader;
 	SsColumn	col;
+	int64		stats[3];
 	SsBloom    *bloom;
 
 	if (seg->stats_path == NULL)
 		elog(ERROR, "segment " INT64_FORMAT " has no stats binlog", seg->segment_id);
-	reader = SsBinlogOpen(seg->stats_path);
-	if (SsBinlogKind(reader) != SS_BINLOG_STATS || SsBinlogNumColumns(reader) != 4 ||
-		SsBinlogNumRows(reader) != 1)
+	reader = SsSegmentOpenStats(seg->stats_path, seg->segment_id);
+	for (int c = 0; c < 3; c++)
+	{
+		SsBinlogReadColumn(reader, c, &col);
+		stats[c] = *(const int64 *) col.values;
+	}
+	if (stats[0] != seg->pk_min || stats[1] != seg->pk_max || stats[2] != seg->num_rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("segstore file \"%s\" is corrupt", seg->stats_path),
-				 errdetail("The file is not a stats binlog.")));
+				 errdetail("The file describes keys " INT64_FORMAT " to " INT64_FORMAT " in " INT64_FORMAT " rows, but segment " INT64_FORMAT " has keys " INT64_FORMAT " to " INT64_FORMAT " in " INT64_FORMAT " rows.",
+						   stats[0], stats[1], stats[2], seg->segment_id,
+						   seg->pk_min, seg->pk_max, seg->num_rows)));
 	SsBinlogReadColumn(reader, 3, &col);
 	SsBinlogClose(reader);
-	bloom = SsBloomDeserialize(col.data, col.offsets[1]);
+	bloom = SsBloomDeserialize(col.data, col.offsets[1], seg->stats_path);
 	return bloom;
 }
 
@@ -515,9 +631,11 @@ SsSegmentLiveKeys(SsCollection *coll, SsSegment *seg, const int64 *keys, int nke
 	if (ncand == 0)
 		return candidates;
 
-	reader = SsBinlogOpen(seg->insert_path);
+	reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id, seg->num_rows);
 	SsBinlogReadColumn(reader, coll->pk, &pkcol);
 	SsBinlogClose(reader);
+	SsSegmentCheckKeys(seg->insert_path, seg->pk_min, seg->pk_max,
+					   (const int64 *) pkcol.values, 0, pkcol.nrows, 0);
 	deleted = SsSegmentDeletedKeys(seg, &ndeleted);
 	found = candidates;
 	for (i = 0; i < ncand; i++)

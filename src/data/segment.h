@@ -40,7 +40,12 @@ extern int	SsSegmentWriteBatch(SsCollection *coll, int64 first_segment_id, SsBat
 extern void SsSegmentDeletes(SsSegment *seg, int64 **keys, TimestampTz **ts, int *n);
 extern SsBinlogReader *SsSegmentOpenInsert(SsCollection *coll, const char *path,
 										   int64 segment_id, int64 nrows);
+extern void SsSegmentCheckKeys(const char *path, int64 pk_min, int64 pk_max,
+							   const int64 *keys, int64 first, int64 n, int64 prev);
+extern SsBinlogReader *SsSegmentOpenStats(const char *path, int64 segment_id);
 extern SsBatch *SsSegmentRead(SsCollection *coll, SsSegment *seg, bool all_fields);
+extern SsBatch *SsSegmentReadRange(SsCollection *coll, SsSegment *seg, SsBinlogReader *reader,
+								   const bool *wanted, int64 first, int64 count);
 extern void SsSegmentReadDelta(const char *path, int64 **keys, TimestampTz **ts, int *n);
 extern int64 *SsSegmentDeletedKeys(SsSegment *seg, int *n);
 extern SsBloom *SsSegmentBloom(SsSegment *seg);

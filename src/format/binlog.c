@@ -108,6 +108,10 @@
  */
 #include "postgres.h"
 
+/* for ZSTD_customMem: the only way to choose where zstd allocates */
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
 #include "port/pg_crc32c.h"
 #include "utils/memutils.h"
 
@@ -122,6 +126,82 @@
 
 /* Largest vector dimension: one row must fit in an ordinary allocation. */
 #define BINLOG_MAX_DIM		((uint32) (MaxAllocSize / sizeof(float4)))
+
+/* zstd's allocation function: NULL on failure, which zstd reports as such. */
+static void *
+ZstdAlloc(void *opaque, size_t size)
+{
+	return MemoryContextAllocExtended((MemoryContext) opaque, size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+/* zstd's free function. */
+static void
+ZstdFree(void *opaque, void *address)
+{
+	if (address != NULL)
+		pfree(address);
+}
+
+/* zstd allocating in cxt. */
+static ZSTD_customMem
+ZstdMemory(MemoryContext cxt)
+{
+	ZSTD_customMem mem;
+
+	mem.customAlloc = ZstdAlloc;
+	mem.customFree = ZstdFree;
+	mem.opaque = cxt;
+	return mem;
+}
+
+/*
+ * A compression state whose memory is in cxt (callers give it a context
+ * named "segstore zstd"); it goes when cxt is reset or deleted.
+ */
+struct ZSTD_CCtx_s *
+SsBinlogZstdCompressor(MemoryContext cxt)
+{
+	ZSTD_CCtx  *cctx = ZSTD_createCCtx_advanced(ZstdMemory(cxt));
+
+	if (cctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a zstd compression context.")));
+	return cctx;
+}
+
+/* A decompression state, likewise. */
+struct ZSTD_DCtx_s *
+SsBinlogZstdDecompressor(MemoryContext cxt)
+{
+	ZSTD_DCtx  *dctx = ZSTD_createDCtx_advanced(ZstdMemory(cxt));
+
+	if (dctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a zstd decompression context.")));
+	return dctx;
+}
+
+/*
+ * Working memory of a compression state for blocks of block_bytes at
+ * level, and of a decompression state, for callers that budget memory.
+ */
+Size
+SsBinlogCompressMemory(int level, Size block_bytes)
+{
+	return ZSTD_estimateCCtxSize_usingCParams(ZSTD_getCParams(level, block_bytes, 0));
+}
+
+/* See SsBinlogCompressMemory. */
+Size
+SsBinlogDecompressMemory(void)
+{
+	return ZSTD_estimateDCtxSize();
+}
 
 /* Store a 16-bit integer little-endian. */
 void

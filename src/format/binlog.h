@@ -120,6 +120,15 @@ extern void SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info);
  */
 extern void SsBinlogWriterAbort(SsBinlogWriter *w);
 
+/*
+ * Memory zstd needs to compress blocks of block_bytes at level, and to
+ * decompress, for callers that budget memory: a writer holds one
+ * compression state, a reader one decompression state, each in a
+ * "segstore zstd" memory context below the writer's or reader's.
+ */
+extern Size SsBinlogCompressMemory(int level, Size block_bytes);
+extern Size SsBinlogDecompressMemory(void);
+
 /* Raw payload bytes appended so far, for callers that cut files at a size. */
 extern uint64 SsBinlogWriterRawBytes(SsBinlogWriter *w);
 
@@ -131,6 +140,16 @@ extern uint64 SsBinlogWriterRawBytes(SsBinlogWriter *w);
  * reader must not outlive its transaction.
  */
 extern SsBinlogReader *SsBinlogOpen(const char *path);
+
+/*
+ * Report the file as corrupt unless it is of this kind, with exactly these
+ * column types (dims: dimensions of SS_COL_VECTOR columns) and, unless
+ * nrows is negative, this many rows.  Readers check this before they read
+ * any column; what names the file's owner for the message.
+ */
+extern void SsBinlogExpect(SsBinlogReader *r, uint16 kind, int ncols,
+						   const SsColType *types, const int32 *dims,
+						   int64 nrows, const char *what);
 extern uint16 SsBinlogKind(SsBinlogReader *r);
 extern int64 SsBinlogNumRows(SsBinlogReader *r);
 extern int	SsBinlogNumColumns(SsBinlogReader *r);

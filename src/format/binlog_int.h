@@ -17,6 +17,7 @@
 #define SEGSTORE_FORMAT_BINLOG_INT_H
 
 #include "port/pg_crc32c.h"
+#include "utils/palloc.h"
 
 #include "segstore.h"
 
@@ -73,13 +74,19 @@ typedef struct BinlogColumn
 	BinlogBlock *blocks;
 } BinlogColumn;
 
-/* An open file with its validated metadata. */
+/*
+ * An open file with its validated metadata.  dctx is zstd's decompression
+ * state, made at the first block read, in zstd_cxt, a context below the
+ * one the reader was allocated in.
+ */
 struct SsBinlogReader
 {
 	char	   *path;
 	int			fd;
 	BinlogHeader header;
 	BinlogColumn *cols;
+	MemoryContext zstd_cxt;
+	struct ZSTD_DCtx_s *dctx;
 };
 
 /* A reusable buffer that only grows. */
@@ -88,6 +95,14 @@ typedef struct BinlogScratch
 	char	   *buf;
 	Size		cap;
 } BinlogScratch;
+
+/*
+ * zstd's working memory, allocated in a memory context of ours (binlog.c),
+ * so that it is counted where its owner's memory is and freed with it
+ * (zstd would otherwise malloc() it unseen on every call).
+ */
+extern struct ZSTD_CCtx_s *SsBinlogZstdCompressor(MemoryContext cxt);
+extern struct ZSTD_DCtx_s *SsBinlogZstdDecompressor(MemoryContext cxt);
 
 /* Little-endian integers at unaligned positions (binlog.c). */
 extern void SsBinlogPutU16(char *p, uint16 v);

@@ -412,6 +412,85 @@ SsBinlogOpen(const char *path)
 	return r;
 }
 
+/* Name of a file kind, for messages. */
+static const char *
+KindName(uint16 kind)
+{
+	switch (kind)
+	{
+		case SS_BINLOG_INSERT:
+			return "an insert binlog";
+		case SS_BINLOG_DELTA:
+			return "a delta binlog";
+		case SS_BINLOG_STATS:
+			return "a stats binlog";
+	}
+	return "an unknown binlog";
+}
+
+/* Name of a column's type, for messages. */
+static const char *
+ColTypeName(SsColType type, int32 dim)
+{
+	switch (type)
+	{
+		case SS_COL_INT4:
+			return "int4";
+		case SS_COL_INT8:
+			return "int8";
+		case SS_COL_FLOAT4:
+			return "float4";
+		case SS_COL_FLOAT8:
+			return "float8";
+		case SS_COL_BOOL:
+			return "bool";
+		case SS_COL_VAR:
+			return "variable-length";
+		case SS_COL_VECTOR:
+			return psprintf("float4[%d]", dim);
+	}
+	return "unknown";
+}
+
+/*
+ * Check that an open file is what its reader takes it for: its kind, its
+ * number of columns, each column's type (and dimension), and its number of
+ * rows unless nrows is negative.  The header and footer are the file's own
+ * word on these; a valid file of another kind, collection or segment put in
+ * this one's place passes its checksums, and its columns read as the wrong
+ * types would be garbage, so a mismatch is damage, reported with what was
+ * expected and what was found.  what names the file's owner ("segment 7 of
+ * collection \"c\"").
+ */
+void
+SsBinlogExpect(SsBinlogReader *r, uint16 kind, int ncols, const SsColType *types,
+			   const int32 *dims, int64 nrows, const char *what)
+{
+	if (r->header.kind != kind)
+		BINLOG_CORRUPT(r->path,
+					   errdetail("The file is %s, expected %s for %s.",
+								 KindName(r->header.kind), KindName(kind), what));
+	if (r->header.ncols != (uint32) ncols)
+		BINLOG_CORRUPT(r->path,
+					   errdetail("The file has %u columns, expected %d for %s.",
+								 r->header.ncols, ncols, what));
+	if (nrows >= 0 && r->header.nrows != (uint64) nrows)
+		BINLOG_CORRUPT(r->path,
+					   errdetail("The file has %llu rows, expected " INT64_FORMAT " for %s.",
+								 (unsigned long long) r->header.nrows, nrows, what));
+	for (int c = 0; c < ncols; c++)
+	{
+		const BinlogColumn *col = &r->cols[c];
+		int32		dim = types[c] == SS_COL_VECTOR ? dims[c] : 0;
+
+		if (col->type != types[c] || col->dim != dim)
+			BINLOG_CORRUPT(r->path,
+						   errdetail("Column %d is %s, expected %s for %s.",
+									 c, ColTypeName(col->type, col->dim),
+									 ColTypeName(types[c], dim), what));
+	}
+}
+
 /* File kind from the header. */
 uint16
 SsBinlogKind(SsBinlogReader *r)
@@ -471,7 +550,13 @@ ReadBlock(SsBinlogReader *r, int c, uint32 b, BinlogScratch *comp,
 		SsBinlogScratchReserve(CurrentMemoryContext, raw, blk->rawsize);
 		dst = raw->buf;
 	}
-	n = ZSTD_decompress(dst, blk->rawsize, comp->buf, blk->csize);
+	if (r->dctx == NULL)
+	{
+		r->zstd_cxt = AllocSetContextCreate(GetMemoryChunkContext(r), "segstore zstd",
+											ALLOCSET_DEFAULT_SIZES);
+		r->dctx = SsBinlogZstdDecompressor(r->zstd_cxt);
+	}
+	n = ZSTD_decompressDCtx(r->dctx, dst, blk->rawsize, comp->buf, blk->csize);
 	if (ZSTD_isError(n))
 		BINLOG_CORRUPT(r->path,
 					   errdetail_internal("Could not decompress block %u of column %d: %s.",
@@ -715,6 +800,8 @@ SsBinlogClose(SsBinlogReader *r)
 	for (uint32 c = 0; c < r->header.ncols; c++)
 		pfree(r->cols[c].blocks);
 	pfree(r->cols);
+	if (r->zstd_cxt != NULL)
+		MemoryContextDelete(r->zstd_cxt);
 	pfree(r->path);
 	pfree(r);
 }

@@ -40,6 +40,12 @@
 /* Raw payload size at which writers cut blocks. */
 #define BINLOG_BLOCK_TARGET ((Size) 1024 * 1024)
 
+/*
+ * Bytes written after which the kernel is asked to start writing them
+ * back, so that the fsync at installation finds little left to do.
+ */
+#define BINLOG_FLUSH_AFTER ((uint64) 1024 * 1024)
+
 /* A column of a file being written. */
 typedef struct WriterColumn
 {
@@ -72,11 +78,14 @@ struct SsBinlogWriter
 								 * it from the columns otherwise */
 	int			level;
 	uint64		offset;			/* bytes written so far */
+	uint64		writeback;		/* bytes whose writeback has been started */
 	uint64		raw_bytes;		/* raw payload bytes appended so far */
 	int			ncols;
 	WriterColumn *cols;
 	BinlogScratch raw;			/* a block's raw payload, assembled */
 	BinlogScratch comp;			/* a block's compressed bytes */
+	ZSTD_CCtx  *cctx;			/* zstd's state, made at the first block, in
+								 * a "segstore zstd" context below cxt */
 	SsFileWal	wal;			/* the log of the bytes written */
 };
 
@@ -109,6 +118,11 @@ WriteAll(SsBinlogWriter *w, const char *buf, Size len)
 		buf += n;
 		len -= n;
 		w->offset += n;
+	}
+	if (w->offset - w->writeback >= BINLOG_FLUSH_AFTER)
+	{
+		pg_flush_data(w->fd, (off_t) w->writeback, (off_t) (w->offset - w->writeback));
+		w->writeback = w->offset;
 	}
 }
 
@@ -169,7 +183,10 @@ WriteBlock(SsBinlogWriter *w, WriterColumn *wc, const char *raw,
 		elog(ERROR, "segstore block of %zu bytes is too large to compress",
 			 rawsize);
 	SsBinlogScratchReserve(w->cxt, &w->comp, bound);
-	csize = ZSTD_compress(w->comp.buf, bound, raw, rawsize, w->level);
+	if (w->cctx == NULL)
+		w->cctx = SsBinlogZstdCompressor(AllocSetContextCreate(w->cxt, "segstore zstd",
+															   ALLOCSET_DEFAULT_SIZES));
+	csize = ZSTD_compressCCtx(w->cctx, w->comp.buf, bound, raw, rawsize, w->level);
 
 	/*
 	 * Into a buffer of the bound's size, compression fails only when zstd

@@ -50,14 +50,14 @@
 #define BLOOM_SEED2			UINT64CONST(0xC2B2AE3D27D4EB4F)
 
 /*
- * Report damaged serialized bytes.  detail is errdetail(...) when it says in
- * words what is wrong, or errdetail_internal(...) when it gives sizes and
- * counts.
+ * Report damaged serialized bytes, naming the file they came from.  detail
+ * is errdetail(...) when it says in words what is wrong, or
+ * errdetail_internal(...) when it gives sizes and counts.
  */
 #define BLOOM_CORRUPT(detail) \
 	ereport(ERROR, \
 			(errcode(ERRCODE_DATA_CORRUPTED), \
-			 errmsg("segstore bloom filter is corrupt"), \
+			 errmsg("segstore file \"%s\" is corrupt", path), \
 			 detail))
 
 /* splitmix64's finalizer applied to key + seed: a well-mixed 64-bit hash. */
@@ -169,9 +169,13 @@ SsBloomSerialize(const SsBloom *bloom, char **data, Size *len)
 	*len = total;
 }
 
-/* Rebuild a filter from serialized bytes, validating all of them. */
+/*
+ * Rebuild a filter from serialized bytes, validating all of them before
+ * trusting any: the length against the header's bit count, the CRC over
+ * everything.  path names the file they came from, for the error.
+ */
 SsBloom *
-SsBloomDeserialize(const char *data, Size len)
+SsBloomDeserialize(const char *data, Size len, const char *path)
 {
 	SsBloom    *bloom;
 	uint16		version;
@@ -181,22 +185,22 @@ SsBloomDeserialize(const char *data, Size len)
 	pg_crc32c	stored;
 
 	if (len < BLOOM_HEADER_SIZE + BLOOM_CRC_SIZE)
-		BLOOM_CORRUPT(errdetail_internal("Length %zu is too short.", len));
+		BLOOM_CORRUPT(errdetail_internal("Bloom filter length %zu is too short.", len));
 	if (memcmp(data, BLOOM_MAGIC, 4) != 0)
-		BLOOM_CORRUPT(errdetail("Bad magic number."));
+		BLOOM_CORRUPT(errdetail("Bad magic number of the bloom filter."));
 	memcpy(&version, data + 4, 2);
 	memcpy(&nhashes, data + 6, 2);
 	memcpy(&nbits, data + 8, 4);
 	if (version != BLOOM_VERSION)
-		BLOOM_CORRUPT(errdetail("Unsupported format version %u.",
+		BLOOM_CORRUPT(errdetail("Unsupported bloom filter format version %u.",
 								(unsigned) version));
 	if (nbits < BLOOM_MIN_BITS || nbits % 8 != 0)
-		BLOOM_CORRUPT(errdetail_internal("Invalid bit count %u.", nbits));
+		BLOOM_CORRUPT(errdetail_internal("Invalid bloom filter bit count %u.", nbits));
 	if (nhashes < 1 || nhashes > BLOOM_MAX_HASHES)
-		BLOOM_CORRUPT(errdetail_internal("Invalid hash count %u.",
+		BLOOM_CORRUPT(errdetail_internal("Invalid bloom filter hash count %u.",
 										 (unsigned) nhashes));
 	if (len != BLOOM_HEADER_SIZE + (Size) nbits / 8 + BLOOM_CRC_SIZE)
-		BLOOM_CORRUPT(errdetail_internal("Length %zu does not match bit count %u.",
+		BLOOM_CORRUPT(errdetail_internal("Bloom filter length %zu does not match bit count %u.",
 										 len, nbits));
 
 	INIT_CRC32C(crc);
@@ -204,7 +208,7 @@ SsBloomDeserialize(const char *data, Size len)
 	FIN_CRC32C(crc);
 	memcpy(&stored, data + len - BLOOM_CRC_SIZE, BLOOM_CRC_SIZE);
 	if (stored != crc)
-		BLOOM_CORRUPT(errdetail("Checksum mismatch."));
+		BLOOM_CORRUPT(errdetail("Bloom filter checksum mismatch."));
 
 	bloom = palloc(sizeof(SsBloom));
 	bloom->nbits = nbits;

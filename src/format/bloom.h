@@ -29,7 +29,10 @@ extern bool SsBloomMightContain(const SsBloom *bloom, int64 key);
 /* Stable on-disk bytes of a filter, including nbits and nhashes. */
 extern void SsBloomSerialize(const SsBloom *bloom, char **data, Size *len);
 
-/* Rebuild a filter from SsBloomSerialize's bytes, rejecting damaged ones. */
-extern SsBloom *SsBloomDeserialize(const char *data, Size len);
+/*
+ * Rebuild a filter from SsBloomSerialize's bytes, rejecting damaged ones
+ * as corruption of the file at path.
+ */
+extern SsBloom *SsBloomDeserialize(const char *data, Size len, const char *path);
 
 #endif							/* SEGSTORE_FORMAT_BLOOM_H */

@@ -287,6 +287,13 @@ SsFileWalWrite(SsFileWal *wf, const char *tmp_path, uint64 offset,
 		p += n;
 		left -= n;
 	}
+
+	/*
+	 * Let the WAL writer write and flush these records in the background
+	 * while the file goes on, as it does for asynchronous commits, so that
+	 * the commit's flush finds little left to do.
+	 */
+	XLogSetAsyncXactLSN(XactLastRecEnd);
 }
 
 /* Log the whole of a complete temporary file again, from its first byte. */

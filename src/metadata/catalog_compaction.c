@@ -283,6 +283,26 @@ SsCatalogCompactionQueuedHere(int64 compaction_id)
 		TransactionIdIsCurrentTransactionId(DatumGetTransactionId(SsCatalogCol(0, 1, &isnull)));
 }
 
+/*
+ * Does this transaction hold the write lock of the collection a compaction
+ * belongs to?  Writers take it by updating the collection's row
+ * (SsCatalogGetCollectionById), so the row version this transaction sees
+ * was then written by it.
+ */
+bool
+SsCatalogCompactionCollectionLockedHere(int64 compaction_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(compaction_id)};
+	bool		isnull;
+
+	SsCatalogQuery("SELECT c.xmin FROM segstore.collection c JOIN segstore.compaction k "
+				   "ON k.collection_id = c.collection_id WHERE k.compaction_id = $1",
+				   1, types, values);
+	return SPI_processed > 0 &&
+		TransactionIdIsCurrentTransactionId(DatumGetTransactionId(SsCatalogCol(0, 1, &isnull)));
+}
+
 /* Are plans waiting in this database? */
 bool
 SsCatalogPlansPending(void)

@@ -102,6 +102,7 @@ extern void SsCatalogCompactionPlans(int64 compaction_id, Tuplestorestate *store
 extern List *SsCatalogCancelCompaction(int64 compaction_id);
 extern bool SsCatalogPlansPending(void);
 extern bool SsCatalogCompactionQueuedHere(int64 compaction_id);
+extern bool SsCatalogCompactionCollectionLockedHere(int64 compaction_id);
 extern int64 SsCatalogClaimPlan(void);
 extern SsPlan *SsCatalogGetPlan(int64 plan_id);
 extern void SsCatalogFinishPlan(int64 plan_id, const char *state, const SsPlanResult *result,

@@ -6,19 +6,35 @@
  *
  * The field list is parsed as the column list of a CREATE TABLE, so every
  * spelling PostgreSQL accepts for a type ("bigint", "int8", "float4[128]",
- * "real[128]", "character varying(10)") works here too.
+ * "real[128]", "character varying(10)") works here too.  Errors the
+ * parser reports with a position in that statement are moved onto the
+ * user's own text, as PostgreSQL does for the body of a SQL function.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/heap.h"
 #include "catalog/pg_type.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_node.h"
 #include "parser/parse_type.h"
 #include "parser/parser.h"
 
 #include "metadata/schema.h"
+
+/* The statement a field list is parsed in; the list starts after it. */
+#define FIELDS_PREFIX "CREATE TABLE segstore_fields ("
+
+/*
+ * Most fields a collection may have: insert() and upsert() take the
+ * collection's name and one argument per field, and a function takes at
+ * most FUNC_MAX_ARGS arguments.
+ */
+#define SS_MAX_FIELDS (FUNC_MAX_ARGS - 1)
 
 /* Is name a plain identifier: [a-z_][a-z0-9_]*, shorter than NAMEDATALEN? */
 static bool
@@ -123,9 +139,33 @@ IsExpressionKeyword(const char *name)
 	return false;
 }
 
+/*
+ * Error context of parsing a field list: a position in the statement it is
+ * parsed in becomes a position in the field list, shown as the internal
+ * query (psql prints it with a caret under the place), rather than a
+ * position applied to the caller's query.
+ */
+static void
+FieldListErrorCallback(void *arg)
+{
+	const char *fields = (const char *) arg;
+	int			pos = geterrposition();
+	int			len;
+
+	if (pos <= 0)
+		return;
+	len = pg_mbstrlen(fields);
+	pos -= (int) strlen(FIELDS_PREFIX);
+	pos = Max(pos, 1);
+	pos = Min(pos, len + 1);
+	errposition(0);
+	internalerrposition(pos);
+	internalerrquery(fields);
+}
+
 /* Map one column definition to a field, or raise an error. */
 static void
-ParseColumn(ColumnDef *col, SsField *field)
+ParseColumn(ParseState *pstate, ColumnDef *col, SsField *field)
 {
 	Oid			typid;
 	int32		typmod;
@@ -135,12 +175,18 @@ ParseColumn(ColumnDef *col, SsField *field)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
 				 errmsg("invalid field name \"%s\"", col->colname),
-				 errdetail("A field name must be a plain identifier and not one of and, or, not, in, like, true, false.")));
+				 errdetail("A field name must be a plain identifier and not one of and, or, not, in, like, true, false."),
+				 parser_errposition(pstate, col->location)));
+	if (SystemAttributeByName(col->colname) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_COLUMN),
+				 errmsg("field name \"%s\" conflicts with a system column name", col->colname),
+				 parser_errposition(pstate, col->location)));
 	strlcpy(field->name, col->colname, NAMEDATALEN);
 	field->typmod = -1;
 	field->is_primary = false;
 
-	typenameTypeIdAndMod(NULL, col->typeName, &typid, &typmod);
+	typenameTypeIdAndMod(pstate, col->typeName, &typid, &typmod);
 	switch (typid)
 	{
 		case INT8OID:
@@ -169,7 +215,8 @@ ParseColumn(ColumnDef *col, SsField *field)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 						 errmsg("field \"%s\" of type varchar needs a maximum length", field->name),
-						 errhint("Write varchar(n).")));
+						 errhint("Write varchar(n)."),
+						 parser_errposition(pstate, col->typeName->location)));
 			field->type = SS_TYPE_VARCHAR;
 			field->typmod = typmod - VARHDRSZ;
 			break;
@@ -182,13 +229,15 @@ ParseColumn(ColumnDef *col, SsField *field)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 							 errmsg("vector field \"%s\" needs its dimension", field->name),
-							 errhint("Write float4[dim], for example float4[128].")));
+							 errhint("Write float4[dim], for example float4[128]."),
+							 parser_errposition(pstate, col->typeName->location)));
 				dim = intVal(linitial(bounds));
 				if (dim < 1 || dim > SS_MAX_DIM)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("dimension of vector field \"%s\" must be between 1 and %d, not %d",
-									field->name, SS_MAX_DIM, dim)));
+									field->name, SS_MAX_DIM, dim),
+							 parser_errposition(pstate, col->typeName->location)));
 				field->type = SS_TYPE_VECTOR;
 				field->typmod = dim;
 				break;
@@ -198,7 +247,8 @@ ParseColumn(ColumnDef *col, SsField *field)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("field \"%s\" has unsupported type %s",
 							field->name, TypeNameToString(col->typeName)),
-					 errhint("Supported types are int8, int4, float4, float8, bool, text, varchar(n), jsonb and float4[dim] for the vector.")));
+					 errhint("Supported types are int8, int4, float4, float8, bool, text, varchar(n), jsonb and float4[dim] for the vector."),
+					 parser_errposition(pstate, col->typeName->location)));
 	}
 
 	if (col->collClause)
@@ -216,7 +266,8 @@ ParseColumn(ColumnDef *col, SsField *field)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("field \"%s\" has an unsupported constraint", field->name),
-					 errdetail("Only PRIMARY KEY and NOT NULL are accepted; every field is NOT NULL.")));
+					 errdetail("Only PRIMARY KEY and NOT NULL are accepted; every field is NOT NULL."),
+					 parser_errposition(pstate, con->location)));
 	}
 }
 
@@ -229,6 +280,8 @@ SsField *
 SsSchemaParse(const char *fields, int *nfields)
 {
 	StringInfoData sql;
+	ErrorContextCallback errcb;
+	ParseState *pstate;
 	List	   *parsed;
 	CreateStmt *stmt;
 	SsField    *result;
@@ -238,7 +291,14 @@ SsSchemaParse(const char *fields, int *nfields)
 	ListCell   *lc;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE segstore_fields (%s)", fields);
+	appendStringInfo(&sql, FIELDS_PREFIX "%s)", fields);
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = sql.data;
+	errcb.callback = FieldListErrorCallback;
+	errcb.arg = (void *) fields;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
 	parsed = raw_parser(sql.data, RAW_PARSE_DEFAULT);
 	if (list_length(parsed) != 1 ||
 		!IsA(linitial_node(RawStmt, parsed)->stmt, CreateStmt))
@@ -251,6 +311,14 @@ SsSchemaParse(const char *fields, int *nfields)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("invalid field list \"%s\"", fields)));
 
+	if (list_length(stmt->tableElts) > SS_MAX_FIELDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_COLUMNS),
+				 errmsg("a collection can have at most %d fields, not %d",
+						SS_MAX_FIELDS, list_length(stmt->tableElts)),
+				 errdetail("insert() takes the collection's name and one array per field, and a function takes at most %d arguments.",
+						   FUNC_MAX_ARGS)));
+
 	result = palloc0(sizeof(SsField) * Max(list_length(stmt->tableElts), 1));
 	foreach(lc, stmt->tableElts)
 	{
@@ -261,12 +329,13 @@ SsSchemaParse(const char *fields, int *nfields)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("field list may contain only field definitions")));
-		ParseColumn((ColumnDef *) elt, &result[n]);
+		ParseColumn(pstate, (ColumnDef *) elt, &result[n]);
 		for (i = 0; i < n; i++)
 			if (strcmp(result[i].name, result[n].name) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_DUPLICATE_COLUMN),
-						 errmsg("field \"%s\" is defined more than once", result[n].name)));
+						 errmsg("field \"%s\" is defined more than once", result[n].name),
+						 parser_errposition(pstate, ((ColumnDef *) elt)->location)));
 		if (result[n].is_primary)
 		{
 			if (result[n].type != SS_TYPE_INT8)
@@ -287,6 +356,8 @@ SsSchemaParse(const char *fields, int *nfields)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 				 errmsg("a collection needs exactly one float4[dim] vector field, not %d", nvec)));
+	error_context_stack = errcb.previous;
+	free_parsestate(pstate);
 	*nfields = n;
 	return result;
 }

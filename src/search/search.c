@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 
 #include "data/growing.h"
+#include "data/segment.h"
 #include "data/write.h"
 #include "expr/expr.h"
 #include "format/batch.h"
@@ -184,18 +185,10 @@ FilterPass(SsCachedCollection *ce, SsCachedSegment *seg, const char *text, SsExp
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "segstore filter", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
 	fields = SsExprFields(expr);
-	reader = SsBinlogOpen(seg->insert_path);
+	reader = SsSegmentOpenInsert(coll, seg->insert_path, seg->segment_id, seg->num_rows);
 	batch = SsBatchCreate(coll->fields, coll->nfields, seg->num_rows);
 	while ((f = bms_next_member(fields, f)) >= 0)
-	{
 		SsBinlogReadColumn(reader, f, &batch->cols[f]);
-		if (batch->cols[f].type != SsFieldColType(&coll->fields[f]) ||
-			batch->cols[f].nrows != seg->num_rows)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
-					 errdetail("Column %d has the wrong type.", f)));
-	}
 	SsBinlogClose(reader);
 	row = palloc0(sizeof(SsValue) * coll->nfields);
 	pass = MemoryContextAllocZero(seg->cxt, (seg->num_rows + 7) / 8);

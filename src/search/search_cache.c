@@ -268,11 +268,8 @@ DecodeSegment(SsCachedCollection *ce, SsCachedSegment *seg, SsMetric metric)
 	SsBinlogReadColumn(reader, coll->pk, &keys);
 	SsBinlogReadColumn(reader, coll->nfields, &ts);
 	SsBinlogClose(reader);
-	if (vec.type != SS_COL_VECTOR || vec.dim != coll->dim || keys.type != SS_COL_INT8)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("segstore file \"%s\" is corrupt", seg->insert_path),
-				 errdetail("Its columns have the wrong types.")));
+	SsSegmentCheckKeys(seg->insert_path, seg->pk_min, seg->pk_max, (const int64 *) keys.values,
+					   0, keys.nrows, 0);
 	memset(d, 0, sizeof(*d));
 	d->type = SS_INDEX_FLAT;
 	d->metric = metric;

@@ -6,7 +6,11 @@
  *
  * The wait polls the compaction's state every 10 ms, each time in a new
  * catalog session whose statements see what committed since, until no
- * plan of it is queued or running or the deadline has passed.  Plans left
+ * plan of it is queued or running or the deadline has passed.  A wait that
+ * could only time out is refused at once: for a compaction queued by the
+ * waiting transaction (its plans start when it commits), or while the
+ * waiting transaction holds the collection's write lock (every plan needs
+ * it for its swap).  Plans left
  * queued with no worker to run them (no free worker slot when compact()
  * committed, a server restart) would never end, so while none runs the
  * wait starts a compaction worker, at most once a second.
@@ -57,6 +61,14 @@ SsCompactionWait(int64 compaction_id, Interval *timeout)
 					 errmsg("compaction " INT64_FORMAT " was queued by this transaction", compaction_id),
 					 errhint("Commit first: plans run after the transaction that queued them commits.")));
 		SsCatalogCompactionState(compaction_id, &st);
+		if (strcmp(st.state, "Executing") == 0 &&
+			SsCatalogCompactionCollectionLockedHere(compaction_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("compaction " INT64_FORMAT " cannot end while this transaction holds the write lock of its collection",
+							compaction_id),
+					 errdetail("Each plan swaps its segments in under that lock, which this transaction took when it wrote to the collection."),
+					 errhint("Commit or roll back first, or wait in another session.")));
 		need_worker = strcmp(st.state, "Executing") == 0 &&
 			!SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE);
 		SsCatalogClose(&session);

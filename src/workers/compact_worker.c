@@ -3,27 +3,35 @@
  * compact_worker.c
  *	  Background workers that run queued compaction plans.
  *
- * compact() queues plans in the caller's transaction; when it commits, a
- * dynamic background worker is started for the database (this needs no
- * shared_preload_libraries).  A worker takes one of
- * segstore.max_compaction_workers slots (session locks on tags no SQL role
- * can take, metadata/locks.c, so no shared memory is needed), runs queued plans one at a time, manual ones
- * first, until none is left, and then collects garbage so that the
- * sources' space comes back at once.  A worker that finds every slot
- * taken exits: the slot holders re-check the queue after they let go of
- * their slot, so no plan is left behind.
+ * compact() queues plans in the caller's transaction; when it commits,
+ * dynamic background workers are started for the database (this needs no
+ * shared_preload_libraries): one per plan, but no more than
+ * segstore.max_compaction_workers minus the compaction workers already
+ * running there or started by this backend and not yet running, since a
+ * running worker takes the next plan when it is done with its own.  A
+ * worker takes one of segstore.max_compaction_workers slots (session locks
+ * on tags no SQL role can take, metadata/locks.c, so no shared memory is
+ * needed), runs queued plans one at a time, manual ones first, until none
+ * is left, and then, still holding its slot, collects garbage for a while
+ * so that the sources' space comes back at once, taking any plan queued
+ * meanwhile.  A worker that finds every slot taken exits at once: the slot
+ * holders re-check the queue after they let go of their slot, so no plan is
+ * left behind.  So at most max_compaction_workers compaction workers of a
+ * database outlive their start, however many compactions are queued.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <limits.h>
+#include <sys/resource.h>
 
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/procarray.h"
@@ -51,43 +59,86 @@ int			ss_log_min_duration_ms = LOG_MIN_DURATION_DEFAULT;
 #define SS_GC_RETRY_MS 200
 
 /*
- * What to do at commit: start workers if launch_level > 0 (the lowest
- * subtransaction level that asked), and interrupt the workers of cancelled
- * plans (PendingCancel, in TopMemoryContext).  A subtransaction's abort
- * forgets what it asked for; PREPARE TRANSACTION refuses either, since
+ * What to do at commit, each with the subtransaction level that asked for
+ * it: start workers for nplans plans, or interrupt worker pid, which runs a
+ * cancelled plan.  A subtransaction's abort forgets what it asked for, its
+ * commit hands it to the parent; PREPARE TRANSACTION refuses either, since
  * COMMIT PREPARED runs where no callback of this session can act.
  */
-typedef struct PendingCancel
+typedef struct PendingAction
 {
-	int			pid;
+	int			pid;			/* a worker to interrupt, or 0 */
+	int			nplans;			/* plans to start workers for, if pid is 0 */
 	int			nestlevel;
-} PendingCancel;
+} PendingAction;
 
-static int	launch_level = 0;
-static List *cancel_at_commit = NIL;
+static List *pending = NIL;		/* PendingAction *, TopMemoryContext */
+static List *launched = NIL;	/* BackgroundWorkerHandle *, TopMemoryContext */
 static bool callback_registered = false;
+
+/*
+ * Compaction workers of this database: those running, and those this
+ * backend started that do not show yet (forgetting the ones that ended).
+ */
+static int
+CountWorkers(void)
+{
+	List	   *pids = SsLauncherWorkerPids(SS_COMPACTION_WORKER_TYPE);
+	int			n = list_length(pids);
+	ListCell   *lc;
+
+	foreach(lc, launched)
+	{
+		BackgroundWorkerHandle *handle = lfirst(lc);
+		pid_t		pid;
+
+		switch (GetBackgroundWorkerPid(handle, &pid))
+		{
+			case BGWH_NOT_YET_STARTED:
+				n++;
+				break;
+			case BGWH_STARTED:
+				if (!list_member_int(pids, (int) pid))
+					n++;
+				break;
+			default:
+				launched = foreach_delete_current(launched, lc);
+				pfree(handle);
+				break;
+		}
+	}
+	list_free(pids);
+	return n;
+}
 
 /* Start a worker for the current database; false if none could start. */
 bool
 SsCompactionLaunchWorker(void)
 {
 	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	bool		ok;
 
 	SsBackgroundWorkerInit(&worker, "SsCompactionWorkerMain", SS_COMPACTION_WORKER_TYPE,
 						   BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "segstore compaction worker for database %u",
 			 MyDatabaseId);
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-	return RegisterDynamicBackgroundWorker(&worker, NULL);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+	if (ok)
+		launched = lappend(launched, handle);
+	MemoryContextSwitchTo(old);
+	return ok;
 }
 
 /* Forget every pending action. */
 static void
 ForgetPending(void)
 {
-	launch_level = 0;
-	list_free_deep(cancel_at_commit);
-	cancel_at_commit = NIL;
+	list_free_deep(pending);
+	pending = NIL;
 }
 
 /*
@@ -98,29 +149,39 @@ static void
 LaunchCallback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
+	int			nplans = 0;
 	int			i;
+	int			n;
 
 	switch (event)
 	{
 		case XACT_EVENT_PRE_PREPARE:
-			if (cancel_at_commit != NIL)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that cancelled a segstore compaction")));
-			if (launch_level > 0)
+			foreach(lc, pending)
+			{
+				PendingAction *a = lfirst(lc);
+
+				if (a->pid != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot prepare a transaction that cancelled a segstore compaction")));
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot prepare a transaction that queued a segstore compaction")));
+			}
 			break;
 		case XACT_EVENT_COMMIT:
-			foreach(lc, cancel_at_commit)
+			foreach(lc, pending)
 			{
-				int			pid = ((PendingCancel *) lfirst(lc))->pid;
+				PendingAction *a = lfirst(lc);
 
-				if (BackendPidGetProc(pid) != NULL)
-					(void) kill(pid, SIGINT);
+				if (a->pid == 0)
+					nplans += a->nplans;
+				else if (BackendPidGetProc(a->pid) != NULL)
+					(void) kill(a->pid, SIGINT);
 			}
-			for (i = 0; launch_level > 0 && i < ss_max_compaction_workers; i++)
+			n = nplans > 0 ?
+				Min(nplans, ss_max_compaction_workers - CountWorkers()) : 0;
+			for (i = 0; i < n; i++)
 				if (!SsCompactionLaunchWorker())
 				{
 					if (i == 0)
@@ -153,33 +214,41 @@ LaunchSubCallback(SubXactEvent event, SubTransactionId mySubid,
 	ListCell   *lc;
 	MemoryContext old;
 
-	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+	if (pending == NIL ||
+		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
 		return;
-	if (launch_level >= level)
-		launch_level = event == SUBXACT_EVENT_ABORT_SUB ? 0 : level - 1;
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	foreach(lc, cancel_at_commit)
+	foreach(lc, pending)
 	{
-		PendingCancel *c = lfirst(lc);
+		PendingAction *a = lfirst(lc);
 
-		if (c->nestlevel >= level && event == SUBXACT_EVENT_ABORT_SUB)
+		if (a->nestlevel >= level && event == SUBXACT_EVENT_ABORT_SUB)
 		{
-			pfree(c);
+			pfree(a);
 			continue;
 		}
-		if (c->nestlevel >= level)
-			c->nestlevel = level - 1;
-		keep = lappend(keep, c);
+		if (a->nestlevel >= level)
+			a->nestlevel = level - 1;
+		keep = lappend(keep, a);
 	}
-	list_free(cancel_at_commit);
-	cancel_at_commit = keep;
+	list_free(pending);
+	pending = keep;
 	MemoryContextSwitchTo(old);
 }
 
-/* Register the commit callbacks once per backend. */
+/* Remember an action for commit, and register the callbacks once. */
 static void
-RegisterCallback(void)
+AddPending(int pid, int nplans)
 {
+	PendingAction *a = MemoryContextAlloc(TopMemoryContext, sizeof(PendingAction));
+	MemoryContext old;
+
+	a->pid = pid;
+	a->nplans = nplans;
+	a->nestlevel = GetCurrentTransactionNestLevel();
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	pending = lappend(pending, a);
+	MemoryContextSwitchTo(old);
 	if (!callback_registered)
 	{
 		RegisterXactCallback(LaunchCallback, NULL);
@@ -196,30 +265,31 @@ RegisterCallback(void)
 void
 SsCompactionCancelAtCommit(List *pids)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	ListCell   *lc;
 
 	foreach(lc, pids)
-	{
-		PendingCancel *c = palloc(sizeof(PendingCancel));
-
-		c->pid = lfirst_int(lc);
-		c->nestlevel = GetCurrentTransactionNestLevel();
-		cancel_at_commit = lappend(cancel_at_commit, c);
-	}
-	MemoryContextSwitchTo(old);
-	RegisterCallback();
+		AddPending(lfirst_int(lc), 0);
 }
 
-/* Ask for workers (as many as plans, at most the limit) when this transaction commits. */
+/*
+ * Ask for workers for a compaction's plans when this transaction commits:
+ * as many as it has plans, at most the limit.  compaction_id 0 stands for
+ * plans of unknown number already queued.  Runs in a catalog session.
+ */
 void
-SsCompactionLaunchAtCommit(void)
+SsCompactionLaunchAtCommit(int64 compaction_id)
 {
-	int			level = GetCurrentTransactionNestLevel();
+	int			nplans = ss_max_compaction_workers;
 
-	if (launch_level == 0 || level < launch_level)
-		launch_level = level;
-	RegisterCallback();
+	if (compaction_id != 0)
+	{
+		SsCompactionState st;
+
+		SsCatalogCompactionState(compaction_id, &st);
+		nplans = st.total;
+	}
+	if (nplans > 0)
+		AddPending(0, nplans);
 }
 
 /* Run fn inside a transaction and a catalog session. */
@@ -375,6 +445,7 @@ RunPlan(int64 plan_id)
 		TimestampTz start = GetCurrentTimestamp();
 		long		secs;
 		int			usecs;
+		struct rusage usage;
 
 		SsCatalogOpen(&session, false);
 		SsCatalogLockForWorker();
@@ -393,11 +464,15 @@ RunPlan(int64 plan_id)
 		CommitTransactionCommand();
 		SsProgressEnd();
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+		/* the process's peak resident size: what the plan really cost */
+		if (getrusage(RUSAGE_SELF, &usage) != 0)
+			usage.ru_maxrss = -1;
 		ereport(DEBUG1,
-				(errmsg("segstore: compaction " INT64_FORMAT " plan " INT64_FORMAT " (%s) completed: rows " INT64_FORMAT " -> " INT64_FORMAT ", " INT64_FORMAT " deleted rows purged, bytes " INT64_FORMAT " -> " INT64_FORMAT ", %ld.%03d s",
+				(errmsg("segstore: compaction " INT64_FORMAT " plan " INT64_FORMAT " (%s) completed: rows " INT64_FORMAT " -> " INT64_FORMAT ", " INT64_FORMAT " deleted rows purged, bytes " INT64_FORMAT " -> " INT64_FORMAT ", %ld.%03d s, peak memory " INT64_FORMAT " kB, worker peak RSS %ld kB",
 						plan->compaction_id, plan_id, plan->plan_type, result.rows_in,
 						result.rows_out, result.deleted_purged, result.bytes_in,
-						result.bytes_out, secs, usecs / 1000)));
+						result.bytes_out, secs, usecs / 1000, result.peak_memory / 1024,
+						usage.ru_maxrss)));
 	}
 	PG_CATCH();
 	{
@@ -422,6 +497,46 @@ RunPlan(int64 plan_id)
 	}
 }
 
+/*
+ * Run queued plans until none is left, then collect garbage.  Sources are
+ * held while a snapshot that saw them flushed is open, typically the
+ * client waiting for this very compaction: garbage collection is retried
+ * for a while, so that their space comes back as soon as it lets go, and
+ * plans queued meanwhile are taken between the retries.
+ */
+static void
+RunQueue(MemoryContext cxt)
+{
+	int			retries = 0;
+
+	for (;;)
+	{
+		int64		plan_id;
+		bool		remaining;
+
+		InTransaction(ClaimPlan, &plan_id);
+		if (plan_id != 0)
+		{
+			RunPlan(plan_id);
+			MemoryContextReset(cxt);
+			retries = 0;
+			continue;
+		}
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		InTransaction(CollectGarbage, &remaining);
+		if (!remaining || ++retries >= SS_GC_RETRIES)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SS_GC_RETRY_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Entry point of a compaction worker; the argument is the database's oid. */
 void
 SsCompactionWorkerMain(Datum arg)
@@ -429,6 +544,7 @@ SsCompactionWorkerMain(Datum arg)
 	MemoryContext cxt;
 
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	cxt = AllocSetContextCreate(TopMemoryContext, "segstore compaction worker",
@@ -442,39 +558,12 @@ SsCompactionWorkerMain(Datum arg)
 
 		InTransaction(AcquireSlot, &slot);
 		if (slot < 0)
-			break;
-		for (;;)
-		{
-			int64		plan_id;
-
-			InTransaction(ClaimPlan, &plan_id);
-			if (plan_id == 0)
-				break;
-			RunPlan(plan_id);
-			MemoryContextReset(cxt);
-		}
+			break;				/* the slot holders run the queue */
+		RunQueue(cxt);
 		InTransaction(ReleaseSlot, &slot);
 		InTransaction(CheckPending, &pending);
 		if (!pending)
 			break;
-	}
-
-	/*
-	 * Sources are held while a snapshot that saw them flushed is open,
-	 * typically the client waiting for this very compaction: retry for a
-	 * while, so that their space comes back as soon as it lets go.
-	 */
-	for (int i = 0; i < SS_GC_RETRIES; i++)
-	{
-		bool		remaining;
-
-		InTransaction(CollectGarbage, &remaining);
-		if (!remaining)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 SS_GC_RETRY_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
 	proc_exit(0);
 }

@@ -368,6 +368,13 @@ SegstorePids(Oid dboid, const char *type)
 	return pids;
 }
 
+/* Pids of segstore's processes of this bgw_type in this database but this one. */
+List *
+SsLauncherWorkerPids(const char *type)
+{
+	return SegstorePids(MyDatabaseId, type);
+}
+
 /* Does one of segstore's processes of this bgw_type run in this database? */
 bool
 SsLauncherWorkerRunning(const char *type)

@@ -137,6 +137,7 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 		(activity->idle || activity->pending_deletes >= ss_pending_delete_threshold);
 	SsCollection *coll;
 	StringInfoData why;
+	int64		id;
 	int			nbuilt;
 
 	appendStringInfo(decision, "%s%s: ", decision->len > 0 ? "; " : "", activity->name);
@@ -174,10 +175,10 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 		return;
 	}
 	initStringInfo(&why);
-	if (SsCompactionPlan(coll, SS_TRIGGER_AUTO, &why) != 0)
+	if ((id = SsCompactionPlan(coll, SS_TRIGGER_AUTO, &why)) != 0)
 	{
 		appendStringInfo(decision, "queued a compaction: %s", why.data);
-		SsCompactionLaunchAtCommit();
+		SsCompactionLaunchAtCommit(id);
 	}
 	else
 		appendStringInfoString(decision, why.data);
@@ -188,7 +189,7 @@ static void
 RunLeftoverPlans(void)
 {
 	if (SsCatalogPlansPending() && !SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE))
-		SsCompactionLaunchAtCommit();
+		SsCompactionLaunchAtCommit(0);
 }
 
 /* Copy the collections' activity out of the catalog session's memory. */

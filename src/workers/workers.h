@@ -30,13 +30,14 @@ extern void SsLauncherRescanAtCommit(void);
 extern void SsLauncherStopWorkers(Oid dboid, bool block);
 extern void SsLauncherStopForDropExtension(void);
 extern bool SsLauncherWorkerRunning(const char *type);
+extern List *SsLauncherWorkerPids(const char *type);
 extern void SsWorkerStatusList(Tuplestorestate *store, TupleDesc desc);
 
 /* worker.c */
 extern PGDLLEXPORT void SsWorkerMain(Datum arg);
 
 /* compact_worker.c */
-extern void SsCompactionLaunchAtCommit(void);
+extern void SsCompactionLaunchAtCommit(int64 compaction_id);
 extern void SsCompactionCancelAtCommit(List *pids);
 extern bool SsCompactionLaunchWorker(void);
 extern PGDLLEXPORT void SsCompactionWorkerMain(Datum arg);

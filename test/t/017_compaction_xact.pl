@@ -116,11 +116,19 @@ sub prepare_error
 }
 
 my $no_prepare = qr/^ERROR:  0A000: cannot prepare a transaction that/;
-like(prepare_error("SELECT segstore.compact('c')"), $no_prepare,
+# Two small segments: compact() queues a plan that merges them.
+$node->safe_psql('postgres', q{
+SELECT segstore.create_collection('d', 'id int8 PRIMARY KEY, v float4[2]');
+SELECT segstore.insert('d', ARRAY[1, 2]::int8[], ARRAY[[1, 1], [2, 2]]::float4[]);
+SELECT segstore.flush('d');
+SELECT segstore.insert('d', ARRAY[3, 4]::int8[], ARRAY[[3, 3], [4, 4]]::float4[]);
+SELECT segstore.flush('d');
+});
+like(prepare_error("SELECT segstore.compact('d')"), $no_prepare,
 	'a queued compaction cannot be prepared (no worker would start it)');
-is(prepare_error("SAVEPOINT s; SELECT segstore.compact('c'); ROLLBACK TO s"), '',
+is(prepare_error("SAVEPOINT s; SELECT segstore.compact('d'); ROLLBACK TO s"), '',
 	'a compaction rolled back to a savepoint launches nothing: the transaction prepares');
-like(prepare_error("SAVEPOINT s; SELECT segstore.compact('c'); RELEASE s"), $no_prepare,
+like(prepare_error("SAVEPOINT s; SELECT segstore.compact('d'); RELEASE s"), $no_prepare,
 	'a released savepoint hands its launch to the transaction');
 
 $node->safe_psql('postgres', q{
