@@ -35,12 +35,16 @@ passed=0
 failed=0
 finished=0
 WORK=""
+TMPFS=""
 
 finish() {
 	local rc=$?
 	if [ "$finished" -ne 1 ]; then
 		echo "test.sh: stopped early (exit status $rc)"
 		failed=$((failed + 1))
+	fi
+	if [ -n "$TMPFS" ]; then
+		umount "$TMPFS" || echo "test.sh: could not unmount $TMPFS"
 	fi
 	if [ -n "$WORK" ]; then
 		if [ "${SEGSTORE_KEEP_TMP:-}" = 1 ]; then
@@ -248,12 +252,29 @@ run_isolation() {
 	check_sanitizer_logs output_iso/log/postmaster.log
 }
 
+# A small disk that can really fill up, for the fault test (016), which
+# puts its server's segstore directory on it.  Mounting needs root, so
+# only a run as root (as CI runs) gets one; the test skips without it.
+# finish() unmounts it, whatever happened.
+mount_test_tmpfs() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	mkdir -p "$WORK/tmpfs"
+	if mount -t tmpfs -o size=64m,mode=0700,uid="$(id -u postgres)",gid="$(id -g postgres)" \
+		segstore-test "$WORK/tmpfs"; then
+		TMPFS="$WORK/tmpfs"
+		TEST_ENV+=(SEGSTORE_TEST_TMPFS="$TMPFS")
+	else
+		echo "test.sh: could not mount a tmpfs; the fault test will skip"
+	fi
+}
+
 run_tap() {
 	local files=() f name logs
 	for f in test/t/*.pl; do
 		[ -e "$f" ] || continue
 		[[ "$f" == *"${TAP_TESTS:-}"* ]] && files+=("$f")
 	done
+	mount_test_tmpfs
 	echo "=== TAP: ${#files[@]} files"
 	# One file at a time, each counted; prove_installcheck empties
 	# tmp_check/ first, so each file's logs are read before the next runs.

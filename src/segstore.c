@@ -23,6 +23,7 @@
 #include "data/index.h"
 #include "data/segment.h"
 #include "data/write.h"
+#include "format/fault.h"
 #include "format/filewal.h"
 #include "format/files.h"
 #include "segstore.h"
@@ -124,6 +125,7 @@ SegstoreProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 _PG_init(void)
 {
+	SsFaultInit();
 	SsFileWalInit();
 	SsSegmentInit();
 	SsWriteInit();

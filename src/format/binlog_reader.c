@@ -29,6 +29,7 @@
 
 #include "format/binlog.h"
 #include "format/binlog_int.h"
+#include "format/fault.h"
 
 /*
  * Data buffer allocated up front when reading a variable-length column:
@@ -60,7 +61,8 @@ ReadAt(int fd, const char *path, char *buf, Size len, uint64 offset)
 
 		/* Linux transfers at most about 2 GB per call anyway. */
 		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
-		n = pg_pread(fd, buf + done, Min(len - done, (Size) 1 << 30),
+		n = SsFaultInject(SS_FAULT_READ, path) ? -1 :
+			pg_pread(fd, buf + done, Min(len - done, (Size) 1 << 30),
 					 (off_t) (offset + done));
 		pgstat_report_wait_end();
 		if (n < 0)

@@ -34,6 +34,7 @@
 
 #include "format/binlog.h"
 #include "format/binlog_int.h"
+#include "format/fault.h"
 #include "format/files.h"
 
 /* Raw payload size at which writers cut blocks. */
@@ -91,7 +92,8 @@ WriteAll(SsBinlogWriter *w, const char *buf, Size len)
 
 		errno = 0;
 		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
-		n = write(w->fd, buf, Min(len, (Size) 1 << 30));
+		n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
+			write(w->fd, buf, Min(len, (Size) 1 << 30));
 		pgstat_report_wait_end();
 		if (n <= 0)
 		{
@@ -671,7 +673,9 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 
 	SsBinlogHeaderEncode(hbuf, &w->header);
 	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
-	n = pg_pwrite(w->fd, hbuf, sizeof(hbuf), 0);
+	errno = 0;
+	n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
+		pg_pwrite(w->fd, hbuf, sizeof(hbuf), 0);
 	pgstat_report_wait_end();
 	if (n != sizeof(hbuf))
 	{

@@ -110,6 +110,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "format/fault.h"
 #include "format/filewal.h"
 
 #define SS_RMGR_NAME "segstore"
@@ -477,14 +478,25 @@ RedoWrite(const char *data, Size datalen)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open segstore file \"%s\": %m", path)));
-	if (xl.len > 0 &&
-		pg_pwrite(fd, bytes, xl.len, (off_t) xl.offset) != (ssize_t) xl.len)
+	for (Size done = 0; done < xl.len;)
 	{
-		if (errno == 0)
-			errno = ENOSPC;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write to segstore file \"%s\": %m", path)));
+		ssize_t		n;
+
+		errno = 0;
+		n = SsFaultInject(SS_FAULT_WRITE, path) ? -1 :
+			pg_pwrite(fd, bytes + done, xl.len - done, (off_t) (xl.offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			/* A write that makes no progress means the disk is full. */
+			if (errno == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write to segstore file \"%s\": %m", path)));
+		}
+		done += n;
 	}
 	if (CloseTransientFile(fd) != 0)
 		ereport(ERROR,

@@ -65,6 +65,7 @@
 #include "utils/memutils.h"
 
 #include "format/binlog.h"
+#include "format/fault.h"
 #include "format/files.h"
 #include "format/ivffile.h"
 
@@ -73,6 +74,7 @@
 #define IVF_HEADER_SIZE 64
 #define IVF_ALIGN		64
 #define IVF_MAX_ROWS	((int64) PG_INT32_MAX)
+#define IVF_READ_CHUNK	((Size) 1024 * 1024)
 
 /*
  * Report a damaged index file.  It can be rebuilt from its segment's insert
@@ -250,6 +252,39 @@ WriterCleanup(void *arg)
 		unlink(w->tmp_path);
 }
 
+/*
+ * Give a new file its size with every block allocated, so that filling it
+ * through the mapping can never meet a full disk: a page fault on a hole
+ * that cannot be allocated raises SIGBUS, which takes the whole server
+ * down.  PostgreSQL's shared memory segments are reserved the same way.  A
+ * signal may interrupt posix_fallocate, which then starts over; a pending
+ * cancel or termination is serviced instead.
+ */
+static void
+ReserveSpace(int fd, const char *path, uint64 size)
+{
+	int			rc;
+
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_EXTEND);
+	for (;;)
+	{
+		rc = SsFaultInject(SS_FAULT_WRITE, path) ? EIO :
+			posix_fallocate(fd, 0, (off_t) size);
+		if (rc != EINTR)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	pgstat_report_wait_end();
+	if (rc != 0)
+	{
+		errno = rc;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not extend segstore file \"%s\" to " UINT64_FORMAT " bytes: %m",
+						path, size)));
+	}
+}
+
 /* Create a file of the given shape, mapped for filling. */
 SsIvfWriter *
 SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
@@ -290,11 +325,7 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	w->cleanup.arg = w;
 	MemoryContextRegisterResetCallback(cxt, &w->cleanup);
 
-	if (ftruncate(w->fd, (off_t) w->layout.size) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not extend segstore file \"%s\" to " UINT64_FORMAT " bytes: %m",
-						tmp_path, w->layout.size)));
+	ReserveSpace(w->fd, tmp_path, w->layout.size);
 	base = mmap(NULL, w->layout.size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
 	if (base == MAP_FAILED)
 		ereport(ERROR,
@@ -363,15 +394,56 @@ CheckFinite(SsIvfFile *f, const float *values, int64 n, const char *what)
 										   what, i / f->data.dim));
 }
 
-/* Check everything after the header of a mapped file. */
+
+/*
+ * CRC32C of a file's bytes after its header, read with read() rather than
+ * through a mapping: a read error is then an error of the statement, where
+ * a page fault on a mapping that cannot be read raises SIGBUS.  The pages
+ * read stay in the page cache, where the mapping finds them.
+ */
+static pg_crc32c
+BodyCrc(int fd, const char *path, Size size)
+{
+	char	   *buf = palloc(IVF_READ_CHUNK);
+	pg_crc32c	crc;
+	Size		pos = IVF_HEADER_SIZE;
+
+	INIT_CRC32C(crc);
+	while (pos < size)
+	{
+		ssize_t		n;
+
+		CHECK_FOR_INTERRUPTS();
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
+		n = SsFaultInject(SS_FAULT_READ, path) ? -1 :
+			pg_pread(fd, buf, Min(size - pos, IVF_READ_CHUNK), (off_t) pos);
+		pgstat_report_wait_end();
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read segstore file \"%s\": %m", path)));
+		if (n == 0)
+			IVF_CORRUPT(path,
+						errdetail_internal("Unexpected end of file at byte %zu.", pos));
+		COMP_CRC32C(crc, buf, n);
+		pos += n;
+	}
+	FIN_CRC32C(crc);
+	pfree(buf);
+	return crc;
+}
+
+/* Check everything after the header of a mapped file, whose CRC is crc. */
 static void
-CheckBody(SsIvfFile *f, pg_crc32c body_crc)
+CheckBody(SsIvfFile *f, pg_crc32c crc, pg_crc32c body_crc)
 {
 	SsIvfData  *d = &f->data;
 	uint8	   *seen;
 	int64		i;
 
-	if (SsCrc32c(f->base + IVF_HEADER_SIZE, f->size - IVF_HEADER_SIZE) != body_crc)
+	if (crc != body_crc)
 		IVF_CORRUPT(f->path, errdetail("Checksum mismatch."));
 	if (d->list_offsets[0] != 0 || d->list_offsets[d->nlist] != (uint64) d->nrows)
 		IVF_CORRUPT(f->path,
@@ -420,6 +492,7 @@ SsIvfMap(const char *path, MemoryContext cxt)
 	struct stat st;
 	uint64		writer_xid;
 	pg_crc32c	body_crc;
+	pg_crc32c	crc;
 	Layout		layout;
 	void	   *base;
 	int			fd;
@@ -446,6 +519,16 @@ SsIvfMap(const char *path, MemoryContext cxt)
 					errdetail_internal("The file is %lld bytes long, too short for an index file.",
 									   (long long) st.st_size));
 	}
+	PG_TRY();
+	{
+		crc = BodyCrc(fd, path, (Size) st.st_size);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(fd);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	base = mmap(NULL, (Size) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	CloseTransientFile(fd);
 	if (base == MAP_FAILED)
@@ -468,7 +551,7 @@ SsIvfMap(const char *path, MemoryContext cxt)
 						errdetail_internal("The file is %zu bytes long, its header implies " UINT64_FORMAT ".",
 										   f->size, layout.size));
 		PointSections(f->base, &layout, &f->data);
-		CheckBody(f, body_crc);
+		CheckBody(f, crc, body_crc);
 	}
 	PG_CATCH();
 	{
@@ -529,7 +612,8 @@ SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type,
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open segstore file \"%s\": %m", path)));
-	n = (int) read(fd, buf, IVF_HEADER_SIZE);
+	n = SsFaultInject(SS_FAULT_READ, path) ? -1 :
+		(int) read(fd, buf, IVF_HEADER_SIZE);
 	if (n < 0)
 	{
 		int			save_errno = errno;

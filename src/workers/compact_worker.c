@@ -58,8 +58,21 @@ int			ss_log_min_duration_ms = LOG_MIN_DURATION_DEFAULT;
 #define SS_GC_RETRIES 150
 #define SS_GC_RETRY_MS 200
 
-static int	launch_at_commit = 0;
-static List *cancel_at_commit = NIL;	/* pids, in TopMemoryContext */
+/*
+ * What to do at commit, each with the subtransaction level that asked for
+ * it: start workers for nplans plans, or interrupt worker pid, which runs a
+ * cancelled plan.  A subtransaction's abort forgets what it asked for, its
+ * commit hands it to the parent; PREPARE TRANSACTION refuses either, since
+ * COMMIT PREPARED runs where no callback of this session can act.
+ */
+typedef struct PendingAction
+{
+	int			pid;			/* a worker to interrupt, or 0 */
+	int			nplans;			/* plans to start workers for, if pid is 0 */
+	int			nestlevel;
+} PendingAction;
+
+static List *pending = NIL;		/* PendingAction *, TopMemoryContext */
 static List *launched = NIL;	/* BackgroundWorkerHandle *, TopMemoryContext */
 static bool callback_registered = false;
 
@@ -120,6 +133,14 @@ SsCompactionLaunchWorker(void)
 	return ok;
 }
 
+/* Forget every pending action. */
+static void
+ForgetPending(void)
+{
+	list_free_deep(pending);
+	pending = NIL;
+}
+
 /*
  * At commit, start the requested workers, whose plans are now visible, and
  * interrupt the workers of cancelled plans, which will now see the cancel.
@@ -128,42 +149,110 @@ static void
 LaunchCallback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
+	int			nplans = 0;
 	int			i;
 	int			n;
 
-	if (event == XACT_EVENT_COMMIT)
+	switch (event)
 	{
-		foreach(lc, cancel_at_commit)
-			if (BackendPidGetProc(lfirst_int(lc)) != NULL)
-				(void) kill(lfirst_int(lc), SIGINT);
-		n = launch_at_commit > 0 ?
-			Min(launch_at_commit, ss_max_compaction_workers - CountWorkers()) : 0;
-		for (i = 0; i < n; i++)
-			if (!SsCompactionLaunchWorker())
+		case XACT_EVENT_PRE_PREPARE:
+			foreach(lc, pending)
 			{
-				if (i == 0)
-					ereport(WARNING,
-							(errmsg("could not start a segstore compaction worker"),
-							 errhint("Raise max_worker_processes; queued plans run when segstore.wait_for_compaction() is called or a worker starts.")));
-				break;
+				PendingAction *a = lfirst(lc);
+
+				if (a->pid != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot prepare a transaction that cancelled a segstore compaction")));
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that queued a segstore compaction")));
 			}
-		launch_at_commit = 0;
-	}
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-	{
-		launch_at_commit = 0;
-		list_free(cancel_at_commit);
-		cancel_at_commit = NIL;
+			break;
+		case XACT_EVENT_COMMIT:
+			foreach(lc, pending)
+			{
+				PendingAction *a = lfirst(lc);
+
+				if (a->pid == 0)
+					nplans += a->nplans;
+				else if (BackendPidGetProc(a->pid) != NULL)
+					(void) kill(a->pid, SIGINT);
+			}
+			n = nplans > 0 ?
+				Min(nplans, ss_max_compaction_workers - CountWorkers()) : 0;
+			for (i = 0; i < n; i++)
+				if (!SsCompactionLaunchWorker())
+				{
+					if (i == 0)
+						ereport(WARNING,
+								(errmsg("could not start a segstore compaction worker"),
+								 errhint("Raise max_worker_processes; queued plans run when segstore.wait_for_compaction() is called or a worker starts.")));
+					break;
+				}
+			ForgetPending();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			ForgetPending();
+			break;
+		default:
+			break;
 	}
 }
 
-/* Register the commit callback once per backend. */
+/*
+ * A subtransaction's abort forgets the actions it asked for; its commit
+ * hands them to its parent.
+ */
 static void
-RegisterCallback(void)
+LaunchSubCallback(SubXactEvent event, SubTransactionId mySubid,
+				  SubTransactionId parentSubid, void *arg)
 {
+	int			level = GetCurrentTransactionNestLevel();
+	List	   *keep = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (pending == NIL ||
+		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, pending)
+	{
+		PendingAction *a = lfirst(lc);
+
+		if (a->nestlevel >= level && event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			pfree(a);
+			continue;
+		}
+		if (a->nestlevel >= level)
+			a->nestlevel = level - 1;
+		keep = lappend(keep, a);
+	}
+	list_free(pending);
+	pending = keep;
+	MemoryContextSwitchTo(old);
+}
+
+/* Remember an action for commit, and register the callbacks once. */
+static void
+AddPending(int pid, int nplans)
+{
+	PendingAction *a = MemoryContextAlloc(TopMemoryContext, sizeof(PendingAction));
+	MemoryContext old;
+
+	a->pid = pid;
+	a->nplans = nplans;
+	a->nestlevel = GetCurrentTransactionNestLevel();
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	pending = lappend(pending, a);
+	MemoryContextSwitchTo(old);
 	if (!callback_registered)
 	{
 		RegisterXactCallback(LaunchCallback, NULL);
+		RegisterSubXactCallback(LaunchSubCallback, NULL);
 		callback_registered = true;
 	}
 }
@@ -176,11 +265,10 @@ RegisterCallback(void)
 void
 SsCompactionCancelAtCommit(List *pids)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
 
-	cancel_at_commit = list_concat(cancel_at_commit, pids);
-	MemoryContextSwitchTo(old);
-	RegisterCallback();
+	foreach(lc, pids)
+		AddPending(lfirst_int(lc), 0);
 }
 
 /*
@@ -200,9 +288,8 @@ SsCompactionLaunchAtCommit(int64 compaction_id)
 		SsCatalogCompactionState(compaction_id, &st);
 		nplans = st.total;
 	}
-	launch_at_commit = Min(launch_at_commit + nplans, ss_max_compaction_workers);
-	if (launch_at_commit > 0)
-		RegisterCallback();
+	if (nplans > 0)
+		AddPending(0, nplans);
 }
 
 /* Run fn inside a transaction and a catalog session. */

@@ -314,7 +314,9 @@ RescanCallback(XactEvent event, void *arg)
 			SetLatch(ss_shared->launcher_latch);
 		LWLockRelease(ss_shared->lock);
 	}
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+	/* after PREPARE, the launcher's periodic rescan finds what committed */
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE)
 		rescan_at_commit = false;
 }
 

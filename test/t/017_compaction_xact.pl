@@ -8,6 +8,11 @@
 # (that read "Failed" for a compaction that completed, at random, in the
 # differential test under ASan).  The reader's snapshot is held here by a
 # REPEATABLE READ transaction, so the order of events is fixed.
+#
+# Worker launches and cancel signals wait for commit: a savepoint rolled
+# back forgets its own, a released one hands them on, and PREPARE
+# TRANSACTION refuses them (0A000), since COMMIT PREPARED could not act on
+# them.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -94,6 +99,56 @@ is( $node->safe_psql(
 	"9001|completed|\n9002|failed|the worker running the plan exited before it finished",
 	'garbage collection records the orphan as failed and leaves the completed plan');
 $reader->quit;
+
+### What segstore defers to commit, across savepoints and PREPARE TRANSACTION
+
+# The error that PREPARE TRANSACTION after $sql ends with, '' if it
+# prepared (then rolled back).
+sub prepare_error
+{
+	my ($sql) = @_;
+	my ($rc, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nBEGIN;\n$sql;\nPREPARE TRANSACTION 'p';");
+	$node->safe_psql('postgres', "ROLLBACK PREPARED 'p'")
+	  if $node->safe_psql('postgres', "SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'p'") eq '1';
+	my ($line) = $err =~ /^(?:psql:[^:]*:\d+: )?(ERROR:.*)$/m;
+	return $line // '';
+}
+
+my $no_prepare = qr/^ERROR:  0A000: cannot prepare a transaction that/;
+# Two small segments: compact() queues a plan that merges them.
+$node->safe_psql('postgres', q{
+SELECT segstore.create_collection('d', 'id int8 PRIMARY KEY, v float4[2]');
+SELECT segstore.insert('d', ARRAY[1, 2]::int8[], ARRAY[[1, 1], [2, 2]]::float4[]);
+SELECT segstore.flush('d');
+SELECT segstore.insert('d', ARRAY[3, 4]::int8[], ARRAY[[3, 3], [4, 4]]::float4[]);
+SELECT segstore.flush('d');
+});
+like(prepare_error("SELECT segstore.compact('d')"), $no_prepare,
+	'a queued compaction cannot be prepared (no worker would start it)');
+is(prepare_error("SAVEPOINT s; SELECT segstore.compact('d'); ROLLBACK TO s"), '',
+	'a compaction rolled back to a savepoint launches nothing: the transaction prepares');
+like(prepare_error("SAVEPOINT s; SELECT segstore.compact('d'); RELEASE s"), $no_prepare,
+	'a released savepoint hands its launch to the transaction');
+
+$node->safe_psql('postgres', q{
+INSERT INTO segstore.compaction (compaction_id, collection_id, trigger)
+SELECT 9003, collection_id, 'manual' FROM segstore.collections WHERE name = 'c'});
+$worker = $node->background_psql('postgres');
+$pid = claim($worker, 9003);
+like(prepare_error('SELECT segstore.cancel_compaction(9003)'), $no_prepare,
+	'a cancel that would signal a worker cannot be prepared');
+is(prepare_error('SAVEPOINT s; SELECT segstore.cancel_compaction(9003); ROLLBACK TO s'), '',
+	'a cancel rolled back to a savepoint signals nothing: the transaction prepares');
+like(
+	prepare_error(
+		'SAVEPOINT s; SAVEPOINT t; SELECT segstore.cancel_compaction(9003); RELEASE t; ROLLBACK TO s; '
+		  . 'SAVEPOINT u; SELECT segstore.cancel_compaction(9003); RELEASE u'),
+	$no_prepare,
+	'only the cancels of aborted subtransactions are forgotten');
+is($node->safe_psql('postgres', 'SELECT state FROM segstore.compaction_plan WHERE plan_id = 9003'),
+	'executing', 'the plan still runs');
+quit_and_wait($worker, $pid);
 
 $node->stop;
 done_testing();
