@@ -46,6 +46,7 @@
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
 
+#include "format/fault.h"
 #include "shim.h"
 
 /* A context: PostgreSQL's header, then the chunks it holds. */
@@ -500,6 +501,13 @@ CloseTransientFile(int fd)
 			return close(fd);
 		}
 	abort();
+}
+
+/* The test-only I/O fault hook (segstore.inject_io_error) is never armed here. */
+bool
+SsFaultInject(SsFaultOp op, const char *path)
+{
+	return false;
 }
 
 /* Encoding: UTF8, as a server database would be. */
