@@ -186,7 +186,8 @@ LaunchCallback(XactEvent event, void *arg)
 				{
 					if (i == 0)
 						ereport(WARNING,
-								(errmsg("could not start a segstore compaction worker"),
+								(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+								 errmsg("could not start a segstore compaction worker"),
 								 errhint("Raise max_worker_processes; queued plans run when segstore.wait_for_compaction() is called or a worker starts.")));
 					break;
 				}

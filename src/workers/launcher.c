@@ -144,7 +144,8 @@ ScanDatabases(void)
 	if (n > SS_MAX_DATABASES)
 	{
 		ereport(WARNING,
-				(errmsg("segstore launcher looks after only %d of %d databases",
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("segstore launcher looks after only %d of %d databases",
 						SS_MAX_DATABASES, n)));
 		n = SS_MAX_DATABASES;
 	}
