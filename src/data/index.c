@@ -167,6 +167,30 @@ TrainCentroids(Build *b, int nlist, uint64 seed, float *centroids)
 }
 
 /*
+ * The index file of the collection's largest segment, if it has more rows
+ * than nrows: a segment too small to sample well (one sealed from a few
+ * thousand growing rows) takes its centroids instead of training its own,
+ * which keeps k-means out of the writers that seal such segments and gives
+ * the small segment the centroids of the data it joins.
+ */
+static char *
+CentroidDonor(SsCollection *coll, int64 nrows)
+{
+	List	   *files = SsCatalogBinlogs(coll->id, 0, "index");
+	SsBinlogRow *best = NULL;
+	ListCell   *lc;
+
+	foreach(lc, files)
+	{
+		SsBinlogRow *row = lfirst(lc);
+
+		if (row->rows > nrows && (best == NULL || row->rows > best->rows))
+			best = row;
+	}
+	return best ? pstrdup(best->path) : NULL;
+}
+
+/*
  * Write the index file of one segment; nothing is registered.  Memory:
  * 4 bytes per row (each row's list) and a chunk of vectors, 64 MiB or a
  * quarter of memory_budget if that is smaller (0: no budget); the file's
@@ -178,6 +202,8 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 {
 	/* SPI calls first: they end in SPI's own memory context */
 	int64		file_id = SsCatalogNextId("file_id_seq");
+	char	   *donor = nrows < (int64) def->nlist * SS_KMEANS_SAMPLE_PER_LIST ?
+		CentroidDonor(coll, nrows) : NULL;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index build",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -230,7 +256,9 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	assign = palloc_extended(sizeof(int32) * nrows, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	if (shape.type == SS_INDEX_IVF_FLAT)
 	{
-		TrainCentroids(&b, shape.nlist, (uint64) segment_id, data.centroids);
+		if (donor == NULL || shape.nlist != def->nlist ||
+			!SsIvfReadCentroids(donor, &shape, data.centroids))
+			TrainCentroids(&b, shape.nlist, (uint64) segment_id, data.centroids);
 		for (first = 0; first < nrows; first += b.chunk_rows)
 		{
 			int64		count = Min(b.chunk_rows, nrows - first);
@@ -485,13 +513,17 @@ SsIndexFileState(const char *path)
 {
 	uint64		xid;
 	SsIndexType type;
+	bool		missing = false;
 
 	if (path == NULL)
 		return "none";
-	if (SsFilesSize(path) < 0)
-		return "missing";
-	if (!SsIvfPeekHeader(path, &xid, &type, NULL))
-		return "corrupt";
+
+	/*
+	 * One open, no stat first: garbage collection may remove the file of a
+	 * compacted segment at any moment, which is "missing", not an error.
+	 */
+	if (!SsIvfPeekHeader(path, &xid, &type, &missing))
+		return missing ? "missing" : "corrupt";
 	return SsIndexTypeName(type);
 }
 
