@@ -631,6 +631,46 @@ SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type,
 	return true;
 }
 
+/*
+ * Read the centroids of an IVF_FLAT file built for the index id, metric,
+ * dim and nlist of *shape into out (nlist x dim).  Returns false when the
+ * file is missing, unreadable, of another shape, or holds centroids that
+ * are not finite: the caller then trains its own.  Only the header's
+ * checksum is checked, not the body's: centroids only decide which list a
+ * row of the new file goes into, and that file is checked whole when
+ * mapped.
+ */
+bool
+SsIvfReadCentroids(const char *path, const SsIvfData *shape, float *out)
+{
+	char		buf[IVF_HEADER_SIZE];
+	SsIvfData	donor;
+	Layout		layout;
+	pg_crc32c	body_crc;
+	uint64		xid;
+	Size		bytes = sizeof(float) * (Size) shape->nlist * shape->dim;
+	bool		ok;
+	int			fd;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	ok = pg_pread(fd, buf, IVF_HEADER_SIZE, 0) == IVF_HEADER_SIZE &&
+		HeaderDecode(buf, &xid, &donor, &body_crc) &&
+		donor.type == SS_INDEX_IVF_FLAT && donor.index_id == shape->index_id &&
+		donor.metric == shape->metric && donor.dim == shape->dim &&
+		donor.nlist == shape->nlist;
+	if (ok)
+	{
+		ComputeLayout(&donor, &layout);
+		ok = pg_pread(fd, out, bytes, (off_t) layout.centroids) == (ssize_t) bytes;
+	}
+	CloseTransientFile(fd);
+	for (Size i = 0; ok && i < (Size) shape->nlist * shape->dim; i++)
+		ok = isfinite(out[i]);
+	return ok;
+}
+
 /* SQL name of an index type. */
 const char *
 SsIndexTypeName(SsIndexType type)

@@ -104,6 +104,12 @@ extern void SsIvfWillNeed(SsIvfFile *file);
 extern bool SsIvfPeekHeader(const char *path, uint64 *writer_xid, SsIndexType *type,
 							bool *missing);
 
+/*
+ * Read the centroids of an IVF_FLAT file of the same index, metric, dim
+ * and nlist as *shape; false if the file cannot lend them.
+ */
+extern bool SsIvfReadCentroids(const char *path, const SsIvfData *shape, float *out);
+
 /* Names of index types and metrics, as SQL spells them, and back. */
 extern const char *SsIndexTypeName(SsIndexType type);
 extern const char *SsMetricName(SsMetric metric);
