@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -26,6 +28,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
@@ -35,6 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "data/growing.h"
@@ -351,6 +355,139 @@ FieldTypeOid(const SsField *field)
 	return InvalidOid;
 }
 
+/* Make room for at least need rows (and var_need bytes of a SS_COL_VAR column). */
+static void
+ScanColumnGrow(SsColumn *col, int64 *cap, int64 need, Size *var_cap, Size var_need)
+{
+	if (need > *cap)
+	{
+		int64		cap2 = Max(*cap * 2, need);
+
+		if (col->type == SS_COL_VAR)
+			col->offsets = repalloc_huge(col->offsets, sizeof(uint64) * (cap2 + 1));
+		else
+			col->values = repalloc_huge(col->values, (Size) SsColWidth(col) * cap2);
+		*cap = cap2;
+	}
+	if (col->type == SS_COL_VAR && var_need > *var_cap)
+	{
+		Size		cap2 = Max(*var_cap * 2, var_need);
+
+		col->data = repalloc_huge(col->data, cap2);
+		*var_cap = cap2;
+	}
+}
+
+/*
+ * Read the growing rows that the active snapshot sees, in heap order,
+ * straight from the table: the primary key, the row timestamps and the
+ * fields in `fields` (field numbers), the other columns left unread.  A
+ * search reads the growing table this way, without SPI's per-row cost or
+ * a sort.  Each column is checked to have the type segstore gave it.
+ */
+SsBatch *
+SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
+{
+	SsBatch    *batch = SsBatchCreate(coll->fields, coll->nfields, 0);
+	int			ncols = coll->nfields + 1;
+	AttrNumber *attnos = palloc0(sizeof(AttrNumber) * ncols);
+	int64	   *caps = palloc0(sizeof(int64) * ncols);
+	Size	   *var_caps = palloc0(sizeof(Size) * ncols);
+	AttrNumber	last = 0;
+	/* sized for the rows the catalog counts, so that columns rarely grow */
+	int64		expect = coll->growing_bytes / ((int64) coll->dim * 4 + 16) + 64;
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore growing scan",
+												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	Relation	rel;
+	TupleDesc	desc;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	int64		n = 0;
+	int			f;
+
+	rel = table_open(coll->relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (f = 0; f < ncols; f++)
+	{
+		const SsField *field = f < coll->nfields ? &coll->fields[f] : NULL;
+		const char *name = field ? field->name : "$ts";
+		Oid			type = field ? FieldTypeOid(field) : TIMESTAMPTZOID;
+		SsColumn   *col = &batch->cols[f];
+		AttrNumber	a;
+
+		if (field && f != coll->pk && !bms_is_member(f, fields))
+			continue;
+		for (a = 1; a <= desc->natts; a++)
+			if (!TupleDescAttr(desc, a - 1)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, a - 1)->attname), name) == 0)
+				break;
+		if (a > desc->natts || TupleDescAttr(desc, a - 1)->atttypid != type)
+			elog(ERROR, "growing table of collection \"%s\" lacks column \"%s\" of its type",
+				 coll->name, name);
+		attnos[f] = a;
+		last = Max(last, a);
+		caps[f] = expect;
+		var_caps[f] = expect * 16;
+		SsColumnAllocate(col, caps[f], var_caps[f]);
+	}
+
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		slot_getsomeattrs(slot, last);
+		old = MemoryContextSwitchTo(row_cxt);
+		for (f = 0; f < ncols; f++)
+		{
+			SsColumn   *col = &batch->cols[f];
+			const SsField *field = f < coll->nfields ? &coll->fields[f] : NULL;
+			Datum		d;
+
+			if (attnos[f] == 0)
+				continue;
+			if (slot->tts_isnull[attnos[f] - 1])
+				elog(ERROR, "growing table of collection \"%s\" holds a NULL", coll->name);
+			d = slot->tts_values[attnos[f] - 1];
+			if (col->type == SS_COL_VAR)
+			{
+				struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+				Size		len = VARSIZE_ANY_EXHDR(v);
+				Size		at = col->offsets[n];
+
+				ScanColumnGrow(col, &caps[f], n + 1, &var_caps[f], at + len);
+				memcpy(col->data + at, VARDATA_ANY(v), len);
+				col->offsets[n + 1] = at + len;
+			}
+			else
+			{
+				ScanColumnGrow(col, &caps[f], n + 1, NULL, 0);
+				if (field)
+					StoreFixed(col, field, n, d);
+				else
+					((int64 *) col->values)[n] = DatumGetTimestampTz(d);
+			}
+		}
+		MemoryContextSwitchTo(old);
+		n++;
+		if (n % 1024 == 0)
+		{
+			MemoryContextReset(row_cxt);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	MemoryContextDelete(row_cxt);
+
+	batch->nrows = n;
+	for (f = 0; f < ncols; f++)
+		if (attnos[f] != 0)
+			batch->cols[f].nrows = n;
+	return batch;
+}
+
 /* The prepared INSERT of one row (fields, then "$ts") into the growing table. */
 static SPIPlanPtr
 PrepareInsert(SsCollection *coll)
@@ -369,7 +506,9 @@ PrepareInsert(SsCollection *coll)
 		types[f] = f < coll->nfields ? FieldTypeOid(&coll->fields[f]) : TIMESTAMPTZOID;
 	}
 	appendStringInfoChar(&sql, ')');
-	plan = SPI_prepare(sql.data, coll->nfields + 1, types);
+	plan = SsCatalogStatementPlan(sql.data, coll->nfields + 1, types);
+	if (plan == NULL)
+		plan = SPI_prepare(sql.data, coll->nfields + 1, types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare insert into growing table: %s",
 			 SPI_result_code_string(SPI_result));
@@ -410,7 +549,6 @@ SsGrowingInsert(SsCollection *coll, SsBatch *batch)
 		CHECK_FOR_INTERRUPTS();
 	}
 	MemoryContextDelete(rowcxt);
-	SPI_freeplan(plan);
 }
 
 /*
@@ -429,7 +567,6 @@ SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows)
 		InsertRow(coll, plan, rows + r * (coll->nfields + 1));
 		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_freeplan(plan);
 }
 
 /*
@@ -444,6 +581,7 @@ KeysQuery(SsCollection *coll, const char *fmt, const int64 *keys, int nkeys,
 	char	   *sql = psprintf(fmt, TableName(coll), pk);
 	Oid			types[1] = {INT8ARRAYOID};
 	Datum		values[1];
+	SPIPlanPtr	plan;
 	int64	   *out;
 	uint64		i;
 
@@ -451,7 +589,9 @@ KeysQuery(SsCollection *coll, const char *fmt, const int64 *keys, int nkeys,
 	if (nkeys == 0)
 		return NULL;
 	values[0] = SsCatalogInt8Array(keys, nkeys);
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 0) < 0)
+	plan = SsCatalogStatementPlan(sql, 1, types);
+	if ((plan != NULL ? SPI_execute_plan(plan, values, NULL, read_only, 0) :
+		 SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 0)) < 0)
 		elog(ERROR, "could not query growing table of collection \"%s\"", coll->name);
 	out = palloc(sizeof(int64) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)

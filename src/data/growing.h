@@ -8,6 +8,8 @@
 #ifndef SEGSTORE_DATA_GROWING_H
 #define SEGSTORE_DATA_GROWING_H
 
+#include "nodes/bitmapset.h"
+
 #include "format/batch.h"
 #include "metadata/catalog.h"
 
@@ -23,6 +25,7 @@ extern void SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows);
 extern SsBatch *SsGrowingRead(SsCollection *coll, bool all_fields);
 extern SsBatch *SsGrowingReadRange(SsCollection *coll, bool all_fields, bool after_set,
 								   int64 after, int64 max_rows);
+extern SsBatch *SsGrowingScan(SsCollection *coll, const Bitmapset *fields);
 extern bool SsGrowingKeyRange(SsCollection *coll, int64 *min, int64 *max);
 extern void SsGrowingInsert(SsCollection *coll, SsBatch *batch);
 extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted);

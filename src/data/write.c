@@ -24,21 +24,29 @@
 #include "data/segment.h"
 #include "data/write.h"
 #include "expr/expr.h"
+#include "status/status.h"
 
 /* Defaults of this module's settings (see SsWriteInit). */
 #define INSERT_DIRECT_THRESHOLD_DEFAULT 4096
 #define SEAL_PROPORTION_DEFAULT 0.25
 #define RETENTION_DURATION_DEFAULT 0
+#define GROWING_MAX_SIZE_KB_DEFAULT 2048
 
 int			ss_insert_direct_threshold = INSERT_DIRECT_THRESHOLD_DEFAULT;
 double		ss_seal_proportion = SEAL_PROPORTION_DEFAULT;
 int			ss_retention_duration_s = RETENTION_DURATION_DEFAULT;
+int			ss_growing_max_size_kb = GROWING_MAX_SIZE_KB_DEFAULT;
 
-/* Is any key of the sorted array within [lo, hi]? */
-static bool
-RangeOverlaps(const int64 *keys, int nkeys, int64 lo, int64 hi)
+/*
+ * Bytes of data at which a growing segment is sealed.  Every search scans
+ * the growing rows exactly, so their size, not only a fraction of the
+ * segment size, bounds what a search costs while rows arrive.
+ */
+int64
+SsWriteGrowingLimit(void)
 {
-	return nkeys > 0 && keys[0] <= hi && keys[nkeys - 1] >= lo;
+	return Min((int64) (ss_seal_proportion * ss_max_segment_size_mb * 1024 * 1024),
+			   (int64) ss_growing_max_size_kb * 1024);
 }
 
 /*
@@ -83,15 +91,13 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	if (nrest == 0)
 		return deleted;
 
-	segments = SsCatalogSegments(coll->id, true);
+	segments = SsCatalogSegmentsOverlapping(coll->id, rest[0], rest[nrest - 1]);
 	foreach(lc, segments)
 	{
 		SsSegment  *seg = lfirst(lc);
 		int64	   *live;
 		int			nlive;
 
-		if (!RangeOverlaps(rest, nrest, seg->pk_min, seg->pk_max))
-			continue;
 		live = SsSegmentLiveKeys(coll, seg, rest, nrest, &nlive);
 		SsCatalogInsertPendingDeletes(coll->id, seg->segment_id, live, times, nlive);
 		deleted += nlive;
@@ -114,14 +120,12 @@ FindLiveKey(SsCollection *coll, const int64 *keys, int nkeys, int64 *found)
 		*found = in_growing[0];
 		return true;
 	}
-	segments = SsCatalogSegments(coll->id, true);
+	segments = SsCatalogSegmentsOverlapping(coll->id, keys[0], keys[nkeys - 1]);
 	foreach(lc, segments)
 	{
 		SsSegment  *seg = lfirst(lc);
 		int64	   *live;
 
-		if (!RangeOverlaps(keys, nkeys, seg->pk_min, seg->pk_max))
-			continue;
 		live = SsSegmentLiveKeys(coll, seg, keys, nkeys, &n);
 		if (n > 0)
 		{
@@ -143,6 +147,7 @@ SsWriteSeal(SsCollection *coll)
 	SsSegmentWriteBatch(coll, coll->growing_segment_id, batch);
 	SsGrowingClear(coll);
 	SsCatalogSetGrowing(coll, SsCatalogNextId("segment_id_seq"), 0);
+	SsShmemVacuumGrowingAtCommit();
 	SsIndexBuildMissing(coll);
 }
 
@@ -182,14 +187,13 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 	else
 	{
 		int64		bytes = coll->growing_bytes;
-		int64		limit = (int64) (ss_seal_proportion * ss_max_segment_size_mb * 1024 * 1024);
 		int64		r;
 
 		SsGrowingInsert(coll, batch);
 		for (r = 0; r < batch->nrows; r++)
 			bytes += SsBatchRowBytes(batch, r);
 		SsCatalogSetGrowing(coll, coll->growing_segment_id, bytes);
-		if (bytes >= limit)
+		if (bytes >= SsWriteGrowingLimit())
 			SsWriteSeal(coll);
 	}
 	return batch->nrows;
@@ -288,4 +292,9 @@ SsWriteInit(void)
 							"Deletes younger than this are kept by compaction, for time travel.",
 							NULL, &ss_retention_duration_s, RETENTION_DURATION_DEFAULT, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("segstore.growing_max_size",
+							"A growing segment is sealed when its data reaches this size.",
+							"Searches scan growing rows exactly: this bounds their cost.",
+							&ss_growing_max_size_kb, GROWING_MAX_SIZE_KB_DEFAULT, 64, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 }

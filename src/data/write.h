@@ -17,11 +17,13 @@ extern int64 SsWriteDeleteExpr(SsCollection *coll, const char *expr);
 extern void SsWriteSeal(SsCollection *coll);
 extern void SsWriteFlushDeletes(SsCollection *coll);
 extern void SsWriteFlush(SsCollection *coll);
+extern int64 SsWriteGrowingLimit(void);
 
 /* Settings (write.c) */
 extern int	ss_insert_direct_threshold;
 extern double ss_seal_proportion;
 extern int	ss_retention_duration_s;
+extern int	ss_growing_max_size_kb;
 extern void SsWriteInit(void);
 
 #endif							/* SEGSTORE_DATA_WRITE_H */

@@ -24,6 +24,7 @@
 #ifndef SEGSTORE_METADATA_CATALOG_H
 #define SEGSTORE_METADATA_CATALOG_H
 
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
 
@@ -85,6 +86,7 @@ typedef struct SsCollectionActivity
 {
 	int64		id;
 	char	   *name;
+	Oid			relid;			/* its growing table */
 	bool		idle;			/* not written within segstore.seal_idle_time */
 	int64		growing_bytes;
 	int64		pending_deletes;
@@ -127,6 +129,8 @@ extern Oid	SsCatalogExtensionOwner(void);
 extern List *SsCatalogCollectionActivity(int idle_s);
 
 extern List *SsCatalogSegments(int64 collection_id, bool flushed_only);
+extern SPIPlanPtr SsCatalogStatementPlan(const char *sql, int nargs, Oid *types);
+extern List *SsCatalogSegmentsOverlapping(int64 collection_id, int64 lo, int64 hi);
 extern void SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,
 								   int64 pk_min, int64 pk_max, TimestampTz ts_min, TimestampTz ts_max,
 								   const int64 *compacted_from, int nfrom);

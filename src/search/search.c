@@ -108,6 +108,18 @@ typedef struct SegPlan
 	const uint8 *skip;			/* rows to skip, or NULL */
 } SegPlan;
 
+/* qsort order of segment plans: by centroid key, then segment id. */
+static int
+PlanCmp(const void *a, const void *b)
+{
+	const SsCachedSegment *x = ((const SegPlan *) a)->seg;
+	const SsCachedSegment *y = ((const SegPlan *) b)->seg;
+
+	if (x->centroid_key != y->centroid_key)
+		return x->centroid_key < y->centroid_key ? -1 : 1;
+	return x->segment_id < y->segment_id ? -1 : x->segment_id > y->segment_id;
+}
+
 /* Is (dist, id) better than hit h? */
 static inline bool
 Better(float dist, int64 id, const Hit *h)
@@ -244,15 +256,22 @@ SkipRows(SsCachedCollection *ce, SsCachedSegment *seg, const SsSearchRequest *re
 	return skip;
 }
 
-/* Search one segment's data for one query. */
+/*
+ * Search one segment's data for one query.  With same_centroids, lists
+ * already holds the lists in order of their centroids' distance, from a
+ * segment with the same centroids.
+ */
 static void
 SearchSegment(const SsIvfData *d, const float *q, int nprobe, const uint8 *skip,
-			  const SsSearchRequest *req, TopK *top, float *dist, ListDist *lists)
+			  const SsSearchRequest *req, TopK *top, float *dist, ListDist *lists,
+			  bool same_centroids)
 {
 	int			nlists = d->nlist;
 	int			l;
 
-	if (nprobe < d->nlist)
+	if (nprobe < d->nlist && same_centroids)
+		nlists = nprobe;
+	else if (nprobe < d->nlist)
 	{
 		float	   *cdist = dist;
 
@@ -312,8 +331,8 @@ SearchGrowing(SsCachedCollection *ce, const SsSearchRequest *req, SsMetric metri
 			  SsExpr *expr, const float *queries, TopK *tops)
 {
 	SsCollection *coll = ce->coll;
-	SsBatch    *batch = SsGrowingRead(coll, true);
 	Bitmapset  *fields = expr ? SsExprFields(expr) : NULL;
+	SsBatch    *batch = SsGrowingScan(coll, bms_add_member(bms_copy(fields), coll->vec));
 	SsValue    *row = palloc0(sizeof(SsValue) * coll->nfields);
 	float	   *vectors = (float *) batch->cols[coll->vec].values;
 	const int64 *ts = (const int64 *) batch->cols[coll->nfields].values;
@@ -479,11 +498,18 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 	}
 	dist = palloc(sizeof(float) * SS_SEARCH_BLOCK);
 	lists = palloc(sizeof(ListDist) * max_nlist);
+	/* segments that share centroids next to each other */
+	qsort(plans, nplans, sizeof(SegPlan), PlanCmp);
 	for (qi = 0; qi < req->nqueries; qi++)
 	{
 		for (i = 0; i < nplans; i++)
+		{
+			uint64		key = plans[i].seg->centroid_key;
+
 			SearchSegment(plans[i].seg->data, queries + (Size) qi * coll->dim, nprobe,
-						  plans[i].skip, req, &tops[qi], dist, lists);
+						  plans[i].skip, req, &tops[qi], dist, lists,
+						  i > 0 && key != 0 && key == plans[i - 1].seg->centroid_key);
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 

@@ -298,6 +298,38 @@ DecodeSegment(SsCachedCollection *ce, SsCachedSegment *seg, SsMetric metric)
 	seg->data = &seg->decoded;
 }
 
+/*
+ * Give a newly mapped segment the centroid key of a loaded segment of the
+ * collection whose centroids are byte for byte the same, or a new one.
+ * Segments sealed from growing rows take the centroids of the largest
+ * segment (index.c), so a search computes each distinct set's distances
+ * once per query, not once per segment.
+ */
+static void
+SetCentroidKey(SsCachedCollection *ce, SsCachedSegment *seg)
+{
+	static uint64 next_key = 0;
+	const SsIvfData *d = seg->data;
+	Size		bytes = sizeof(float) * (Size) d->nlist * d->dim;
+	int			i;
+
+	seg->centroid_key = 0;
+	if (d->type != SS_INDEX_IVF_FLAT)
+		return;
+	for (i = 0; i < ce->nsegs; i++)
+	{
+		const SsCachedSegment *other = ce->segs[i];
+
+		if (other == NULL || other == seg || other->centroid_key == 0 ||
+			other->data->nlist != d->nlist || other->data->dim != d->dim ||
+			memcmp(other->data->centroids, d->centroids, bytes) != 0)
+			continue;
+		seg->centroid_key = other->centroid_key;
+		return;
+	}
+	seg->centroid_key = ++next_key;
+}
+
 /* Make a segment's vectors searchable with this metric. */
 void
 SsSearchCacheLoadData(SsCachedCollection *ce, SsCachedSegment *seg, SsMetric metric)
@@ -327,6 +359,7 @@ SsSearchCacheLoadData(SsCachedCollection *ce, SsCachedSegment *seg, SsMetric met
 		}
 		seg->file = file;
 		seg->data = &file->data;
+		SetCentroidKey(ce, seg);
 	}
 }
 

@@ -34,6 +34,8 @@ typedef struct SsCachedSegment
 	SsIvfFile  *file;			/* the mapped index file */
 	SsIvfData  *data;			/* what is searched: file->data or decoded */
 	SsIvfData	decoded;		/* no index file: the insert binlog decoded */
+	uint64		centroid_key;	/* equal for segments whose IVF centroids are
+								 * identical (0: FLAT or not loaded) */
 	MemoryContext decoded_cxt;
 	bool		deletes_loaded;
 	int			ndel;			/* delta binlog deletes, as row numbers */

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
@@ -18,6 +19,8 @@ SsShared   *ss_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool vacuum_at_commit = false;
+static bool vacuum_callback_registered = false;
 
 /* Ask for the space and the lock while the postmaster sizes shared memory. */
 static void
@@ -56,4 +59,52 @@ SsShmemInstallHooks(void)
 	shmem_request_hook = SsShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = SsShmemStartup;
+}
+
+/* At commit, pass a pending vacuum request to the database's worker. */
+static void
+VacuumGrowingCallback(XactEvent event, void *arg)
+{
+	int			i;
+
+	if (!vacuum_at_commit)
+		return;
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	vacuum_at_commit = false;
+	/* a prepared seal is left to the worker's next regular run */
+	if (event != XACT_EVENT_COMMIT)
+		return;
+	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < SS_MAX_DATABASES; i++)
+	{
+		SsDatabaseSlot *slot = &ss_shared->databases[i];
+
+		if (slot->dboid == MyDatabaseId && slot->state == SS_WORKER_RUNNING &&
+			slot->latch != NULL)
+		{
+			slot->vacuum_growing = true;
+			SetLatch(slot->latch);
+		}
+	}
+	LWLockRelease(ss_shared->lock);
+}
+
+/*
+ * Ask this database's maintenance worker to vacuum the growing tables once
+ * the transaction commits.  A seal deletes every row it moved into a
+ * segment, and until vacuum reclaims their pages every search scans them.
+ */
+void
+SsShmemVacuumGrowingAtCommit(void)
+{
+	if (ss_shared == NULL)
+		return;
+	if (!vacuum_callback_registered)
+	{
+		RegisterXactCallback(VacuumGrowingCallback, NULL);
+		vacuum_callback_registered = true;
+	}
+	vacuum_at_commit = true;
 }

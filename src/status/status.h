@@ -40,6 +40,8 @@ typedef struct SsDatabaseSlot
 	Oid			dboid;
 	SsWorkerState state;
 	int			pid;			/* 0 when no worker runs */
+	Latch	   *latch;			/* the running worker's, else NULL */
+	bool		vacuum_growing; /* a seal asked for the growing tables' vacuum */
 	TimestampTz started_at;
 	TimestampTz last_run_at;	/* end of the last run */
 	int64		last_run_ms;
@@ -81,6 +83,7 @@ typedef struct SsShared
 /* shmem.c */
 extern SsShared *ss_shared;
 extern void SsShmemInstallHooks(void);
+extern void SsShmemVacuumGrowingAtCommit(void);
 
 /* progress.c */
 extern void SsProgressBegin(int64 compaction_id, int64 plan_id, const char *collection,

@@ -217,6 +217,7 @@ ManageWorkers(void)
 			handles[i] = NULL;
 			LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
 			slot->pid = 0;
+			slot->latch = NULL;
 			if (slot->state == SS_WORKER_RUNNING)
 			{
 				slot->state = SS_WORKER_WANTED;

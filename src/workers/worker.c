@@ -24,14 +24,18 @@
 
 #include <limits.h>
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "commands/extension.h"
+#include "commands/vacuum.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/bufmgr.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -68,6 +72,7 @@ ExitWithoutExtension(void)
 	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
 	my_slot->state = SS_WORKER_NO_EXTENSION;
 	my_slot->pid = 0;
+	my_slot->latch = NULL;
 	LWLockRelease(ss_shared->lock);
 	proc_exit(0);
 }
@@ -130,7 +135,7 @@ AbortWork(void)
 static void
 MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 {
-	int64		seal_limit = (int64) (ss_seal_proportion * ss_max_segment_size_mb * 1024 * 1024);
+	int64		seal_limit = SsWriteGrowingLimit();
 	bool		seal = activity->growing_bytes > 0 &&
 		(activity->idle || activity->growing_bytes >= seal_limit);
 	bool		write_deletes = activity->pending_deletes > 0 &&
@@ -210,6 +215,90 @@ CopyActivity(List *list)
 	}
 	MemoryContextSwitchTo(old);
 	return copy;
+}
+
+/*
+ * Vacuum the growing tables that have grown past twice the size at which
+ * they are sealed: what makes them grow is the rows that seals moved into
+ * segments and deleted, which every search of the collection would scan
+ * until vacuum reclaims them.  Each table is vacuumed as VACUUM would, in
+ * transactions of its own (vacuum() commits the one it is called in and
+ * starts a new one at the end).
+ */
+static void
+VacuumGrowing(void)
+{
+	SsCatalogSession session;
+	List	   *volatile relids = NIL;
+	ListCell   *lc;
+	BufferAccessStrategy strategy;
+
+	PG_TRY();
+	{
+		List	   *collections;
+
+		BeginWork(&session, "segstore worker: looking for growing tables to vacuum");
+		collections = SsCatalogCollectionActivity(ss_seal_idle_time_s);
+		foreach(lc, collections)
+		{
+			SsCollectionActivity *a = lfirst(lc);
+			Relation	rel = try_table_open(a->relid, AccessShareLock);
+
+			if (rel == NULL)
+				continue;
+			if ((int64) RelationGetNumberOfBlocks(rel) * BLCKSZ > 2 * SsWriteGrowingLimit())
+			{
+				MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+				relids = lappend_oid(relids, a->relid);
+				MemoryContextSwitchTo(old);
+			}
+			table_close(rel, AccessShareLock);
+		}
+		EndWork(&session);
+	}
+	PG_CATCH();
+	{
+		(void) AbortWork();
+		relids = NIL;
+	}
+	PG_END_TRY();
+
+	/* vacuum() ends the transaction it is called in: this must outlive it */
+	MemoryContextSwitchTo(worker_cxt);
+	strategy = GetAccessStrategy(BAS_VACUUM);
+	foreach(lc, relids)
+	{
+		VacuumParams params;
+
+		memset(&params, 0, sizeof(params));
+		params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED;
+		params.freeze_min_age = -1;
+		params.freeze_table_age = -1;
+		params.multixact_freeze_min_age = -1;
+		params.multixact_freeze_table_age = -1;
+		params.log_min_duration = -1;
+		params.index_cleanup = VACOPTVALUE_AUTO;
+		params.truncate = VACOPTVALUE_ENABLED;
+		params.nworkers = -1;
+		CHECK_FOR_INTERRUPTS();
+		PG_TRY();
+		{
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			pgstat_report_activity(STATE_RUNNING, "segstore worker: vacuuming a growing table");
+			vacuum(list_make1(makeVacuumRelation(NULL, lfirst_oid(lc), NIL)), &params,
+				   strategy, true);
+			CommitTransactionCommand();
+			MemoryContextSwitchTo(worker_cxt);
+			pgstat_report_activity(STATE_IDLE, NULL);
+		}
+		PG_CATCH();
+		{
+			(void) AbortWork();
+		}
+		PG_END_TRY();
+	}
 }
 
 /* One run over the database. */
@@ -317,6 +406,7 @@ SsWorkerMain(Datum arg)
 		proc_exit(0);
 	}
 	my_slot->pid = MyProcPid;
+	my_slot->latch = MyLatch;
 	my_slot->started_at = GetCurrentTimestamp();
 	LWLockRelease(ss_shared->lock);
 
@@ -334,6 +424,7 @@ SsWorkerMain(Datum arg)
 	{
 		TimestampTz now;
 		long		sleep_ms;
+		bool		vacuum_growing;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -349,10 +440,21 @@ SsWorkerMain(Datum arg)
 		my_slot->next_run_at = next_run;
 		LWLockRelease(ss_shared->lock);
 
+		LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+		vacuum_growing = my_slot->vacuum_growing;
+		my_slot->vacuum_growing = false;
+		LWLockRelease(ss_shared->lock);
+		if (vacuum_growing)
+		{
+			VacuumGrowing();
+			MemoryContextReset(worker_cxt);
+		}
+
 		now = GetCurrentTimestamp();
 		if (now >= next_run)
 		{
 			RunOnce();
+			VacuumGrowing();
 			MemoryContextReset(worker_cxt);
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												   (int64) ss_compaction_interval_s * 1000);

@@ -26,6 +26,8 @@ shared_preload_libraries = 'segstore'
 # the maintenance worker stays out of the way: this test drives compaction
 segstore.compaction_interval = '1d'
 segstore.insert_direct_threshold = 100
+# a growing segment of 198,000 rows, sealed only by the flushes tested here
+segstore.growing_max_size = '1GB'
 });
 $node->start;
 
