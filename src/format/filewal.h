@@ -30,7 +30,9 @@
  * What the log knows of a file being written: where its records start and
  * the checksums of its bytes, which redo verifies before installing it.
  * The first head_len bytes (the file's header, which writers rewrite at the
- * end) are checksummed apart from the rest, which is written in order.
+ * end) are checksummed apart from the rest, which is written in order
+ * (SsFileWalWrite) or, for a body written out of order, checksummed from
+ * reading it back (SsFileWalWriteAt, SsFileWalSetBody).
  */
 typedef struct SsFileWal
 {
