@@ -10,8 +10,9 @@
  * A file is built from the segment's insert binlog a chunk of rows at a
  * time, so that memory stays bounded whatever the segment's size: the
  * centroids are trained on a sample, every row is assigned to its nearest
- * centroid, and the rows are then written into their lists straight into
- * the file's mapping.  Files are built without holding the collection's
+ * centroid, and the rows are then handed to the file's writer, which
+ * buffers each list within a budget and writes it out with pwrite
+ * (ivffile.c).  Files are built without holding the collection's
  * write lock, which would block writers for the length of a k-means
  * training, and registered under it, after checking that their segment is
  * still flushed and the index still the one they were built for.
@@ -114,7 +115,7 @@ TrackBuildMemory(Build *b)
 	b->peak_memory = Max(b->peak_memory, (int64) MemoryContextMemAllocated(b->cxt, true));
 }
 
-/* Rows [first, first + count) of int8 column col into dst + first. */
+/* Rows [first, first + count) of int8 column col into dst. */
 static void
 CopyKeyColumn(Build *b, int col, int64 first, int64 count, int64 *dst)
 {
@@ -128,7 +129,7 @@ CopyKeyColumn(Build *b, int col, int64 first, int64 count, int64 *dst)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("segstore file \"%s\" is corrupt", b->insert_path),
 				 errdetail("Column %d has the wrong type.", col)));
-	memcpy(dst + first, c.values, sizeof(int64) * count);
+	memcpy(dst, c.values, sizeof(int64) * count);
 	TrackBuildMemory(b);
 	pfree(c.values);
 }
@@ -192,9 +193,10 @@ CentroidDonor(SsCollection *coll, int64 nrows)
 
 /*
  * Write the index file of one segment; nothing is registered.  Memory:
- * 4 bytes per row (each row's list) and a chunk of vectors, 64 MiB or a
- * quarter of memory_budget if that is smaller (0: no budget); the file's
- * contents are written through its mapping, not held.
+ * 4 bytes per row (each row's list), a chunk of vectors, 64 MiB or a
+ * quarter of memory_budget if that is smaller (0: no budget), its keys and
+ * timestamps, and the writer's list buffers, a quarter of a chunk (plus a
+ * row per list); the file's contents are written out, not held.
  */
 static SsIndexBuilt *
 BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
@@ -213,7 +215,9 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	SsIvfData	data;
 	Build		b;
 	int32	   *assign;
-	uint64	   *cursor;
+	int64	   *keys;
+	int64	   *timestamps;
+	int64		last_key = 0;
 	uint64		xid = SsFilesWriterXid();
 	int64		first;
 	int64		i;
@@ -250,7 +254,7 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	built->path = SsFilesPath(coll->id, segment_id, built->file_id, "index");
 	SsFilesEnsureDir(coll->id);
 	w = SsIvfWriterBegin(built->path, SsFilesTempPath(built->path, xid),
-						 (uint64) built->file_id, xid, &shape, &data);
+						 (uint64) built->file_id, xid, &shape, &data, b.chunk_bytes / 4);
 
 	/* Lists: centroids, then each row's list and the lists' offsets. */
 	assign = palloc_extended(sizeof(int32) * nrows, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -279,24 +283,20 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 		data.list_offsets[i + 1] += data.list_offsets[i];
 
 	/* Rows into their lists, in row order within a list; keys and times. */
-	cursor = palloc(sizeof(uint64) * shape.nlist);
-	memcpy(cursor, data.list_offsets, sizeof(uint64) * shape.nlist);
+	SsIvfWriterBeginLists(w);
+	keys = palloc_extended(sizeof(int64) * Min(b.chunk_rows, nrows), MCXT_ALLOC_HUGE);
+	timestamps = palloc_extended(sizeof(int64) * Min(b.chunk_rows, nrows), MCXT_ALLOC_HUGE);
 	for (first = 0; first < nrows; first += b.chunk_rows)
 	{
 		int64		count = Min(b.chunk_rows, nrows - first);
-		float	   *v = VectorChunk(&b, first, count);
 
-		for (i = 0; i < count; i++)
-		{
-			uint64		pos = cursor[assign[first + i]]++;
-
-			memcpy(data.vectors + pos * b.dim, v + i * b.dim, sizeof(float) * b.dim);
-			data.rows[pos] = (int32) (first + i);
-		}
-		CopyKeyColumn(&b, coll->pk, first, count, data.keys);
-		SsSegmentCheckKeys(insert_path, PG_INT64_MIN, PG_INT64_MAX, data.keys + first,
-						   first, count, first > 0 ? data.keys[first - 1] : 0);
-		CopyKeyColumn(&b, coll->nfields, first, count, data.timestamps);
+		SsIvfWriterAddRows(w, assign + first, first, count, VectorChunk(&b, first, count));
+		CopyKeyColumn(&b, coll->pk, first, count, keys);
+		SsSegmentCheckKeys(insert_path, PG_INT64_MIN, PG_INT64_MAX, keys,
+						   first, count, last_key);
+		last_key = keys[count - 1];
+		CopyKeyColumn(&b, coll->nfields, first, count, timestamps);
+		SsIvfWriterAddKeys(w, first, count, keys, timestamps);
 		TrackBuildMemory(&b);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -16,13 +16,19 @@
  *	 INSTALL  the temporary and the final path, the file's size, the
  *			  length of its header and two CRC32Cs: of the header and of
  *			  the rest (writers rewrite their header last, so the body's
- *			  CRC can be kept as the bytes go out and nothing is read back).
+ *			  CRC can be kept as the bytes go out and nothing is read back;
+ *			  an index file, whose inverted lists fill in whatever order
+ *			  rows come, logs its body with SsFileWalWriteAt and reads it
+ *			  back once for the CRC, SsFileWalSetBody).
  *	 REMOVE	  a path (a file or a directory tree), the database whose
  *			  backends may read it, and a transaction id horizon.
  *
  * WRITE-THEN-LOG, AND WHERE A CHECKPOINT MAY FALL
  *
- * A writer writes a chunk into its temporary file, then logs it.  A crash
+ * A writer writes a chunk into its temporary file, then logs it, at
+ * the chunk's offset: redo puts each chunk where it was written, so the
+ * order of a file's WRITE records does not matter, only that they all
+ * precede its INSTALL.  A crash
  * before the log leaves a temporary file that nothing references, which
  * garbage collection removes (logged) once its writer is gone; it is never
  * installed, since installation is logged only after every byte.  The
@@ -239,19 +245,46 @@ LogChunk(const char *tmp_path, uint64 offset, const char *buf, Size len)
 	return ProcLastRecPtr;
 }
 
-/* Log bytes written at offset, in chunks, keeping the checksums. */
-void
-SsFileWalWrite(SsFileWal *wf, const char *tmp_path, uint64 offset,
-			   const char *buf, Size len)
+/* Log len bytes at offset of tmp_path in records of SS_WAL_CHUNK bytes. */
+static void
+LogBytes(SsFileWal *wf, const char *tmp_path, uint64 offset, const char *buf,
+		 Size len)
 {
 	uint64		pos = offset;
 	const char *p = buf;
 	Size		left = len;
 
+	while (left > 0)
+	{
+		Size		n = Min(left, SS_WAL_CHUNK);
+		XLogRecPtr	lsn;
+
+		CHECK_FOR_INTERRUPTS();
+		lsn = LogChunk(tmp_path, pos, p, n);
+		if (XLogRecPtrIsInvalid(wf->first_lsn))
+			wf->first_lsn = lsn;
+		pos += n;
+		p += n;
+		left -= n;
+	}
+}
+
+/* Fail unless tmp_path may be logged. */
+static void
+CheckLoggable(const char *tmp_path)
+{
 	if (!rmgr_registered)
 		SsFileWalCheckWritable();
 	if (strlen(tmp_path) >= MAXPGPATH)
 		elog(ERROR, "segstore file path \"%s\" is too long", tmp_path);
+}
+
+/* Log bytes written at offset, in chunks, keeping the checksums. */
+void
+SsFileWalWrite(SsFileWal *wf, const char *tmp_path, uint64 offset,
+			   const char *buf, Size len)
+{
+	CheckLoggable(tmp_path);
 	if (offset < wf->head_len)
 	{
 		if (offset + len > wf->head_len)
@@ -267,26 +300,48 @@ SsFileWalWrite(SsFileWal *wf, const char *tmp_path, uint64 offset,
 	}
 	else
 	{
+		if (wf->unordered)
+			elog(ERROR, "write at " UINT64_FORMAT " of segstore file \"%s\" mixes ordered and unordered writes",
+				 offset, tmp_path);
 		if (offset != wf->head_len + wf->body_len)
 			elog(ERROR, "write at " UINT64_FORMAT " of segstore file \"%s\" is not at its end, " UINT64_FORMAT,
 				 offset, tmp_path, wf->head_len + wf->body_len);
 		COMP_CRC32C(wf->body_crc, buf, len);
 		wf->body_len += len;
 	}
+	LogBytes(wf, tmp_path, offset, buf, len);
+}
 
-	while (left > 0)
-	{
-		Size		n = Min(left, SS_WAL_CHUNK);
-		XLogRecPtr	lsn;
+/* Log bytes written anywhere after the header; the checksum comes later. */
+void
+SsFileWalWriteAt(SsFileWal *wf, const char *tmp_path, uint64 offset,
+				 const char *buf, Size len)
+{
+	CheckLoggable(tmp_path);
+	if (offset < wf->head_len)
+		elog(ERROR, "unordered write at " UINT64_FORMAT " of segstore file \"%s\" falls in its " UINT64_FORMAT "-byte header",
+			 offset, tmp_path, wf->head_len);
+	if (!wf->unordered && wf->body_len > 0)
+		elog(ERROR, "write at " UINT64_FORMAT " of segstore file \"%s\" mixes ordered and unordered writes",
+			 offset, tmp_path);
+	wf->unordered = true;
+	wf->body_set = false;
+	LogBytes(wf, tmp_path, offset, buf, len);
+}
 
-		CHECK_FOR_INTERRUPTS();
-		lsn = LogChunk(tmp_path, pos, p, n);
-		if (XLogRecPtrIsInvalid(wf->first_lsn))
-			wf->first_lsn = lsn;
-		pos += n;
-		p += n;
-		left -= n;
-	}
+/*
+ * The body of a file written out of order, as read back once complete:
+ * its length and its finished CRC32C.  The log keeps the CRC running (not
+ * finished), as SsFileWalWrite does; finishing is an XOR with all ones, so
+ * applying it again undoes it.
+ */
+void
+SsFileWalSetBody(SsFileWal *wf, uint64 body_len, pg_crc32c body_crc)
+{
+	wf->body_len = body_len;
+	wf->body_crc = body_crc;
+	FIN_CRC32C(wf->body_crc);
+	wf->body_set = true;
 }
 
 /* Log the whole of a complete temporary file again, from its first byte. */
@@ -351,6 +406,8 @@ SsFileWalPrepareInstall(SsFileWal *wf, const char *tmp_path)
 {
 	if (!wf->head_set)
 		elog(ERROR, "segstore file \"%s\" was installed without a header", tmp_path);
+	if (wf->unordered && !wf->body_set)
+		elog(ERROR, "segstore file \"%s\" was installed without the checksum of its body", tmp_path);
 	for (;;)
 	{
 		if (!XLogRecPtrIsInvalid(wf->first_lsn) && GetRedoRecPtr() <= wf->first_lsn)

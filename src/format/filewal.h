@@ -30,7 +30,9 @@
  * What the log knows of a file being written: where its records start and
  * the checksums of its bytes, which redo verifies before installing it.
  * The first head_len bytes (the file's header, which writers rewrite at the
- * end) are checksummed apart from the rest, which is written in order.
+ * end) are checksummed apart from the rest, which is written in order
+ * (SsFileWalWrite) or, for a body written out of order, checksummed from
+ * reading it back (SsFileWalWriteAt, SsFileWalSetBody).
  */
 typedef struct SsFileWal
 {
@@ -40,6 +42,10 @@ typedef struct SsFileWal
 	pg_crc32c	head_crc;
 	uint64		body_len;		/* bytes after the header logged so far */
 	pg_crc32c	body_crc;		/* running, not finalised */
+	bool		unordered;		/* the body is written out of order
+								 * (SsFileWalWriteAt) */
+	bool		body_set;		/* SsFileWalSetBody gave body_len and
+								 * body_crc of an unordered body */
 } SsFileWal;
 
 /* Register the resource manager; from _PG_init while preloading. */
@@ -60,6 +66,18 @@ extern void SsFileWalBegin(SsFileWal *wf, uint64 head_len);
  */
 extern void SsFileWalWrite(SsFileWal *wf, const char *tmp_path, uint64 offset,
 						   const char *buf, Size len);
+
+/*
+ * A file whose body is written out of order (an index file fills its
+ * inverted lists as rows come): log len bytes written at offset, anywhere
+ * after the header, in any order; once the body is complete the writer
+ * reads it back and gives its length and finished CRC32C with
+ * SsFileWalSetBody, before installing.  A file's body is written either
+ * this way or with SsFileWalWrite, not both.
+ */
+extern void SsFileWalWriteAt(SsFileWal *wf, const char *tmp_path, uint64 offset,
+							 const char *buf, Size len);
+extern void SsFileWalSetBody(SsFileWal *wf, uint64 body_len, pg_crc32c body_crc);
 
 /*
  * Installing a file: Prepare (before the rename) makes sure that every

@@ -7,12 +7,30 @@
  * into inverted lists (IVF_FLAT) or in one list (FLAT), so that a search
  * reads them straight from a shared, read-only memory mapping: every
  * backend shares the page cache and no query decompresses anything.  The
- * file is written once through a writable mapping of a temporary file,
- * WAL-logged from the mapping once complete (filewal.c), made durable and
- * renamed into place, and never changed again, so a
- * mapping can be kept across queries and transactions.  It is checked
- * whole (a CRC32C over every byte) when a backend maps it.  Damage is
- * reported as ERRCODE_INDEX_CORRUPTED, where binlogs report
+ * file is written once, into a temporary file, made durable and renamed
+ * into place, and never changed again, so a mapping can be kept across
+ * queries and transactions.
+ *
+ * WRITING never goes through a mapping: a page fault on a full disk would
+ * raise SIGBUS and take the server down, and the pages a process dirties
+ * through a mapping count in its resident set, so a compaction's memory
+ * would grow with the file.  The writer holds the small sections (list
+ * offsets, centroids) in memory for its caller to fill, and buffers each
+ * inverted list's vectors and row numbers in a slice of a bounded budget
+ * split over the lists by their lengths; a full slice is written with
+ * pwrite at the list's place in the file, keys and timestamps as they come
+ * by chunks of rows.  Every pwrite is WAL-logged as it happens, at its
+ * offset (filewal.c, SsFileWalWriteAt), so the log of a file is spread
+ * over its build rather than one burst at the end.  Since the body is
+ * written out of order, its CRC32C comes from one sequential read of the
+ * finished temporary file (from the page cache, where the writes just
+ * went); the header, which holds it, is written and logged last, then the
+ * file is installed (SsFilesInstall).  A full disk or an I/O error fails
+ * the pwrite (53100, 58030) and the abandoned temporary file is removed
+ * with the writer's memory context.
+ *
+ * A file is checked whole (a CRC32C over every byte) when a backend maps
+ * it.  Damage is reported as ERRCODE_INDEX_CORRUPTED, where binlogs report
  * ERRCODE_DATA_CORRUPTED: nothing is lost with an index file, which can be
  * rebuilt from the segment's insert binlog.
  *
@@ -100,20 +118,42 @@ typedef struct Layout
 	uint64		size;
 } Layout;
 
+/*
+ * An inverted list being written: its next entries wait in a slice of the
+ * writer's buffers, [start, start + cap), until the slice is full.
+ */
+typedef struct WriterList
+{
+	uint64		next;			/* file entry of the first buffered row */
+	uint64		end;			/* file entry after the list's last */
+	int64		start;			/* first buffer slot of the list */
+	int64		cap;			/* buffer slots of the list */
+	int64		fill;			/* rows buffered */
+} WriterList;
+
 struct SsIvfWriter
 {
-	MemoryContext cxt;
-	MemoryContextCallback cleanup;	/* unmaps and removes an abandoned file */
+	MemoryContext cxt;			/* everything of the writer */
+	MemoryContextCallback cleanup;	/* removes an abandoned file */
 	char	   *path;
 	char	   *tmp_path;
 	int			fd;				/* -1 once closed */
 	bool		tmp_exists;
-	char	   *base;			/* writable mapping, NULL once unmapped */
 	Layout		layout;
 	uint64		file_id;
 	uint64		writer_xid;
 	SsIvfData	shape;
+	SsIvfData  *data;			/* the caller's: list offsets, centroids */
+	int64		buffer_bytes;
+	WriterList *lists;			/* nlist, once BeginLists ran */
+	float	   *vbuf;			/* the lists' buffered vectors */
+	int32	   *rbuf;			/* and their row numbers */
+	int64		rows_next;		/* next row for AddRows */
+	int64		keys_next;		/* next row for AddKeys */
+	SsFileWal	wal;			/* the log of the bytes written */
 };
+
+static pg_crc32c BodyCrc(int fd, const char *path, Size size);
 
 /* Round up to the section alignment. */
 static inline uint64
@@ -240,66 +280,88 @@ HeaderDecode(const char *buf, uint64 *writer_xid, SsIvfData *s, pg_crc32c *body_
 	return ShapeValid(s);
 }
 
-/* Reset callback: a writer left unfinished unmaps and removes its file. */
+/* Reset callback: a writer left unfinished removes its file. */
 static void
 WriterCleanup(void *arg)
 {
 	SsIvfWriter *w = (SsIvfWriter *) arg;
 
-	if (w->base != NULL)
-		munmap(w->base, w->layout.size);
 	if (w->tmp_exists)
 		unlink(w->tmp_path);
 }
 
 /*
- * Give a new file its size with every block allocated, so that filling it
- * through the mapping can never meet a full disk: a page fault on a hole
- * that cannot be allocated raises SIGBUS, which takes the whole server
- * down.  PostgreSQL's shared memory segments are reserved the same way.  A
- * signal may interrupt posix_fallocate, which then starts over; a pending
- * cancel or termination is serviced instead.
+ * Write len bytes at offset of the temporary file with pwrite and log them
+ * as they go (filewal.c), as the binlog writer does; the body is written
+ * out of order, so its checksum comes from reading it back at the end.  A
+ * full disk fails the write (53100), never a page fault, since nothing is
+ * written through a mapping.
  */
 static void
-ReserveSpace(int fd, const char *path, uint64 size)
+WriterWriteAt(SsIvfWriter *w, uint64 offset, const char *buf, Size len)
 {
-	int			rc;
+	while (len > 0)
+	{
+		ssize_t		n;
 
-	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_EXTEND);
-	for (;;)
-	{
-		rc = SsFaultInject(SS_FAULT_WRITE, path) ? EIO :
-			posix_fallocate(fd, 0, (off_t) size);
-		if (rc != EINTR)
-			break;
-		CHECK_FOR_INTERRUPTS();
-	}
-	pgstat_report_wait_end();
-	if (rc != 0)
-	{
-		errno = rc;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not extend segstore file \"%s\" to " UINT64_FORMAT " bytes: %m",
-						path, size)));
+		errno = 0;
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
+		n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
+			pg_pwrite(w->fd, buf, Min(len, (Size) 1 << 30), (off_t) offset);
+		pgstat_report_wait_end();
+		if (n <= 0)
+		{
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* A write that makes no progress means the disk is full. */
+			if (errno == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write to segstore file \"%s\": %m",
+							w->tmp_path)));
+		}
+		SsFileWalWriteAt(&w->wal, w->tmp_path, offset, buf, (Size) n);
+		buf += n;
+		len -= n;
+		offset += n;
 	}
 }
 
-/* Create a file of the given shape, mapped for filling. */
+/* Write out the rows buffered for list l at the list's place. */
+static void
+WriterFlushList(SsIvfWriter *w, int l)
+{
+	WriterList *wl = &w->lists[l];
+	uint64		vbytes = (uint64) w->shape.dim * sizeof(float);
+
+	if (wl->fill == 0)
+		return;
+	WriterWriteAt(w, w->layout.vectors + wl->next * vbytes,
+				  (const char *) (w->vbuf + wl->start * w->shape.dim),
+				  (Size) (wl->fill * vbytes));
+	WriterWriteAt(w, w->layout.rows + wl->next * sizeof(int32),
+				  (const char *) (w->rbuf + wl->start),
+				  (Size) wl->fill * sizeof(int32));
+	wl->next += wl->fill;
+	wl->fill = 0;
+}
+
+/* Create a file of the given shape; the small sections are in memory. */
 SsIvfWriter *
 SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
-				 uint64 writer_xid, const SsIvfData *shape, SsIvfData *data)
+				 uint64 writer_xid, const SsIvfData *shape, SsIvfData *data,
+				 int64 buffer_bytes)
 {
 	MemoryContext cxt;
 	SsIvfWriter *w;
-	void	   *base;
 
 	if (!ShapeValid(shape))
 		elog(ERROR, "invalid segstore index file shape: type %d, metric %d, dim %d, nlist %d, rows " INT64_FORMAT,
 			 (int) shape->type, (int) shape->metric, shape->dim, shape->nlist, shape->nrows);
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index writer",
-								ALLOCSET_SMALL_SIZES);
+								ALLOCSET_DEFAULT_SIZES);
 	w = MemoryContextAllocZero(cxt, sizeof(SsIvfWriter));
 	w->cxt = cxt;
 	w->path = MemoryContextStrdup(cxt, path);
@@ -308,6 +370,8 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	w->file_id = file_id;
 	w->writer_xid = writer_xid;
 	w->shape = *shape;
+	w->buffer_bytes = Max(buffer_bytes, 0);
+	SsFileWalBegin(&w->wal, IVF_HEADER_SIZE);
 
 	w->fd = OpenTransientFile(tmp_path, O_CREAT | O_EXCL | O_RDWR | PG_BINARY);
 	if (w->fd < 0)
@@ -325,50 +389,165 @@ SsIvfWriterBegin(const char *path, const char *tmp_path, uint64 file_id,
 	w->cleanup.arg = w;
 	MemoryContextRegisterResetCallback(cxt, &w->cleanup);
 
-	ReserveSpace(w->fd, tmp_path, w->layout.size);
-	base = mmap(NULL, w->layout.size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
-	if (base == MAP_FAILED)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not map segstore file \"%s\": %m", tmp_path)));
-	w->base = base;
-
 	*data = *shape;
-	PointSections(w->base, &w->layout, data);
+	data->list_offsets = MemoryContextAllocZero(cxt, sizeof(uint64) * (shape->nlist + 1));
+	data->centroids = MemoryContextAllocExtended(cxt,
+												 sizeof(float) * shape->nlist * shape->dim,
+												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	data->vectors = NULL;
+	data->rows = NULL;
+	data->keys = NULL;
+	data->timestamps = NULL;
+	w->data = data;
 	return w;
 }
 
-/* Checksum, write the header, make the file durable and rename it. */
+/*
+ * Check the list offsets, write them and the centroids, and split the
+ * buffer budget over the lists in proportion to their lengths, so that
+ * they fill at about the same pace: rows come in row order, which spreads
+ * them over the lists.  Each list that has rows gets at least one slot, so
+ * the buffers hold at most buffer_bytes plus one row per list (no more
+ * than the centroids take), and never more than the file's rows.
+ */
+void
+SsIvfWriterBeginLists(SsIvfWriter *w)
+{
+	const SsIvfData *d = w->data;
+	uint64		nrows = (uint64) w->shape.nrows;
+	uint64		entry = (uint64) w->shape.dim * sizeof(float) + sizeof(int32);
+	uint64		budget = Min(Max((uint64) w->buffer_bytes / entry, 1), nrows);
+	int64		slots = 0;
+	int			l;
+
+	if (w->lists != NULL)
+		elog(ERROR, "segstore index file \"%s\" has its lists begun twice", w->tmp_path);
+	if (d->list_offsets[0] != 0 || d->list_offsets[w->shape.nlist] != nrows)
+		elog(ERROR, "segstore index file \"%s\": the inverted lists do not cover the rows",
+			 w->tmp_path);
+	w->lists = MemoryContextAllocZero(w->cxt, sizeof(WriterList) * w->shape.nlist);
+	for (l = 0; l < w->shape.nlist; l++)
+	{
+		WriterList *wl = &w->lists[l];
+		uint64		len;
+
+		if (d->list_offsets[l + 1] < d->list_offsets[l])
+			elog(ERROR, "segstore index file \"%s\": inverted list %d has a negative length",
+				 w->tmp_path, l);
+		len = d->list_offsets[l + 1] - d->list_offsets[l];
+		wl->next = d->list_offsets[l];
+		wl->end = d->list_offsets[l + 1];
+		wl->start = slots;
+		wl->cap = len == 0 ? 0 : (int64) Min(len, Max(budget * len / nrows, 1));
+		slots += wl->cap;
+	}
+	w->vbuf = MemoryContextAllocHuge(w->cxt, sizeof(float) * slots * w->shape.dim);
+	w->rbuf = MemoryContextAllocHuge(w->cxt, sizeof(int32) * slots);
+
+	WriterWriteAt(w, w->layout.list_offsets, (const char *) d->list_offsets,
+				  sizeof(uint64) * (w->shape.nlist + 1));
+	WriterWriteAt(w, w->layout.centroids, (const char *) d->centroids,
+				  sizeof(float) * w->shape.nlist * w->shape.dim);
+}
+
+/* Append the next rows to their lists. */
+void
+SsIvfWriterAddRows(SsIvfWriter *w, const int32 *lists, int64 first, int64 count,
+				   const float *vectors)
+{
+	int			dim = w->shape.dim;
+
+	if (w->lists == NULL || first != w->rows_next || count < 0 ||
+		count > w->shape.nrows - first)
+		elog(ERROR, "segstore index file \"%s\": rows " INT64_FORMAT " to " INT64_FORMAT " added out of order",
+			 w->tmp_path, first, first + count);
+	for (int64 i = 0; i < count; i++)
+	{
+		int32		l = lists[i];
+		WriterList *wl;
+
+		if (l < 0 || l >= w->shape.nlist ||
+			w->lists[l].next + w->lists[l].fill >= w->lists[l].end)
+			elog(ERROR, "segstore index file \"%s\": row " INT64_FORMAT " overflows inverted list %d",
+				 w->tmp_path, first + i, l);
+		wl = &w->lists[l];
+		memcpy(w->vbuf + (wl->start + wl->fill) * dim, vectors + i * dim,
+			   sizeof(float) * dim);
+		w->rbuf[wl->start + wl->fill] = (int32) (first + i);
+		if (++wl->fill == wl->cap)
+			WriterFlushList(w, l);
+	}
+	w->rows_next += count;
+}
+
+/* Write the keys and timestamps of the next rows. */
+void
+SsIvfWriterAddKeys(SsIvfWriter *w, int64 first, int64 count, const int64 *keys,
+				   const int64 *timestamps)
+{
+	if (first != w->keys_next || count < 0 || count > w->shape.nrows - first)
+		elog(ERROR, "segstore index file \"%s\": keys " INT64_FORMAT " to " INT64_FORMAT " added out of order",
+			 w->tmp_path, first, first + count);
+	WriterWriteAt(w, w->layout.keys + (uint64) first * sizeof(int64),
+				  (const char *) keys, sizeof(int64) * count);
+	WriterWriteAt(w, w->layout.timestamps + (uint64) first * sizeof(int64),
+				  (const char *) timestamps, sizeof(int64) * count);
+	w->keys_next += count;
+}
+
+/*
+ * Complete the file, checksum it, write the header, make it durable and
+ * rename it.  The gaps between sections were never written: they read as
+ * zeros, on the primary as after redo, and the padding at the end is
+ * written so that the file has its size.
+ */
 int64
 SsIvfWriterFinish(SsIvfWriter *w)
 {
-	pg_crc32c	body_crc;
+	static const char zeros[IVF_ALIGN];
+	uint64		end = w->layout.timestamps + (uint64) w->shape.nrows * sizeof(int64);
 	int64		size = (int64) w->layout.size;
-	int			rc;
+	char		hbuf[IVF_HEADER_SIZE];
+	pg_crc32c	body_crc;
+	ssize_t		n;
 
-	SsFileWal	wal;
+	if (w->lists == NULL || w->rows_next != w->shape.nrows ||
+		w->keys_next != w->shape.nrows)
+		elog(ERROR, "segstore index file \"%s\" is finished with " INT64_FORMAT " rows and " INT64_FORMAT " keys of " INT64_FORMAT,
+			 w->tmp_path, w->rows_next, w->keys_next, w->shape.nrows);
+	for (int l = 0; l < w->shape.nlist; l++)
+	{
+		WriterFlushList(w, l);
+		if (w->lists[l].next != w->lists[l].end)
+			elog(ERROR, "segstore index file \"%s\": inverted list %d is incomplete",
+				 w->tmp_path, l);
+	}
+	if (end < w->layout.size)
+		WriterWriteAt(w, end, zeros, (Size) (w->layout.size - end));
 
-	body_crc = SsCrc32c(w->base + IVF_HEADER_SIZE, w->layout.size - IVF_HEADER_SIZE);
-	HeaderEncode(w->base, w->writer_xid, w->file_id, &w->shape, body_crc);
+	/* The pages just written are in the page cache: reading is cheap. */
+	body_crc = BodyCrc(w->fd, w->tmp_path, (Size) w->layout.size);
+	SsFileWalSetBody(&w->wal, w->layout.size - IVF_HEADER_SIZE, body_crc);
 
-	/*
-	 * The file is complete in the mapping: log it, header first, as the
-	 * binlog writer logs its writes.
-	 */
-	SsFileWalBegin(&wal, IVF_HEADER_SIZE);
-	SsFileWalWrite(&wal, w->tmp_path, 0, w->base, IVF_HEADER_SIZE);
-	SsFileWalWrite(&wal, w->tmp_path, IVF_HEADER_SIZE, w->base + IVF_HEADER_SIZE,
-				   w->layout.size - IVF_HEADER_SIZE);
-	rc = munmap(w->base, w->layout.size);
-	w->base = NULL;
-	if (rc != 0)
+	HeaderEncode(hbuf, w->writer_xid, w->file_id, &w->shape, body_crc);
+	errno = 0;
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
+	n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
+		pg_pwrite(w->fd, hbuf, sizeof(hbuf), 0);
+	pgstat_report_wait_end();
+	if (n != sizeof(hbuf))
+	{
+		/* A short write means the disk is full. */
+		if (n >= 0)
+			errno = ENOSPC;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not unmap segstore file \"%s\": %m",
+				 errmsg("could not write to segstore file \"%s\": %m",
 						w->tmp_path)));
+	}
+	SsFileWalWrite(&w->wal, w->tmp_path, 0, hbuf, sizeof(hbuf));
 
-	/* fsync writes back the pages dirtied through the mapping */
-	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path, &wal);
+	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path, &w->wal);
 	MemoryContextDelete(w->cxt);
 	return size;
 }
@@ -380,7 +559,7 @@ SsIvfWriterAbort(SsIvfWriter *w)
 	if (w->fd >= 0)
 		CloseTransientFile(w->fd);
 	w->fd = -1;
-	MemoryContextDelete(w->cxt);	/* the callback unmaps and unlinks */
+	MemoryContextDelete(w->cxt);	/* the callback unlinks */
 }
 
 /* Report the first of n floats that is not finite, as damage. */

@@ -28,10 +28,12 @@ typedef enum SsIndexType
 #define SS_MAX_NLIST 65536
 
 /*
- * Sections of a file.  A writer fills them in place; a reader points them
- * into its mapping.  Vectors and rows are in list order: list l holds
- * entries [list_offsets[l], list_offsets[l + 1]).  Keys and timestamps are
- * in primary key order, indexed by row number.
+ * Sections of a file.  A reader points them into its mapping; a writer
+ * holds only the small ones (list offsets, centroids) for its caller to
+ * fill, and leaves the others NULL: they go to the file as they come.
+ * Vectors and rows are in list order: list l holds entries
+ * [list_offsets[l], list_offsets[l + 1]).  Keys and timestamps are in
+ * primary key order, indexed by row number.
  */
 typedef struct SsIvfData
 {
@@ -49,22 +51,51 @@ typedef struct SsIvfData
 	int64	   *timestamps;		/* nrows */
 } SsIvfData;
 
-/* A file being written (ivffile.c); its sections are filled in place. */
+/*
+ * A file being written (ivffile.c), with write(), never through a mapping,
+ * in memory bounded by nlist, dim and a buffer budget, not by the rows.
+ * The calls go: Begin; the caller fills data->centroids and
+ * data->list_offsets; BeginLists; AddRows and AddKeys for every row, in
+ * row order (the two streams may interleave by chunk); Finish.
+ */
 typedef struct SsIvfWriter SsIvfWriter;
 
 /*
- * Create tmp_path at its final size, mapped, for a file of the shape given
- * in *shape (type, metric, dim, nlist, nrows, index_id); fills the section
- * pointers of *data, zeroed.  Like a binlog writer, one abandoned by an
- * ERROR removes its temporary file when its memory context goes.
+ * Create tmp_path for a file of the shape given in *shape (type, metric,
+ * dim, nlist, nrows, index_id); copies the shape to *data and points its
+ * list_offsets and centroids at zeroed memory of the writer, for the
+ * caller to fill, the other sections at NULL.  buffer_bytes bounds the
+ * write buffers of the inverted lists (each list gets at least one row's
+ * worth).  Like a binlog writer, one abandoned by an ERROR removes its
+ * temporary file when its memory context goes.
  */
 extern SsIvfWriter *SsIvfWriterBegin(const char *path, const char *tmp_path,
 									 uint64 file_id, uint64 writer_xid,
-									 const SsIvfData *shape, SsIvfData *data);
+									 const SsIvfData *shape, SsIvfData *data,
+									 int64 buffer_bytes);
 
 /*
- * Checksum the sections, write the header, fsync, rename to path and fsync
- * the directory; returns the file's size and frees the writer.
+ * The list offsets and centroids are final: check the offsets, write both
+ * sections and set up the lists' write buffers.
+ */
+extern void SsIvfWriterBeginLists(SsIvfWriter *w);
+
+/*
+ * Rows [first, first + count), the next ones in row order: row first + i
+ * goes to the end of list lists[i] with vector vectors[i * dim ...] (unit
+ * length for COSINE).  A list's buffer is written out when full.
+ */
+extern void SsIvfWriterAddRows(SsIvfWriter *w, const int32 *lists, int64 first,
+							   int64 count, const float *vectors);
+
+/* Keys and timestamps of rows [first, first + count), the next ones. */
+extern void SsIvfWriterAddKeys(SsIvfWriter *w, int64 first, int64 count,
+							   const int64 *keys, const int64 *timestamps);
+
+/*
+ * Write out the lists' buffers, check that every section is complete, read
+ * the file back for its checksum, write the header, fsync, rename to path
+ * and fsync the directory; returns the file's size and frees the writer.
  */
 extern int64 SsIvfWriterFinish(SsIvfWriter *w);
 

@@ -28,10 +28,11 @@
 #   worker HWM   the worker's peak resident set: VmHWM of /proc/PID/status,
 #                as the worker itself logs it after each plan (getrusage),
 #                the largest over the run's plans.  It counts every page the
-#                process touched: its private memory, the shared buffers and
-#                WAL buffers it used, and the pages of an index file it
-#                filled through a mapping (file pages, which the kernel can
-#                write back and drop)
+#                process touched: its private memory and the shared buffers
+#                and WAL buffers it used (index files are written with
+#                pwrite, so their pages are the page cache's, not the
+#                worker's; they used to be filled through a mapping and
+#                counted)
 #   worker anon  the largest RssAnon sampled every 20 ms: the private memory
 #                alone (palloc, malloc)
 # Vectors repeat a set of 1000 random ones (drawing 128 random numbers for

@@ -5,9 +5,11 @@
 # file, registers nothing, leaves no file behind once gc() ran, and never
 # takes the server down (index files used to be filled through a mapping of
 # a sparse file: a page fault on a full disk raised SIGBUS and restarted
-# every session).  Once space returns, the same statements work.  I/O
-# errors (58030) come from the test hook segstore.inject_io_error, on
-# writes and reads of insert binlogs and index files.
+# every session; they are now written with pwrite, a list's buffer at a
+# time).  Once space returns, the same statements work.  I/O errors (58030)
+# come from the test hook segstore.inject_io_error, on writes and reads of
+# insert binlogs and index files, including writes in the middle of an
+# index file and its read-back for the checksum.
 #
 # Mounting needs root: scripts/test.sh, run as root as CI runs it, mounts
 # the tmpfs, passes its path in SEGSTORE_TEST_TMPFS and unmounts it when
@@ -104,7 +106,9 @@ sub check_files
 
 sub live { return $node->safe_psql('postgres', "SELECT segstore.num_entities('c')"); }
 
-my $disk_full = qr/^ERROR:  53100: could not (write to|extend) segstore file "segstore\/[^"]+"/;
+my $disk_full = qr/^ERROR:  53100: could not write to segstore file "segstore\/[^"]+"/;
+my $index_full =
+  qr/^ERROR:  53100: could not write to segstore file "segstore\/\d+\/\d+\/\d+_\d+\.index\.\d+\.tmp": No space left on device/;
 
 # 1. Flush and a direct insert on a full disk.
 $node->safe_psql('postgres', insert_sql(0, 3000));
@@ -126,9 +130,20 @@ fill(64 * 1024);
 like(
 	error_of(
 		q{SELECT segstore.create_index('c', 'v', 'IVF_FLAT', 'L2', '{"nlist": 16}')}),
-	qr/^ERROR:  53100: could not extend segstore file "segstore\/[^"]+" to \d+ bytes: No space left on device/,
-	'index build on a full disk: 53100 from reserving the file');
+	$index_full,
+	'index build on a full disk: 53100 from writing the index file');
 check_files('full disk, index build');
+free_space();
+
+# The same with room for part of the file: some lists are written before
+# the disk fills.
+fill(1024 * 1024);
+like(
+	error_of(
+		q{SELECT segstore.create_index('c', 'v', 'IVF_FLAT', 'L2', '{"nlist": 16}')}),
+	$index_full,
+	'index build filling the disk half-way through the file: 53100');
+check_files('full disk half-way through an index file');
 free_space();
 $node->safe_psql('postgres',
 	q{SELECT segstore.create_index('c', 'v', 'IVF_FLAT', 'L2', '{"nlist": 16}')});
@@ -152,7 +167,7 @@ fill(0);
 my $id = $node->safe_psql('postgres', "SELECT segstore.compact('c')");
 is($node->safe_psql('postgres', "SELECT segstore.wait_for_compaction($id)"),
 	'Failed', 'compaction on a full disk fails');
-ok($node->log_contains(qr/could not (write to|extend) segstore file "segstore\/[^"]+".*No space left on device/),
+ok($node->log_contains(qr/could not write to segstore file "segstore\/[^"]+".*No space left on device/),
 	'the worker logged the full disk');
 free_space();
 check_files('full disk, compaction');
@@ -168,12 +183,20 @@ is(live(), '11000', 'every live row after the compaction');
 
 # 5. Injected I/O errors, writing and reading insert binlogs and index
 # files; the hook is for superusers only.
-my $io_error = qr/^ERROR:  58030: could not (write to|extend|read) segstore file "segstore\/[^"]+".*Input\/output error/;
+my $io_error = qr/^ERROR:  58030: could not (write to|read) segstore file "segstore\/[^"]+".*Input\/output error/;
 $node->safe_psql('postgres', insert_sql(12000, 14000));
 like(error_of("SET segstore.inject_io_error = 'write .insert 1'; SELECT segstore.flush('c')"),
 	$io_error, 'write error in an insert binlog: 58030');
 like(error_of("SET segstore.inject_io_error = 'write .index 1'; SELECT segstore.flush('c')"),
 	$io_error, 'write error in an index file: 58030');
+# The 10th write of the file: past its list offsets, centroids, keys and
+# timestamps, in the lists' vectors and row numbers.
+like(error_of("SET segstore.inject_io_error = 'write .index 10'; SELECT segstore.flush('c')"),
+	$io_error, 'write error in the middle of an index file: 58030');
+# The index file's first read is the read-back that checksums it.
+like(error_of("SET segstore.inject_io_error = 'read .index 1'; SELECT segstore.flush('c')"),
+	qr/^ERROR:  58030: could not read segstore file "segstore\/[^"]+\.index\.\d+\.tmp".*Input\/output error/,
+	'read error reading an index file back for its checksum: 58030');
 check_files('write errors');
 like(error_of("SET segstore.inject_io_error = 'read .insert 1'; SELECT count(*) FROM segstore.query('c', 'id >= 0')"),
 	$io_error, 'read error in an insert binlog: 58030');
