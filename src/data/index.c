@@ -9,7 +9,10 @@
  *
  * A file is built from the segment's insert binlog a chunk of rows at a
  * time, so that memory stays bounded whatever the segment's size: the
- * centroids are trained on a sample, every row is assigned to its nearest
+ * centroids are trained on a sample (or, for a segment smaller than a
+ * full sample, taken from the collection's largest indexed segment, so
+ * that sealing a few thousand growing rows runs no k-means), every row is
+ * assigned to its nearest
  * centroid, and the rows are then handed to the file's writer, which
  * buffers each list within a budget and writes it out with pwrite
  * (ivffile.c).  Files are built without holding the collection's
