@@ -218,24 +218,21 @@ CopyActivity(List *list)
 }
 
 /*
- * Vacuum the growing tables that have grown past twice the size at which
- * they are sealed: what makes them grow is the rows that seals moved into
- * segments and deleted, which every search of the collection would scan
- * until vacuum reclaims them.  Each table is vacuumed as VACUUM would, in
- * transactions of its own (vacuum() commits the one it is called in and
- * starts a new one at the end).
+ * Growing tables that have grown past twice the size at which they are
+ * sealed: what makes them grow is the rows that seals moved into segments
+ * and deleted, which every search of the collection would scan until
+ * vacuum reclaims them.  NIL after an error (logged by AbortWork).
  */
-static void
-VacuumGrowing(void)
+static List *
+GrowingToVacuum(void)
 {
 	SsCatalogSession session;
 	List	   *volatile relids = NIL;
-	ListCell   *lc;
-	BufferAccessStrategy strategy;
 
 	PG_TRY();
 	{
 		List	   *collections;
+		ListCell   *lc;
 
 		BeginWork(&session, "segstore worker: looking for growing tables to vacuum");
 		collections = SsCatalogCollectionActivity(ss_seal_idle_time_s);
@@ -263,41 +260,63 @@ VacuumGrowing(void)
 		relids = NIL;
 	}
 	PG_END_TRY();
+	return relids;
+}
 
+/*
+ * Vacuum one growing table as VACUUM would, in transactions of its own
+ * (vacuum() commits the one it is called in and starts a new one at the
+ * end); an error is logged by AbortWork.
+ */
+static void
+VacuumOne(Oid relid, BufferAccessStrategy strategy)
+{
+	VacuumParams params;
+
+	memset(&params, 0, sizeof(params));
+	params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED;
+	params.freeze_min_age = -1;
+	params.freeze_table_age = -1;
+	params.multixact_freeze_min_age = -1;
+	params.multixact_freeze_table_age = -1;
+	params.log_min_duration = -1;
+	params.index_cleanup = VACOPTVALUE_AUTO;
+	params.truncate = VACOPTVALUE_ENABLED;
+	params.nworkers = -1;
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		pgstat_report_activity(STATE_RUNNING, "segstore worker: vacuuming a growing table");
+		vacuum(list_make1(makeVacuumRelation(NULL, relid, NIL)), &params, strategy, true);
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(worker_cxt);
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_CATCH();
+	{
+		(void) AbortWork();
+	}
+	PG_END_TRY();
+}
+
+/* Vacuum the growing tables that need it (GrowingToVacuum). */
+static void
+VacuumGrowing(void)
+{
+	List	   *relids = GrowingToVacuum();
+	BufferAccessStrategy strategy;
+	ListCell   *lc;
+
+	if (relids == NIL)
+		return;
 	/* vacuum() ends the transaction it is called in: this must outlive it */
 	MemoryContextSwitchTo(worker_cxt);
 	strategy = GetAccessStrategy(BAS_VACUUM);
 	foreach(lc, relids)
 	{
-		VacuumParams params;
-
-		memset(&params, 0, sizeof(params));
-		params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED;
-		params.freeze_min_age = -1;
-		params.freeze_table_age = -1;
-		params.multixact_freeze_min_age = -1;
-		params.multixact_freeze_table_age = -1;
-		params.log_min_duration = -1;
-		params.index_cleanup = VACOPTVALUE_AUTO;
-		params.truncate = VACOPTVALUE_ENABLED;
-		params.nworkers = -1;
 		CHECK_FOR_INTERRUPTS();
-		PG_TRY();
-		{
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			pgstat_report_activity(STATE_RUNNING, "segstore worker: vacuuming a growing table");
-			vacuum(list_make1(makeVacuumRelation(NULL, lfirst_oid(lc), NIL)), &params,
-				   strategy, true);
-			CommitTransactionCommand();
-			MemoryContextSwitchTo(worker_cxt);
-			pgstat_report_activity(STATE_IDLE, NULL);
-		}
-		PG_CATCH();
-		{
-			(void) AbortWork();
-		}
-		PG_END_TRY();
+		VacuumOne(lfirst_oid(lc), strategy);
 	}
 }
 
