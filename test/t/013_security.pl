@@ -13,6 +13,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep time);
+use SegstoreTest qw(poll_true);
 
 my $node = PostgreSQL::Test::Cluster->new('security');
 $node->init;
@@ -39,18 +40,7 @@ sub as_mallory
 }
 
 # Poll $sql until it returns 't' or $timeout seconds pass.
-sub wait_for
-{
-	my ($sql, $timeout) = @_;
-	my $deadline = time() + ($timeout // 60);
-	while (time() < $deadline)
-	{
-		my ($ret, $out) = $node->psql('postgres', $sql);
-		return 1 if $ret == 0 && $out eq 't';
-		sleep(0.1);
-	}
-	return 0;
-}
+sub wait_for { return poll_true($node, 'postgres', @_); }
 
 sql(q{
 CREATE EXTENSION segstore;

@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep time);
+use SegstoreTest qw(poll_true);
 
 my $node = PostgreSQL::Test::Cluster->new('growing_vacuum');
 $node->init;
@@ -29,18 +30,7 @@ my $growing = 'segstore_internal.growing_'
 	"SELECT collection_id FROM segstore.collection WHERE name = 'g'");
 
 # Poll $sql until it returns 't' or $timeout seconds pass.
-sub wait_for
-{
-	my ($sql, $timeout) = @_;
-	my $deadline = time() + ($timeout // 60);
-	while (time() < $deadline)
-	{
-		my ($ret, $out) = $node->psql('postgres', $sql);
-		return 1 if $ret == 0 && $out eq 't';
-		sleep(0.1);
-	}
-	return 0;
-}
+sub wait_for { return poll_true($node, 'postgres', @_); }
 
 # Insert 3,000 rows from $first in 10-row batches, each its own transaction.
 sub ingest

@@ -6,8 +6,9 @@ use strict;
 use warnings;
 use Exporter 'import';
 use File::Find;
+use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(ranges ranges_sql files_under);
+our @EXPORT_OK = qw(ranges ranges_sql files_under poll_true);
 
 # "0-9,20,30-31": a set of ids as sorted ranges, short enough to show.
 sub ranges
@@ -43,6 +44,21 @@ sub files_under
 	my @files;
 	find(sub { push @files, $File::Find::name if -f $_ }, $dir) if -d $dir;
 	return sort @files;
+}
+
+# Poll $sql in database $db of $node until it returns 't' (1) or $timeout
+# seconds (default 60) pass (0).
+sub poll_true
+{
+	my ($node, $db, $sql, $timeout) = @_;
+	my $deadline = time() + ($timeout // 60);
+	while (time() < $deadline)
+	{
+		my ($ret, $out) = $node->psql($db, $sql);
+		return 1 if $ret == 0 && $out eq 't';
+		sleep(0.1);
+	}
+	return 0;
 }
 
 1;
