@@ -9,6 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep time);
+use SegstoreTest qw(poll_true);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
 $node->init;
@@ -25,18 +26,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION segstore');
 
 # Poll $sql in $db until it returns 't' or $timeout seconds pass.
-sub wait_for
-{
-	my ($db, $sql, $timeout) = @_;
-	my $deadline = time() + ($timeout // 60);
-	while (time() < $deadline)
-	{
-		my ($ret, $out) = $node->psql($db, $sql);
-		return 1 if $ret == 0 && $out eq 't';
-		sleep(0.1);
-	}
-	return 0;
-}
+sub wait_for { return poll_true($node, @_); }
 
 # The maintenance worker's pid in $db, or '' if none runs.
 sub worker_pid
