@@ -12,8 +12,13 @@
  * segments lack, and applies the automatic compaction rules, whose plans
  * run in compaction workers
  * (compact_worker.c).  Then it collects garbage and prunes the compaction
- * history.  What it decided and why is kept in its slot for
+ * history, and vacuums growing tables that seals have filled with dead
+ * rows.  What it decided and why is kept in its slot for
  * segstore.worker_status.
+ *
+ * A writer whose transaction sealed a growing segment wakes it at commit
+ * (SsShmemVacuumGrowingAtCommit): a growing table is vacuumed then, not an
+ * interval later, since every search scans its pages.
  *
  * It never waits long for a lock: a collection busy with a writer is left
  * for the next run.
@@ -34,8 +39,8 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "storage/ipc.h"
 #include "storage/bufmgr.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
