@@ -30,11 +30,9 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/memutils.h"
-#include "utils/wait_event.h"
 
 #include "format/binlog.h"
 #include "format/binlog_int.h"
-#include "format/fault.h"
 #include "format/files.h"
 
 /* Raw payload size at which writers cut blocks. */
@@ -86,32 +84,8 @@ struct SsBinlogWriter
 static void
 WriteAll(SsBinlogWriter *w, const char *buf, Size len)
 {
-	while (len > 0)
-	{
-		ssize_t		n;
-
-		errno = 0;
-		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
-		n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
-			write(w->fd, buf, Min(len, (Size) 1 << 30));
-		pgstat_report_wait_end();
-		if (n <= 0)
-		{
-			if (n < 0 && errno == EINTR)
-				continue;
-			/* A write that makes no progress means the disk is full. */
-			if (errno == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write to segstore file \"%s\": %m",
-							w->tmp_path)));
-		}
-		SsFileWalWrite(&w->wal, w->tmp_path, w->offset, buf, (Size) n);
-		buf += n;
-		len -= n;
-		w->offset += n;
-	}
+	SsFilesWrite(w->fd, w->tmp_path, w->offset, buf, len, &w->wal, false);
+	w->offset += len;
 }
 
 /*
@@ -646,7 +620,6 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 	char		tbuf[BINLOG_TRAILER_SIZE];
 	uint64		footer_offset;
 	uint64		footer_len;
-	ssize_t		n;
 
 	/* Columns fed one by one must have come out the same length. */
 	if (w->ncols > 0)
@@ -672,22 +645,7 @@ SsBinlogWriterFinish(SsBinlogWriter *w, SsBinlogInfo *info)
 	WriteAll(w, tbuf, sizeof(tbuf));
 
 	SsBinlogHeaderEncode(hbuf, &w->header);
-	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
-	errno = 0;
-	n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
-		pg_pwrite(w->fd, hbuf, sizeof(hbuf), 0);
-	pgstat_report_wait_end();
-	if (n != sizeof(hbuf))
-	{
-		/* A short write means the disk is full. */
-		if (n >= 0)
-			errno = ENOSPC;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write to segstore file \"%s\": %m",
-						w->tmp_path)));
-	}
-	SsFileWalWrite(&w->wal, w->tmp_path, 0, hbuf, sizeof(hbuf));
+	SsFilesWrite(w->fd, w->tmp_path, 0, hbuf, sizeof(hbuf), &w->wal, false);
 
 	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path, &w->wal);
 

@@ -36,6 +36,7 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
+#include "format/fault.h"
 #include "format/filewal.h"
 #include "format/files.h"
 
@@ -422,6 +423,48 @@ SsFilesRemoveNow(const char *path, Oid dboid)
 	r.horizon = InvalidTransactionId;
 	RemoveLogged(list_make1(&r));
 	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
+/*
+ * Write len bytes at offset of a temporary file being written with pwrite,
+ * and log them as they go (filewal.c): in order (SsFileWalWrite: the
+ * header, or the body appended) or, with unordered, anywhere past the
+ * header (SsFileWalWriteAt).  A write that makes no progress means the
+ * disk is full (53100); the I/O fault hook fails writes for tests.
+ */
+void
+SsFilesWrite(int fd, const char *tmp_path, uint64 offset, const char *buf, Size len,
+			 SsFileWal *wf, bool unordered)
+{
+	while (len > 0)
+	{
+		ssize_t		n;
+
+		errno = 0;
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
+		n = SsFaultInject(SS_FAULT_WRITE, tmp_path) ? -1 :
+			pg_pwrite(fd, buf, Min(len, (Size) 1 << 30), (off_t) offset);
+		pgstat_report_wait_end();
+		if (n <= 0)
+		{
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* A write that makes no progress means the disk is full. */
+			if (errno == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write to segstore file \"%s\": %m",
+							tmp_path)));
+		}
+		if (unordered)
+			SsFileWalWriteAt(wf, tmp_path, offset, buf, (Size) n);
+		else
+			SsFileWalWrite(wf, tmp_path, offset, buf, (Size) n);
+		buf += n;
+		len -= n;
+		offset += n;
+	}
 }
 
 /*

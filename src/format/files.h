@@ -28,6 +28,8 @@ extern void SsFilesRemoveAtCommit(const char *path);
 extern void SsFilesRemoveAtCommitHorizon(const char *path, TransactionId horizon);
 extern void SsFilesRemoveDatabaseAtCommit(Oid dboid);
 extern bool SsFilesRemoveNow(const char *path, Oid dboid);
+extern void SsFilesWrite(int fd, const char *tmp_path, uint64 offset, const char *buf,
+						 Size len, SsFileWal *wf, bool unordered);
 extern void SsFilesInstall(int *fd, bool *tmp_exists, const char *tmp_path,
 						   const char *path, SsFileWal *wf);
 

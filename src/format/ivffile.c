@@ -291,41 +291,14 @@ WriterCleanup(void *arg)
 }
 
 /*
- * Write len bytes at offset of the temporary file with pwrite and log them
- * as they go (filewal.c), as the binlog writer does; the body is written
- * out of order, so its checksum comes from reading it back at the end.  A
- * full disk fails the write (53100), never a page fault, since nothing is
- * written through a mapping.
+ * Write len bytes at offset of the temporary file, logged as they go; the
+ * body is written out of order, so its checksum comes from reading it back
+ * at the end.
  */
 static void
 WriterWriteAt(SsIvfWriter *w, uint64 offset, const char *buf, Size len)
 {
-	while (len > 0)
-	{
-		ssize_t		n;
-
-		errno = 0;
-		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
-		n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
-			pg_pwrite(w->fd, buf, Min(len, (Size) 1 << 30), (off_t) offset);
-		pgstat_report_wait_end();
-		if (n <= 0)
-		{
-			if (n < 0 && errno == EINTR)
-				continue;
-			/* A write that makes no progress means the disk is full. */
-			if (errno == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write to segstore file \"%s\": %m",
-							w->tmp_path)));
-		}
-		SsFileWalWriteAt(&w->wal, w->tmp_path, offset, buf, (Size) n);
-		buf += n;
-		len -= n;
-		offset += n;
-	}
+	SsFilesWrite(w->fd, w->tmp_path, offset, buf, len, &w->wal, true);
 }
 
 /* Write out the rows buffered for list l at the list's place. */
@@ -509,7 +482,6 @@ SsIvfWriterFinish(SsIvfWriter *w)
 	int64		size = (int64) w->layout.size;
 	char		hbuf[IVF_HEADER_SIZE];
 	pg_crc32c	body_crc;
-	ssize_t		n;
 
 	if (w->lists == NULL || w->rows_next != w->shape.nrows ||
 		w->keys_next != w->shape.nrows)
@@ -530,22 +502,7 @@ SsIvfWriterFinish(SsIvfWriter *w)
 	SsFileWalSetBody(&w->wal, w->layout.size - IVF_HEADER_SIZE, body_crc);
 
 	HeaderEncode(hbuf, w->writer_xid, w->file_id, &w->shape, body_crc);
-	errno = 0;
-	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_WRITE);
-	n = SsFaultInject(SS_FAULT_WRITE, w->tmp_path) ? -1 :
-		pg_pwrite(w->fd, hbuf, sizeof(hbuf), 0);
-	pgstat_report_wait_end();
-	if (n != sizeof(hbuf))
-	{
-		/* A short write means the disk is full. */
-		if (n >= 0)
-			errno = ENOSPC;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write to segstore file \"%s\": %m",
-						w->tmp_path)));
-	}
-	SsFileWalWrite(&w->wal, w->tmp_path, 0, hbuf, sizeof(hbuf));
+	SsFilesWrite(w->fd, w->tmp_path, 0, hbuf, sizeof(hbuf), &w->wal, false);
 
 	SsFilesInstall(&w->fd, &w->tmp_exists, w->tmp_path, w->path, &w->wal);
 	MemoryContextDelete(w->cxt);
