@@ -27,8 +27,8 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "executor/tuptable.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
@@ -418,11 +418,8 @@ SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
 
 		if (field && f != coll->pk && !bms_is_member(f, fields))
 			continue;
-		for (a = 1; a <= desc->natts; a++)
-			if (!TupleDescAttr(desc, a - 1)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(desc, a - 1)->attname), name) == 0)
-				break;
-		if (a > desc->natts || TupleDescAttr(desc, a - 1)->atttypid != type)
+		a = get_attnum(coll->relid, name);
+		if (a <= 0 || a > desc->natts || TupleDescAttr(desc, a - 1)->atttypid != type)
 			elog(ERROR, "growing table of collection \"%s\" lacks column \"%s\" of its type",
 				 coll->name, name);
 		attnos[f] = a;

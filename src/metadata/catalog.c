@@ -132,26 +132,24 @@ SsCatalogReadOnly(void)
  */
 typedef struct SavedStatement
 {
-	uint32		hash;			/* hash key */
+	uint64		hash;			/* hash key: of the text */
 	char	   *sql;
 	SPIPlanPtr	plan;
-	struct SavedStatement *next;	/* same hash, other text */
 } SavedStatement;
 
 #define SS_MAX_SAVED_STATEMENTS 256
 
 static HTAB *saved_statements = NULL;
-static int	nsaved_statements = 0;
 
 /*
  * The saved plan of a parameterised statement, prepared on first use; NULL
- * once SS_MAX_SAVED_STATEMENTS texts are kept (run it unsaved).
+ * (run it unsaved) once SS_MAX_SAVED_STATEMENTS texts are kept, or for a
+ * text whose 64-bit hash another text has.
  */
 SPIPlanPtr
 SsCatalogStatementPlan(const char *sql, int nargs, Oid *types)
 {
-	uint32		hash = hash_bytes((const unsigned char *) sql, (int) strlen(sql));
-	SavedStatement *head;
+	uint64		hash = hash_bytes_extended((const unsigned char *) sql, (int) strlen(sql), 0);
 	SavedStatement *st;
 	SPIPlanPtr	plan;
 	bool		found;
@@ -160,17 +158,16 @@ SsCatalogStatementPlan(const char *sql, int nargs, Oid *types)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(uint32);
+		ctl.keysize = sizeof(uint64);
 		ctl.entrysize = sizeof(SavedStatement);
 		ctl.hcxt = TopMemoryContext;
 		saved_statements = hash_create("segstore catalog statements", 64, &ctl,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	head = hash_search(saved_statements, &hash, HASH_FIND, &found);
-	for (st = found ? head : NULL; st != NULL; st = st->next)
-		if (strcmp(st->sql, sql) == 0)
-			return st->plan;
-	if (nsaved_statements >= SS_MAX_SAVED_STATEMENTS)
+	st = hash_search(saved_statements, &hash, HASH_FIND, &found);
+	if (found)
+		return strcmp(st->sql, sql) == 0 ? st->plan : NULL;
+	if (hash_get_num_entries(saved_statements) >= SS_MAX_SAVED_STATEMENTS)
 		return NULL;
 
 	plan = SPI_prepare(sql, nargs, types);
@@ -178,21 +175,9 @@ SsCatalogStatementPlan(const char *sql, int nargs, Oid *types)
 		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not save plan of \"%s\"", sql);
-	head = hash_search(saved_statements, &hash, HASH_ENTER, &found);
-	if (!found)
-		st = head;
-	else
-	{
-		st = MemoryContextAlloc(TopMemoryContext, sizeof(SavedStatement));
-		st->next = head->next;
-		head->next = st;
-	}
-	if (!found)
-		st->next = NULL;
-	st->hash = hash;
+	st = hash_search(saved_statements, &hash, HASH_ENTER, NULL);
 	st->sql = MemoryContextStrdup(TopMemoryContext, sql);
 	st->plan = plan;
-	nsaved_statements++;
 	return plan;
 }
 
@@ -470,6 +455,23 @@ SsCatalogCollectionIds(void)
 {
 	Run("SELECT collection_id FROM segstore.collection ORDER BY 1", 0, NULL, NULL);
 	return SsCatalogColInt8List(1);
+}
+
+/* Growing tables of every collection. */
+List *
+SsCatalogGrowingRelids(void)
+{
+	List	   *result = NIL;
+	uint64		i;
+
+	Run("SELECT relid FROM segstore.collection ORDER BY collection_id", 0, NULL, NULL);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		result = lappend_oid(result, DatumGetObjectId(SsCatalogCol(i, 1, &isnull)));
+	}
+	return result;
 }
 
 /* Name of a collection by id, or NULL if it does not exist. */
@@ -968,7 +970,7 @@ SsCatalogCollectionActivity(int idle_s)
 
 	Run("SELECT c.name, c.last_write_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1), "
 		"c.growing_bytes, (SELECT pg_catalog.count(*) FROM segstore.pending_delete d "
-		"  WHERE d.collection_id = c.collection_id), c.collection_id, c.relid "
+		"  WHERE d.collection_id = c.collection_id), c.collection_id "
 		"FROM segstore.collection c ORDER BY c.name", 1, types, values);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -980,7 +982,6 @@ SsCatalogCollectionActivity(int idle_s)
 		a->growing_bytes = SsCatalogColInt8(i, 3);
 		a->pending_deletes = SsCatalogColInt8(i, 4);
 		a->id = SsCatalogColInt8(i, 5);
-		a->relid = DatumGetObjectId(SsCatalogCol(i, 6, &isnull));
 		result = lappend(result, a);
 	}
 	return result;

@@ -86,7 +86,6 @@ typedef struct SsCollectionActivity
 {
 	int64		id;
 	char	   *name;
-	Oid			relid;			/* its growing table */
 	bool		idle;			/* not written within segstore.seal_idle_time */
 	int64		growing_bytes;
 	int64		pending_deletes;
@@ -129,6 +128,7 @@ extern Oid	SsCatalogExtensionOwner(void);
 extern List *SsCatalogCollectionActivity(int idle_s);
 
 extern List *SsCatalogSegments(int64 collection_id, bool flushed_only);
+extern List *SsCatalogGrowingRelids(void);
 extern SPIPlanPtr SsCatalogStatementPlan(const char *sql, int nargs, Oid *types);
 extern List *SsCatalogSegmentsOverlapping(int64 collection_id, int64 lo, int64 hi);
 extern void SsCatalogInsertSegment(int64 collection_id, int64 segment_id, int64 num_rows,

@@ -236,15 +236,15 @@ GrowingToVacuum(void)
 
 	PG_TRY();
 	{
-		List	   *collections;
+		List	   *growing;
 		ListCell   *lc;
 
 		BeginWork(&session, "segstore worker: looking for growing tables to vacuum");
-		collections = SsCatalogCollectionActivity(ss_seal_idle_time_s);
-		foreach(lc, collections)
+		growing = SsCatalogGrowingRelids();
+		foreach(lc, growing)
 		{
-			SsCollectionActivity *a = lfirst(lc);
-			Relation	rel = try_table_open(a->relid, AccessShareLock);
+			Oid			relid = lfirst_oid(lc);
+			Relation	rel = try_table_open(relid, AccessShareLock);
 
 			if (rel == NULL)
 				continue;
@@ -252,7 +252,7 @@ GrowingToVacuum(void)
 			{
 				MemoryContext old = MemoryContextSwitchTo(worker_cxt);
 
-				relids = lappend_oid(relids, a->relid);
+				relids = lappend_oid(relids, relid);
 				MemoryContextSwitchTo(old);
 			}
 			table_close(rel, AccessShareLock);
