@@ -18,6 +18,10 @@ CREATE SCHEMA segstore_internal;
 
 ALTER TABLE segstore.collection ADD COLUMN viewid oid;
 
+-- The growing data's size is counted in shared memory now: a column that
+-- every insert updated made writers of a collection wait for each other.
+ALTER TABLE segstore.collection DROP COLUMN growing_bytes;
+
 CREATE FUNCTION segstore.convert_from_0_1()
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_convert_from_0_1' LANGUAGE C VOLATILE;
 SELECT segstore.convert_from_0_1();

@@ -37,8 +37,7 @@ CREATE TABLE segstore.collection (
 	description text,
 	dim int NOT NULL,
 	growing_segment_id bigint NOT NULL,
-	growing_bytes bigint NOT NULL DEFAULT 0,
-	last_write_at timestamptz NOT NULL DEFAULT now(),
+	last_write_at timestamptz NOT NULL DEFAULT now(),	-- flushed state last changed
 	auto_compaction boolean NOT NULL DEFAULT true,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	viewid oid NOT NULL UNIQUE		-- segstore_data.<name>: owner and ACL

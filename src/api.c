@@ -210,7 +210,7 @@ InsertOrUpsert(FunctionCallInfo fcinfo, bool upsert)
 	int64		n;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, upsert ? SS_PRIV_INSERT | SS_PRIV_UPSERT : SS_PRIV_INSERT, true);
+	coll = SsCollectionOpen(name, upsert ? SS_PRIV_INSERT | SS_PRIV_UPSERT : SS_PRIV_INSERT, false);
 	n = SsWriteInsert(coll, SsInputBatch(coll, fcinfo, 1), upsert);
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);
@@ -241,7 +241,7 @@ segstore_delete_expr(PG_FUNCTION_ARGS)
 	int64		n;
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, SS_PRIV_DELETE | SS_PRIV_READ, true);
+	coll = SsCollectionOpen(name, SS_PRIV_DELETE | SS_PRIV_READ, false);
 	n = SsWriteDeleteExpr(coll, expr);
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);
@@ -271,7 +271,7 @@ segstore_delete_ids(PG_FUNCTION_ARGS)
 			keys[nkeys++] = DatumGetInt64(elems[i]);
 
 	SsCatalogOpen(&session, false);
-	coll = SsCollectionOpen(name, SS_PRIV_DELETE, true);
+	coll = SsCollectionOpen(name, SS_PRIV_DELETE, false);
 	n = SsWriteDeleteKeys(coll, keys, nkeys);
 	SsCatalogClose(&session);
 	PG_RETURN_INT64(n);

@@ -28,7 +28,9 @@
  * taking the lock), locks the collection of that id, and checks again
  * under the lock: a collection dropped and created again under the same
  * name meanwhile is never the one acted on, and a privilege revoked while
- * the caller waited is refused.
+ * the caller waited is refused.  Writers of rows check the privilege here
+ * and take their locks in write.c, as a table's writers check theirs when
+ * their statement starts.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +48,7 @@
 #include "data/view.h"
 #include "format/files.h"
 #include "metadata/catalog_compaction.h"
+#include "metadata/locks.h"
 #include "metadata/schema.h"
 
 /* segstore's privileges and the table privileges on the view that hold them. */
@@ -280,7 +283,8 @@ SsCollectionCreate(const char *name, const char *fields, const char *description
 /*
  * Drop what a collection has besides its view: its growing table, its
  * catalog rows and, once the drop commits, its files.  The caller holds
- * its write lock.
+ * its collection lock in AccessExclusiveLock, which waits for every writer
+ * in progress, and its state lock.
  */
 static void
 DropData(SsCollection *coll)
@@ -313,6 +317,7 @@ SsCollectionDrop(const char *name, bool if_exists)
 	SsCollectionCheckPrivilege(coll, SS_OWNER);
 	if (OidIsValid(coll->viewid))
 		LockRelationOid(coll->viewid, AccessExclusiveLock);
+	SsLockCollection(coll->id, AccessExclusiveLock);
 	coll = LockAndRecheck(coll, SS_OWNER, false);
 	DropData(coll);
 	if (OidIsValid(coll->viewid) && OidIsValid(SsViewOwner(coll->viewid)))
@@ -425,6 +430,7 @@ SsCollectionDropForViews(void)
 
 		if (coll == NULL)
 			continue;
+		SsLockCollection(coll->id, AccessExclusiveLock);
 		coll = SsCatalogGetCollectionById(coll->id, true, true);
 		if (coll != NULL)
 			DropData(coll);

@@ -18,8 +18,11 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -34,10 +37,12 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -379,14 +384,16 @@ ScanColumnGrow(SsColumn *col, int64 *cap, int64 need, Size *var_cap, Size var_ne
 }
 
 /*
- * Read the growing rows that the active snapshot sees, in heap order,
- * straight from the table: the primary key, the row timestamps and the
- * fields in `fields` (field numbers), the other columns left unread.  A
- * search reads the growing table this way, without SPI's per-row cost or
- * a sort.  Each column is checked to have the type segstore gave it.
+ * Read growing rows in heap order straight from the table: the primary
+ * key, the row timestamps and the fields in `fields` (field numbers; all
+ * with all_fields), the other columns left unread.  Each column is checked
+ * to have the type segstore gave it.  Without take, the rows the active
+ * snapshot sees; with take, the rows of the latest snapshot that can be
+ * deleted without waiting, which are deleted as they are read: rows that
+ * a writer still in progress deletes stay, for that writer to act on.
  */
-SsBatch *
-SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
+static SsBatch *
+ScanRows(SsCollection *coll, const Bitmapset *fields, bool all_fields, bool take)
 {
 	SsBatch    *batch = SsBatchCreate(coll->fields, coll->nfields, 0);
 	int			ncols = coll->nfields + 1;
@@ -394,8 +401,10 @@ SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
 	int64	   *caps = palloc0(sizeof(int64) * ncols);
 	Size	   *var_caps = palloc0(sizeof(Size) * ncols);
 	AttrNumber	last = 0;
-	/* sized for the rows the catalog counts, so that columns rarely grow */
-	int64		expect = coll->growing_bytes / ((int64) coll->dim * 4 + 16) + 64;
+	int64		expect;
+	LOCKMODE	lockmode = take ? RowExclusiveLock : AccessShareLock;
+	Snapshot	snapshot;
+	CommandId	cid = GetCurrentCommandId(take);
 	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore growing scan",
 												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
@@ -406,8 +415,10 @@ SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
 	int64		n = 0;
 	int			f;
 
-	rel = table_open(coll->relid, AccessShareLock);
+	rel = table_open(coll->relid, lockmode);
 	desc = RelationGetDescr(rel);
+	/* sized for the rows the table could hold, so that columns rarely grow */
+	expect = (int64) RelationGetNumberOfBlocks(rel) * BLCKSZ / ((int64) coll->dim * 4 + 16) + 64;
 	for (f = 0; f < ncols; f++)
 	{
 		const SsField *field = f < coll->nfields ? &coll->fields[f] : NULL;
@@ -416,7 +427,7 @@ SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
 		SsColumn   *col = &batch->cols[f];
 		AttrNumber	a;
 
-		if (field && f != coll->pk && !bms_is_member(f, fields))
+		if (field && f != coll->pk && !all_fields && !bms_is_member(f, fields))
 			continue;
 		a = get_attnum(coll->relid, name);
 		if (a <= 0 || a > desc->natts || TupleDescAttr(desc, a - 1)->atttypid != type)
@@ -429,10 +440,19 @@ SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
 		SsColumnAllocate(col, caps[f], var_caps[f]);
 	}
 
+	snapshot = RegisterSnapshot(take ? GetLatestSnapshot() : GetActiveSnapshot());
 	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
+		if (take)
+		{
+			TM_FailureData tmfd;
+
+			if (table_tuple_delete(rel, &slot->tts_tid, cid, snapshot, InvalidSnapshot,
+								   false, &tmfd, false) != TM_Ok)
+				continue;
+		}
 		slot_getsomeattrs(slot, last);
 		old = MemoryContextSwitchTo(row_cxt);
 		for (f = 0; f < ncols; f++)
@@ -475,13 +495,39 @@ SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, lockmode);
 	MemoryContextDelete(row_cxt);
+	if (take)
+		CommandCounterIncrement();
 
 	batch->nrows = n;
 	for (f = 0; f < ncols; f++)
 		if (attnos[f] != 0)
 			batch->cols[f].nrows = n;
+	return batch;
+}
+
+/*
+ * Read the growing rows that the active snapshot sees (ScanRows): how a
+ * search reads them, without SPI's per-row cost or a sort.
+ */
+SsBatch *
+SsGrowingScan(SsCollection *coll, const Bitmapset *fields)
+{
+	return ScanRows(coll, fields, false, false);
+}
+
+/*
+ * Take the growing rows a seal moves into a segment: every committed row
+ * no writer in progress deletes, deleted here (ScanRows), sorted by key.
+ */
+SsBatch *
+SsGrowingTake(SsCollection *coll)
+{
+	SsBatch    *batch = ScanRows(coll, NULL, true, true);
+
+	SsBatchSortByKey(batch, coll->pk);
 	return batch;
 }
 
@@ -567,64 +613,82 @@ SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows)
 }
 
 /*
- * Run a statement over the growing table (%1$s: table, %2$s: key column)
- * taking a key array, collecting the keys it returns.
+ * Look the given sorted keys up in the growing table's primary key index
+ * in the latest snapshot; with delete, delete the rows found, waiting for
+ * a seal in progress that moves one (a row a seal moved is not there).
+ * The caller holds the keys' locks (SsLockKey) or the collection's in
+ * ShareRowExclusiveLock, so no other writer changes these keys meanwhile.
+ * Returns the keys found (and deleted), sorted.
  */
 static int64 *
-KeysQuery(SsCollection *coll, const char *fmt, const int64 *keys, int nkeys,
-		  int *nout, bool read_only)
+ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, bool delete, int *nout)
 {
-	const char *pk = quote_identifier(coll->fields[coll->pk].name);
-	char	   *sql = psprintf(fmt, TableName(coll), pk);
-	Oid			types[1] = {INT8ARRAYOID};
-	Datum		values[1];
-	SPIPlanPtr	plan;
-	int64	   *out;
-	uint64		i;
+	LOCKMODE	lockmode = delete ? RowExclusiveLock : AccessShareLock;
+	int64	   *out = palloc(sizeof(int64) * Max(nkeys, 1));
+	CommandId	cid = GetCurrentCommandId(delete);
+	Snapshot	snapshot;
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			i;
 
 	*nout = 0;
 	if (nkeys == 0)
-		return NULL;
-	values[0] = SsCatalogInt8Array(keys, nkeys);
-	plan = SsCatalogStatementPlan(sql, 1, types);
-	if ((plan != NULL ? SPI_execute_plan(plan, values, NULL, read_only, 0) :
-		 SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 0)) < 0)
-		elog(ERROR, "could not query growing table of collection \"%s\"", coll->name);
-	out = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
+		return out;
+	rel = table_open(coll->relid, lockmode);
+	if (!OidIsValid(RelationGetPrimaryKeyIndex(rel)))
+		elog(ERROR, "growing table of collection \"%s\" has no primary key", coll->name);
+	index = index_open(RelationGetPrimaryKeyIndex(rel), lockmode);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	for (i = 0; i < nkeys; i++)
 	{
-		bool		isnull;
+		ScanKeyData key;
 
-		out[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-											 SPI_tuptable->tupdesc, 1, &isnull));
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			continue;
+		if (delete)
+		{
+			TM_FailureData tmfd;
+			TM_Result	res = table_tuple_delete(rel, &slot->tts_tid, cid, snapshot,
+												 InvalidSnapshot, true, &tmfd, false);
+
+			/* rows are only ever inserted and deleted: not Ok, a seal took it */
+			if (res == TM_Invisible)
+				elog(ERROR, "growing row of key " INT64_FORMAT " of collection \"%s\" is invisible",
+					 keys[i], coll->name);
+			if (res != TM_Ok)
+				continue;
+		}
+		out[(*nout)++] = keys[i];
+		CHECK_FOR_INTERRUPTS();
 	}
-	*nout = (int) SPI_processed;
-	SsSortKeys(out, nout, true);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(index, lockmode);
+	table_close(rel, lockmode);
+	if (delete)
+		CommandCounterIncrement();
 	return out;
 }
 
-/* Delete rows with the given keys; returns the keys that were there, sorted. */
+/* Delete rows with the given sorted keys; returns the keys that were there. */
 int64 *
 SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted)
 {
-	return KeysQuery(coll, "DELETE FROM %1$s WHERE %2$s = ANY ($1) RETURNING %2$s",
-					 keys, nkeys, ndeleted, false);
+	return ProbeKeys(coll, keys, nkeys, true, ndeleted);
 }
 
-/* Which of the given keys the growing table holds, sorted. */
+/* Which of the given sorted keys the growing table holds now. */
 int64 *
 SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, int *nfound)
 {
-	return KeysQuery(coll, "SELECT %2$s FROM %1$s WHERE %2$s = ANY ($1)",
-					 keys, nkeys, nfound, SsCatalogReadOnly());
-}
-
-/* Empty the growing table after its rows were sealed. */
-void
-SsGrowingClear(SsCollection *coll)
-{
-	if (SPI_execute(psprintf("DELETE FROM %s", TableName(coll)), false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not clear growing table of collection \"%s\"", coll->name);
+	return ProbeKeys(coll, keys, nkeys, false, nfound);
 }
 
 /* Number of rows in the growing table. */

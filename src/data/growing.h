@@ -26,11 +26,11 @@ extern SsBatch *SsGrowingRead(SsCollection *coll, bool all_fields);
 extern SsBatch *SsGrowingReadRange(SsCollection *coll, bool all_fields, bool after_set,
 								   int64 after, int64 max_rows);
 extern SsBatch *SsGrowingScan(SsCollection *coll, const Bitmapset *fields);
+extern SsBatch *SsGrowingTake(SsCollection *coll);
 extern bool SsGrowingKeyRange(SsCollection *coll, int64 *min, int64 *max);
 extern void SsGrowingInsert(SsCollection *coll, SsBatch *batch);
 extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted);
 extern int64 *SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, int *nfound);
-extern void SsGrowingClear(SsCollection *coll);
 extern int64 SsGrowingCount(SsCollection *coll);
 extern int64 SsGrowingRelationSize(SsCollection *coll);
 

@@ -3,10 +3,30 @@
  * write.c
  *	  Insert, upsert, delete and flush.
  *
- * Callers hold the collection's write lock (SsCatalogGetCollection with
- * lock), so the checks here, such as "this key is not live anywhere", stay
- * true until the transaction ends.  A key is live in at most one place:
- * the growing table or one sealed segment.
+ * A key is live in at most one place: the growing table or one sealed
+ * segment.  Writers of one collection run side by side, ordered as a
+ * unique index orders writers of a table (locks.c):
+ *
+ * - A write of a few keys locks each key, so that two writers of one key
+ *	 take turns, and the second acts on what the first committed.  A write
+ *	 of many keys, or a transaction past its share of key locks, locks the
+ *	 whole collection instead (ShareRowExclusiveLock), waiting for the
+ *	 writers in progress and keeping others out until it ends.
+ * - Once it holds its locks, a writer checks and changes the state as it
+ *	 now is (the latest snapshot, SsCatalogUseLatest): what its locks keep
+ *	 still is which keys are live, so a writer in REPEATABLE READ does not
+ *	 fail because others wrote other keys meanwhile.
+ * - Rows move from the growing table into segments only by seals, which
+ *	 take the committed rows that no writer in progress deletes
+ *	 (SsGrowingTake).  A writer that meets a row a seal is moving waits
+ *	 for the seal and finds the key in its new segment.
+ * - Whatever changes the flushed state (a seal, a pending delete on a
+ *	 segment, a new segment, an index file) takes the collection's state
+ *	 lock until the transaction ends (SsCatalogGetCollectionById with
+ *	 lock).  Writers that only add rows to the growing table, or delete
+ *	 growing rows, never take it.  A writer that brings the growing table
+ *	 to its limit seals it only if the state lock is free; if not, the
+ *	 next writer or the maintenance worker does.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,14 +36,19 @@
 
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 
+#include "data/collection.h"
 #include "data/growing.h"
 #include "data/index.h"
 #include "data/read.h"
 #include "data/segment.h"
 #include "data/write.h"
 #include "expr/expr.h"
+#include "metadata/locks.h"
 #include "status/status.h"
 
 /* Defaults of this module's settings (see SsWriteInit). */
@@ -36,6 +61,18 @@ int			ss_insert_direct_threshold = INSERT_DIRECT_THRESHOLD_DEFAULT;
 double		ss_seal_proportion = SEAL_PROPORTION_DEFAULT;
 int			ss_retention_duration_s = RETENTION_DURATION_DEFAULT;
 int			ss_growing_max_size_kb = GROWING_MAX_SIZE_KB_DEFAULT;
+
+/* Keys of some set that are live in one segment. */
+typedef struct LiveKeys
+{
+	int64		segment_id;
+	int64	   *keys;
+	int			nkeys;
+} LiveKeys;
+
+/* Key locks this backend's transaction (key_locks_lxid) has taken. */
+static LocalTransactionId key_locks_lxid = InvalidLocalTransactionId;
+static int	key_locks = 0;
 
 /*
  * Bytes of data at which a growing segment is sealed.  Every search scans
@@ -50,9 +87,86 @@ SsWriteGrowingLimit(void)
 }
 
 /*
+ * Take the locks a write of the given sorted, distinct keys needs (see the
+ * file header) and return the collection as it now is, checking again that
+ * the caller has the privileges mode, as a table's writer that waited for
+ * its lock sees a REVOKE that committed meanwhile.  A transaction
+ * takes at most 4 × max_locks_per_transaction key locks, its share of the
+ * lock table; past that, or for a write of many keys, it locks the
+ * collection.  From here on the catalog session works in the latest
+ * snapshot.
+ */
+static SsCollection *
+LockForWrite(SsCollection *coll, AclMode mode, const int64 *keys, int nkeys, bool many)
+{
+	SsCollection *now;
+	int			i;
+
+	if (MyProc->lxid != key_locks_lxid)
+	{
+		key_locks_lxid = MyProc->lxid;
+		key_locks = 0;
+	}
+	if (many || key_locks + nkeys > 4 * max_locks_per_xact ||
+		SsLockCollectionHeld(coll->id, ShareRowExclusiveLock))
+		now = SsCatalogLockCollection(coll->id, ShareRowExclusiveLock);
+	else
+	{
+		now = SsCatalogLockCollection(coll->id, RowExclusiveLock);
+		for (i = 0; i < nkeys; i++)
+			SsLockKey(coll->id, keys[i]);
+		key_locks += nkeys;
+	}
+	if (now == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("collection \"%s\" does not exist", coll->name),
+				 errdetail("It was dropped while this transaction waited for it.")));
+	AcceptInvalidationMessages();
+	SsCollectionCheckPrivilege(now, mode);
+	return now;
+}
+
+/*
+ * The keys of the sorted array that are live in the collection's sealed
+ * segments, as (segment, keys) pairs in segment order.
+ */
+static List *
+LiveInSegments(SsCollection *coll, const int64 *keys, int nkeys, int64 *nlive)
+{
+	List	   *result = NIL;
+	List	   *segments;
+	ListCell   *lc;
+
+	*nlive = 0;
+	if (nkeys == 0)
+		return NIL;
+	segments = SsCatalogSegmentsOverlapping(coll->id, keys[0], keys[nkeys - 1]);
+	foreach(lc, segments)
+	{
+		SsSegment  *seg = lfirst(lc);
+		int			n;
+		int64	   *live = SsSegmentLiveKeys(coll, seg, keys, nkeys, &n);
+
+		if (n > 0)
+		{
+			LiveKeys *lk = palloc(sizeof(LiveKeys));
+
+			lk->segment_id = seg->segment_id;
+			lk->keys = live;
+			lk->nkeys = n;
+			result = lappend(result, lk);
+			*nlive += n;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	return result;
+}
+
+/*
  * Delete the given sorted, distinct keys wherever they are live: rows of
  * the growing table are deleted, keys of sealed segments recorded as
- * pending deletes.  Returns how many were live.
+ * pending deletes, under the state lock.  Returns how many were live.
  */
 static int64
 DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
@@ -62,13 +176,10 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	int64	   *rest = palloc(sizeof(int64) * Max(nkeys, 1));
 	int			nrest = 0;
 	int64		deleted;
-	TimestampTz *times = palloc(sizeof(TimestampTz) * Max(nkeys, 1));
-	List	   *segments;
+	int64		nlive;
+	List	   *live;
 	ListCell   *lc;
 	int			i;
-
-	for (i = 0; i < nkeys; i++)
-		times[i] = ts;
 
 	/*
 	 * Within a retention window a delete must stay visible to time travel
@@ -80,7 +191,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	{
 		(void) SsGrowingFind(coll, keys, nkeys, &ngrowing);
 		if (ngrowing > 0)
-			SsWriteSeal(coll);
+			SsWriteSeal(SsCatalogGetCollectionById(coll->id, false, true));
 	}
 	in_growing = SsGrowingDelete(coll, keys, nkeys, &ngrowing);
 	deleted = ngrowing;
@@ -91,19 +202,25 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	if (nrest == 0)
 		return deleted;
 
-	segments = SsCatalogSegmentsOverlapping(coll->id, rest[0], rest[nrest - 1]);
-	foreach(lc, segments)
+	/*
+	 * Under the state lock no compaction swaps a segment out from under the
+	 * deletes recorded against it: look again once it is held.
+	 */
+	(void) LiveInSegments(coll, rest, nrest, &nlive);
+	if (nlive == 0)
+		return deleted;
+	coll = SsCatalogGetCollectionById(coll->id, false, true);
+	live = LiveInSegments(coll, rest, nrest, &nlive);
+	foreach(lc, live)
 	{
-		SsSegment  *seg = lfirst(lc);
-		int64	   *live;
-		int			nlive;
+		LiveKeys *lk = lfirst(lc);
+		TimestampTz *times = palloc(sizeof(TimestampTz) * lk->nkeys);
 
-		live = SsSegmentLiveKeys(coll, seg, rest, nrest, &nlive);
-		SsCatalogInsertPendingDeletes(coll->id, seg->segment_id, live, times, nlive);
-		deleted += nlive;
-		CHECK_FOR_INTERRUPTS();
+		for (i = 0; i < lk->nkeys; i++)
+			times[i] = ts;
+		SsCatalogInsertPendingDeletes(coll->id, lk->segment_id, lk->keys, times, lk->nkeys);
 	}
-	return deleted;
+	return deleted + nlive;
 }
 
 /* First key of the sorted array that is live somewhere, if any. */
@@ -136,17 +253,24 @@ FindLiveKey(SsCollection *coll, const int64 *keys, int nkeys, int64 *found)
 	return false;
 }
 
-/* Seal the growing table's rows into new segments. */
+/*
+ * Seal the growing table's rows into a new segment.  The caller holds the
+ * state lock, and coll is the collection as read under it.
+ */
 void
 SsWriteSeal(SsCollection *coll)
 {
-	SsBatch    *batch = SsGrowingRead(coll, true);
+	/* what this seal takes off the count: the rows counted so far */
+	int64		counted = SsShmemGrowingAdd(coll->id, 0);
+	SsBatch    *batch;
 
+	SsCatalogUseLatest();
+	batch = SsGrowingTake(coll);
+	(void) SsShmemGrowingAdd(coll->id, -counted);
 	if (batch->nrows == 0)
 		return;
 	SsSegmentWriteBatch(coll, coll->growing_segment_id, batch);
-	SsGrowingClear(coll);
-	SsCatalogSetGrowing(coll, SsCatalogNextId("segment_id_seq"), 0);
+	SsCatalogSetGrowing(coll, SsCatalogNextId("segment_id_seq"));
 	SsShmemVacuumGrowingAtCommit();
 	SsIndexBuildMissing(coll);
 }
@@ -162,11 +286,14 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 	int64	   *keys;
 	int			nkeys = (int) batch->nrows;
 	int64		dup;
+	bool		direct = batch->nrows >= ss_insert_direct_threshold;
 
 	if (batch->nrows == 0)
 		return 0;
 	keys = SsBatchKeys(batch, coll->pk);
 	SsSortKeys(keys, &nkeys, true);
+	coll = LockForWrite(coll, upsert ? SS_PRIV_INSERT | SS_PRIV_UPSERT : SS_PRIV_INSERT,
+						keys, nkeys, direct);
 
 	if (upsert)
 		DeleteLiveKeys(coll, keys, nkeys, SsBatchKey(batch, coll->nfields, 0));
@@ -178,33 +305,44 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 				 errdetail("An entity with this key already exists."),
 				 errhint("Use segstore.upsert() to replace entities.")));
 
-	if (batch->nrows >= ss_insert_direct_threshold)
+	if (direct)
 	{
+		coll = SsCatalogGetCollectionById(coll->id, false, true);
 		SsBatchSortByKey(batch, coll->pk);
 		SsSegmentWriteBatch(coll, 0, batch);
 		SsIndexBuildMissing(coll);
 	}
 	else
 	{
-		int64		bytes = coll->growing_bytes;
+		int64		bytes = 0;
 		int64		r;
 
 		SsGrowingInsert(coll, batch);
 		for (r = 0; r < batch->nrows; r++)
 			bytes += SsBatchRowBytes(batch, r);
-		SsCatalogSetGrowing(coll, coll->growing_segment_id, bytes);
-		if (bytes >= SsWriteGrowingLimit())
-			SsWriteSeal(coll);
+		if (SsShmemGrowingAdd(coll->id, bytes) >= SsWriteGrowingLimit() &&
+			SsLockState(coll->id, false))
+			SsWriteSeal(SsCatalogGetCollectionById(coll->id, false, true));
 	}
 	return batch->nrows;
+}
+
+/* Delete keys for a caller with the privileges mode; returns how many were live. */
+static int64
+DeleteKeys(SsCollection *coll, AclMode mode, int64 *keys, int nkeys)
+{
+	SsSortKeys(keys, &nkeys, true);
+	if (nkeys == 0)
+		return 0;
+	coll = LockForWrite(coll, mode, keys, nkeys, nkeys >= ss_insert_direct_threshold);
+	return DeleteLiveKeys(coll, keys, nkeys, GetCurrentStatementStartTimestamp());
 }
 
 /* Delete entities by primary key; returns how many were live. */
 int64
 SsWriteDeleteKeys(SsCollection *coll, int64 *keys, int nkeys)
 {
-	SsSortKeys(keys, &nkeys, true);
-	return DeleteLiveKeys(coll, keys, nkeys, GetCurrentStatementStartTimestamp());
+	return DeleteKeys(coll, SS_PRIV_DELETE, keys, nkeys);
 }
 
 /* Delete the live entities an expression matches; returns how many. */
@@ -239,7 +377,7 @@ SsWriteDeleteExpr(SsCollection *coll, const char *text)
 	}
 	else
 		keys = SsReadMatchingKeys(coll, expr, &nkeys);
-	return SsWriteDeleteKeys(coll, keys, nkeys);
+	return DeleteKeys(coll, SS_PRIV_DELETE | SS_PRIV_READ, keys, nkeys);
 }
 
 /* Write pending deletes out as delta binlogs, one per segment that has any. */
@@ -264,7 +402,11 @@ SsWriteFlushDeletes(SsCollection *coll)
 		SsCatalogClearPendingDeletes(coll->id);
 }
 
-/* flush(): seal the growing segment and write pending deletes out. */
+/*
+ * flush(): seal the growing segment and write pending deletes out.  The
+ * caller holds the state lock; rows of writers still in progress stay
+ * growing.
+ */
 void
 SsWriteFlush(SsCollection *coll)
 {

@@ -16,6 +16,11 @@
  * read-only, which gives readers one consistent view of segments, binlogs
  * and pending deletes.
  *
+ * A writer's session switches to the latest snapshot once it holds its
+ * locks (SsCatalogUseLatest): what it checks ("is this key live?") and
+ * changes must be the committed state as it is now, which its locks keep
+ * from changing under it, not the state its transaction's snapshot saw.
+ *
  * Sessions nest (an event trigger fired by a statement of a session opens
  * its own); each restores what the enclosing one had when it closes.
  *
@@ -42,9 +47,11 @@
 #include "format/filewal.h"
 #include "metadata/catalog.h"
 #include "metadata/catalog_int.h"
+#include "metadata/locks.h"
 #include "metadata/schema.h"
 
 static bool ss_read_only = false;
+static bool ss_latest = false;
 static Oid	ss_caller = InvalidOid;
 
 /* Owner of the extension's catalog tables. */
@@ -86,6 +93,7 @@ SsCatalogOpen(SsCatalogSession *session, bool read_only)
 	GetUserIdAndSecContext(&session->save_userid, &session->save_sec_context);
 	session->save_caller = ss_caller;
 	session->save_read_only = ss_read_only;
+	session->save_latest = ss_latest;
 	session->save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -94,6 +102,7 @@ SsCatalogOpen(SsCatalogSession *session, bool read_only)
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ss_read_only = read_only;
+	ss_latest = false;
 	ss_caller = session->save_userid;
 }
 
@@ -105,7 +114,18 @@ SsCatalogClose(SsCatalogSession *session)
 	SetUserIdAndSecContext(session->save_userid, session->save_sec_context);
 	ss_caller = session->save_caller;
 	ss_read_only = session->save_read_only;
+	ss_latest = session->save_latest;
 	SPI_finish();
+}
+
+/*
+ * From now on in this session, run statements in the latest snapshot
+ * instead of the transaction's (see the file header).
+ */
+void
+SsCatalogUseLatest(void)
+{
+	ss_latest = true;
 }
 
 /* The role that called segstore, whose privileges decide what it may do. */
@@ -188,7 +208,15 @@ Run(const char *sql, int nargs, Oid *types, Datum *values)
 	SPIPlanPtr	plan = nargs > 0 ? SsCatalogStatementPlan(sql, nargs, types) : NULL;
 	int			ret;
 
-	if (plan != NULL)
+	if (ss_latest)
+	{
+		if (plan == NULL && (plan = SPI_prepare(sql, nargs, types)) == NULL)
+			elog(ERROR, "segstore catalog query failed: %s: %s",
+				 SPI_result_code_string(SPI_result), sql);
+		ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								   ss_read_only, true, 0);
+	}
+	else if (plan != NULL)
 		ret = SPI_execute_plan(plan, values, NULL, ss_read_only, 0);
 	else
 		ret = SPI_execute_with_args(sql, nargs, types, values, NULL,
@@ -335,9 +363,9 @@ static const char *
 CollectionColumns(void)
 {
 	return SsCatalogLegacy() ?
-		"collection_id, name, relid, dim, growing_segment_id, growing_bytes, auto_compaction, "
+		"collection_id, name, relid, dim, growing_segment_id, auto_compaction, "
 		"0::pg_catalog.oid" :
-		"collection_id, name, relid, dim, growing_segment_id, growing_bytes, auto_compaction, viewid";
+		"collection_id, name, relid, dim, growing_segment_id, auto_compaction, viewid";
 }
 
 /*
@@ -363,9 +391,8 @@ ReadCollection(const char *sql, Oid type, Datum value)
 	coll->relid = DatumGetObjectId(SsCatalogCol(0, 3, &isnull));
 	coll->dim = DatumGetInt32(SsCatalogCol(0, 4, &isnull));
 	coll->growing_segment_id = SsCatalogColInt8(0, 5);
-	coll->growing_bytes = SsCatalogColInt8(0, 6);
-	coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 7, &isnull));
-	coll->viewid = DatumGetObjectId(SsCatalogCol(0, 8, &isnull));
+	coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 6, &isnull));
+	coll->viewid = DatumGetObjectId(SsCatalogCol(0, 7, &isnull));
 
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(coll->id);
@@ -414,11 +441,13 @@ SsCatalogGetCollection(const char *name, bool missing_ok, bool lock)
 }
 
 /*
- * Look up a collection by id with its fields.  With lock, the collection's
- * row is updated, which serialises writers of one collection: a second
- * writer waits for the first to end, and in REPEATABLE READ gets a
- * serialization failure instead of working from a stale snapshot.  The row
- * returned is the one locked, as it is now.
+ * Look up a collection by id with its fields.  With lock, take its state
+ * lock (see locks.c) and update its row, whose new version tells the
+ * search caches of every backend that its flushed state changed; the
+ * collection lock is taken first, in RowExclusiveLock unless held
+ * stronger, so that a drop waits.  The row returned is the one as it now
+ * is, read in the latest snapshot: the state lock keeps every other
+ * writer of the row out until this transaction ends.
  */
 SsCollection *
 SsCatalogGetCollectionById(int64 collection_id, bool missing_ok, bool lock)
@@ -426,9 +455,17 @@ SsCatalogGetCollectionById(int64 collection_id, bool missing_ok, bool lock)
 	SsCollection *coll;
 
 	if (lock)
+	{
+		bool		latest = ss_latest;
+
+		SsLockCollection(collection_id, RowExclusiveLock);
+		(void) SsLockState(collection_id, true);
+		ss_latest = true;
 		coll = ReadCollection(psprintf("UPDATE segstore.collection SET last_write_at = pg_catalog.now() "
 									   "WHERE collection_id = $1 RETURNING %s", CollectionColumns()),
 							  INT8OID, Int64GetDatum(collection_id));
+		ss_latest = latest;
+	}
 	else
 		coll = ReadCollection(psprintf("SELECT %s FROM segstore.collection WHERE collection_id = $1",
 									   CollectionColumns()),
@@ -438,6 +475,22 @@ SsCatalogGetCollectionById(int64 collection_id, bool missing_ok, bool lock)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("collection " INT64_FORMAT " does not exist", collection_id)));
 	return coll;
+}
+
+/*
+ * Take the collection lock in mode and read the collection as it now is
+ * (NULL if it was dropped meanwhile): what a writer of the growing table
+ * needs, which leaves the catalog row alone so that such writers do not
+ * wait for each other.  The session uses the latest snapshot from here on.
+ */
+SsCollection *
+SsCatalogLockCollection(int64 collection_id, LOCKMODE mode)
+{
+	SsLockCollection(collection_id, mode);
+	ss_latest = true;
+	return ReadCollection(psprintf("SELECT %s FROM segstore.collection WHERE collection_id = $1",
+								   CollectionColumns()),
+						  INT8OID, Int64GetDatum(collection_id));
 }
 
 /* The collection whose view is viewid, or NULL. */
@@ -640,20 +693,18 @@ SsCatalogAlteredRelations(void)
 						"WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass");
 }
 
-/* Set the growing segment's id and estimated data size. */
+/* Set the growing segment's id, the id its rows get when next sealed. */
 void
-SsCatalogSetGrowing(SsCollection *coll, int64 segment_id, int64 bytes)
+SsCatalogSetGrowing(SsCollection *coll, int64 segment_id)
 {
-	Oid			types[3] = {INT8OID, INT8OID, INT8OID};
-	Datum		values[3];
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2];
 
 	values[0] = Int64GetDatum(coll->id);
 	values[1] = Int64GetDatum(segment_id);
-	values[2] = Int64GetDatum(bytes);
-	SsCatalogExec("UPDATE segstore.collection SET growing_segment_id = $2, "
-				  "growing_bytes = $3 WHERE collection_id = $1", 3, types, values, 1);
+	SsCatalogExec("UPDATE segstore.collection SET growing_segment_id = $2 "
+				  "WHERE collection_id = $1", 2, types, values, 1);
 	coll->growing_segment_id = segment_id;
-	coll->growing_bytes = bytes;
 }
 
 /* Next value of one of the extension's id sequences. */
@@ -956,9 +1007,9 @@ SsCatalogClearPendingDeletes(int64 collection_id)
 }
 
 /*
- * Every collection with what the maintenance worker looks at: whether it
- * has been written within idle_s seconds, its growing data and its
- * pending deletes.
+ * Every collection with what the maintenance worker looks at in the
+ * catalog: whether its flushed state changed within idle_s seconds, and
+ * its pending deletes.
  */
 List *
 SsCatalogCollectionActivity(int idle_s)
@@ -969,7 +1020,7 @@ SsCatalogCollectionActivity(int idle_s)
 	uint64		i;
 
 	Run("SELECT c.name, c.last_write_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1), "
-		"c.growing_bytes, (SELECT pg_catalog.count(*) FROM segstore.pending_delete d "
+		"(SELECT pg_catalog.count(*) FROM segstore.pending_delete d "
 		"  WHERE d.collection_id = c.collection_id), c.collection_id "
 		"FROM segstore.collection c ORDER BY c.name", 1, types, values);
 	for (i = 0; i < SPI_processed; i++)
@@ -979,9 +1030,8 @@ SsCatalogCollectionActivity(int idle_s)
 
 		a->name = SsCatalogColText(i, 1);
 		a->idle = DatumGetBool(SsCatalogCol(i, 2, &isnull));
-		a->growing_bytes = SsCatalogColInt8(i, 3);
-		a->pending_deletes = SsCatalogColInt8(i, 4);
-		a->id = SsCatalogColInt8(i, 5);
+		a->pending_deletes = SsCatalogColInt8(i, 3);
+		a->id = SsCatalogColInt8(i, 4);
 		result = lappend(result, a);
 	}
 	return result;

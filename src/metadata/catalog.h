@@ -26,6 +26,7 @@
 
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
+#include "storage/lockdefs.h"
 #include "utils/timestamp.h"
 
 #include "segstore.h"
@@ -38,7 +39,6 @@ typedef struct SsCollection
 	Oid			viewid;			/* segstore_data.<name>: owner and ACL */
 	int			dim;
 	int64		growing_segment_id;
-	int64		growing_bytes;
 	bool		auto_compaction;
 	int			nfields;
 	SsField    *fields;
@@ -86,8 +86,7 @@ typedef struct SsCollectionActivity
 {
 	int64		id;
 	char	   *name;
-	bool		idle;			/* not written within segstore.seal_idle_time */
-	int64		growing_bytes;
+	bool		idle;			/* flushed state unchanged for segstore.seal_idle_time */
 	int64		pending_deletes;
 } SsCollectionActivity;
 
@@ -98,10 +97,12 @@ typedef struct SsCatalogSession
 	int			save_nestlevel;
 	Oid			save_caller;	/* of an enclosing session, if any */
 	bool		save_read_only;
+	bool		save_latest;
 } SsCatalogSession;
 
 extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
 extern void SsCatalogClose(SsCatalogSession *session);
+extern void SsCatalogUseLatest(void);
 extern void SsCatalogLockForWorker(void);
 extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
@@ -111,6 +112,7 @@ extern Datum SsCatalogInt8Array(const int64 *values, int n);
 
 extern SsCollection *SsCatalogGetCollection(const char *name, bool missing_ok, bool lock);
 extern SsCollection *SsCatalogGetCollectionById(int64 collection_id, bool missing_ok, bool lock);
+extern SsCollection *SsCatalogLockCollection(int64 collection_id, LOCKMODE mode);
 extern SsCollection *SsCatalogCollectionByView(Oid viewid);
 extern List *SsCatalogCollectionIds(void);
 extern char *SsCatalogCollectionName(int64 collection_id);
@@ -122,7 +124,7 @@ extern void SsCatalogRenameCollection(int64 id, const char *name);
 extern void SsCatalogSetCollectionRelations(int64 id, Oid relid, Oid viewid);
 extern List *SsCatalogDroppedViews(void);
 extern List *SsCatalogAlteredRelations(void);
-extern void SsCatalogSetGrowing(SsCollection *coll, int64 segment_id, int64 bytes);
+extern void SsCatalogSetGrowing(SsCollection *coll, int64 segment_id);
 extern int64 SsCatalogNextId(const char *sequence);
 extern Oid	SsCatalogExtensionOwner(void);
 extern List *SsCatalogCollectionActivity(int idle_s);

@@ -513,8 +513,7 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	if (coll->growing_bytes > 0)
-		SearchGrowing(ce, req, metric, expr, queries, tops);
+	SearchGrowing(ce, req, metric, expr, queries, tops);
 
 	for (qi = 0; qi < req->nqueries; qi++)
 	{

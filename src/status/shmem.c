@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.c
- *	  The shared memory of the launcher, the workers and compaction
- *	  progress; it exists only when segstore is preloaded.
+ *	  The shared memory of the launcher, the workers, compaction progress
+ *	  and growing data sizes; it exists only when segstore is preloaded.
  *
  *-------------------------------------------------------------------------
  */
@@ -107,4 +107,53 @@ SsShmemVacuumGrowingAtCommit(void)
 		vacuum_callback_registered = true;
 	}
 	vacuum_at_commit = true;
+}
+
+/*
+ * Add bytes (negative: take them off) to the count of a collection's
+ * growing data in this database and return the new count, never below
+ * zero.  Collections share the table by hash; when every slot is taken,
+ * the one at the hash position is given to this collection, whose count
+ * then starts again from what is added now.
+ */
+int64
+SsShmemGrowingAdd(int64 collection_id, int64 bytes)
+{
+	uint32		start;
+	SsGrowingSlot *slot = NULL;
+	int64		result;
+	int			i;
+
+	if (ss_shared == NULL)
+		return 0;
+	start = (uint32) ((uint64) collection_id * 2654435761u ^ MyDatabaseId) % SS_MAX_GROWING;
+	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < SS_MAX_GROWING; i++)
+	{
+		SsGrowingSlot *s = &ss_shared->growing[(start + i) % SS_MAX_GROWING];
+
+		if (s->dboid == MyDatabaseId && s->collection_id == collection_id)
+		{
+			slot = s;
+			break;
+		}
+		/* slots are never freed: a probe ends at the first free one */
+		if (s->dboid == InvalidOid)
+		{
+			slot = s;
+			break;
+		}
+	}
+	if (slot == NULL)
+		slot = &ss_shared->growing[start];
+	if (slot->dboid != MyDatabaseId || slot->collection_id != collection_id)
+	{
+		slot->dboid = MyDatabaseId;
+		slot->collection_id = collection_id;
+		slot->bytes = 0;
+	}
+	slot->bytes = Max(slot->bytes + bytes, 0);
+	result = slot->bytes;
+	LWLockRelease(ss_shared->lock);
+	return result;
 }

@@ -3,8 +3,9 @@
  * status.h
  *	  The shared memory of segstore's background machinery (shmem.c): one
  *	  slot per database for its maintenance worker, which the launcher
- *	  fills and worker_status reads, and one slot per running compaction
- *	  plan for its live progress (progress.c).
+ *	  fills and worker_status reads, one slot per running compaction plan
+ *	  for its live progress (progress.c), and the size of each collection's
+ *	  growing data.
  *
  * It exists only with shared_preload_libraries: without it ss_shared is
  * NULL, the progress functions do nothing and the views are empty.
@@ -22,6 +23,7 @@
 /* Databases the launcher can look after, and plans that can report progress. */
 #define SS_MAX_DATABASES 128
 #define SS_MAX_PROGRESS 128
+#define SS_MAX_GROWING 1024
 #define SS_DECISION_LEN 1024
 #define SS_ERROR_LEN 256
 
@@ -70,6 +72,20 @@ typedef struct SsProgressSlot
 	TimestampTz started_at;
 } SsProgressSlot;
 
+/*
+ * Bytes that arrived in a collection's growing table since its last seal,
+ * by estimate: writers add what they insert, a seal takes off what was
+ * counted when it began.  Rows of a writer that aborts count until the
+ * next seal; the count starts at zero after a restart, when the worker's
+ * seal of idle growing data covers what was there.
+ */
+typedef struct SsGrowingSlot
+{
+	Oid			dboid;			/* InvalidOid when free */
+	int64		collection_id;
+	int64		bytes;
+} SsGrowingSlot;
+
 typedef struct SsShared
 {
 	LWLock	   *lock;			/* protects everything below */
@@ -78,12 +94,14 @@ typedef struct SsShared
 	bool		rescan;			/* databases or extensions changed */
 	SsDatabaseSlot databases[SS_MAX_DATABASES];
 	SsProgressSlot progress[SS_MAX_PROGRESS];
+	SsGrowingSlot growing[SS_MAX_GROWING];
 } SsShared;
 
 /* shmem.c */
 extern SsShared *ss_shared;
 extern void SsShmemInstallHooks(void);
 extern void SsShmemVacuumGrowingAtCommit(void);
+extern int64 SsShmemGrowingAdd(int64 collection_id, int64 bytes);
 
 /* progress.c */
 extern void SsProgressBegin(int64 compaction_id, int64 plan_id, const char *collection,

@@ -67,7 +67,7 @@ SsCompactionWait(int64 compaction_id, Interval *timeout)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("compaction " INT64_FORMAT " cannot end while this transaction holds the write lock of its collection",
 							compaction_id),
-					 errdetail("Each plan swaps its segments in under that lock, which this transaction took when it wrote to the collection."),
+					 errdetail("Each plan swaps its segments in under that lock, which this transaction took when it changed the collection's flushed segments."),
 					 errhint("Commit or roll back first, or wait in another session.")));
 		need_worker = strcmp(st.state, "Executing") == 0 &&
 			!SsLauncherWorkerRunning(SS_COMPACTION_WORKER_TYPE);

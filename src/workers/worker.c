@@ -49,6 +49,7 @@
 
 #include "compaction/compaction.h"
 #include "compaction/gc.h"
+#include "data/growing.h"
 #include "data/index.h"
 #include "data/segment.h"
 #include "data/write.h"
@@ -140,18 +141,20 @@ AbortWork(void)
 static void
 MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 {
-	int64		seal_limit = SsWriteGrowingLimit();
-	bool		seal = activity->growing_bytes > 0 &&
-		(activity->idle || activity->growing_bytes >= seal_limit);
 	bool		write_deletes = activity->pending_deletes > 0 &&
 		(activity->idle || activity->pending_deletes >= ss_pending_delete_threshold);
+	bool		full = SsShmemGrowingAdd(activity->id, 0) >= SsWriteGrowingLimit();
+	bool		seal;
 	SsCollection *coll;
 	StringInfoData why;
 	int64		id;
 	int			nbuilt;
 
 	appendStringInfo(decision, "%s%s: ", decision->len > 0 ? "; " : "", activity->name);
-	coll = SsCatalogGetCollectionById(activity->id, true, seal || write_deletes);
+	coll = SsCatalogGetCollectionById(activity->id, true, false);
+	seal = coll != NULL && (full || activity->idle) && SsGrowingCount(coll) > 0;
+	if (coll != NULL && (seal || write_deletes))
+		coll = SsCatalogGetCollectionById(activity->id, true, true);
 	if (coll == NULL)
 	{
 		appendStringInfoString(decision, "dropped meanwhile");
@@ -161,7 +164,7 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 	{
 		SsWriteSeal(coll);
 		appendStringInfo(decision, "sealed the growing segment (%s), ",
-						 activity->idle ? "idle" : "over its size limit");
+						 full ? "over its size limit" : "idle");
 	}
 	if (write_deletes)
 	{
