@@ -17,8 +17,9 @@
  * is kept, since a target's deletes are keyed by primary key alone.
  *
  * Targets are only files until the swap, so a plan holds no catalog lock
- * while it waits for one.  The swap takes the collection's write lock, so
- * no insert, delete or flush runs meanwhile; it registers the targets,
+ * while it waits for one.  The swap takes the collection's state lock, so
+ * no delete of a flushed row, seal or flush runs meanwhile (inserts and
+ * deletes of growing rows do, which the swap does not touch); it registers the targets,
  * checks the sources are still flushed and moves every delete that reached
  * a source while the plan ran onto the target holding that key.  Targets,
  * moved deletes and the sources' new state commit together: no delete is
@@ -553,7 +554,7 @@ TargetOf(Merge *m, int64 key)
 }
 
 /*
- * Take the collection's write lock for the swap.  A writer may hold it for
+ * Take the collection's state lock for the swap.  A writer may hold it for
  * long; the plan's timeout bounds the wait too, through lock_timeout.
  */
 static void
@@ -588,13 +589,13 @@ LockForSwap(Merge *m)
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("compaction plan " INT64_FORMAT " timed out after %d s waiting to swap",
 						m->plan->plan_id, m->plan->timeout_s),
-				 errdetail("A transaction held the collection's write lock; segstore.compaction_timeout bounds a plan.")));
+				 errdetail("A transaction held the collection's state lock; segstore.compaction_timeout bounds a plan.")));
 	}
 	PG_END_TRY();
 }
 
 /*
- * The swap: under the collection's write lock, check the sources are
+ * The swap: under the collection's state lock, check the sources are
  * still flushed, carry deletes that arrived meanwhile onto the targets,
  * and swap the sources out.
  */

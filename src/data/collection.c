@@ -202,7 +202,7 @@ LockAndRecheck(SsCollection *coll, AclMode mode, bool flush)
 
 /*
  * Look up a collection the caller may act on with the given privileges.
- * With lock, also take the collection's write lock (see the file header).
+ * With lock, also take the collection's state lock (metadata/locks.c).
  */
 SsCollection *
 SsCollectionOpen(const char *name, AclMode mode, bool lock)

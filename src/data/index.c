@@ -16,7 +16,7 @@
  * centroid, and the rows are then handed to the file's writer, which
  * buffers each list within a budget and writes it out with pwrite
  * (ivffile.c).  Files are built without holding the collection's
- * write lock, which would block writers for the length of a k-means
+ * state lock, which would block writers for the length of a k-means
  * training, and registered under it, after checking that their segment is
  * still flushed and the index still the one they were built for.
  *
@@ -356,7 +356,7 @@ Register(SsCollection *coll, SsIndexBuilt *built)
 }
 
 /*
- * Under the collection's write lock: register the built files that still
+ * Under the collection's state lock: register the built files that still
  * fit (same index, segment still flushed and without a file), remove the
  * others, and build and register what is still missing.
  */

@@ -33,7 +33,7 @@ extern void SsIndexDrop(SsCollection *coll, const char *field, bool if_exists);
  * Build the index files of a collection's flushed segments that lack one.
  * For callers with a catalog session open for writing (flush, the
  * background worker): the files are built without any lock, then
- * registered under the collection's write lock, which it takes.
+ * registered under the collection's state lock, which it takes.
  */
 extern int	SsIndexBuildMissing(SsCollection *coll);
 
@@ -42,7 +42,7 @@ extern SsIndexBuilt *SsIndexPrepare(SsCollection *coll, const SsIndexDef *def,
 									int64 segment_id, const char *insert_path,
 									int64 nrows, int64 memory_budget);
 
-/* ... and, under the write lock, register them, building any still missing. */
+/* ... and, under the state lock, register them, building any still missing. */
 extern void SsIndexAttach(SsCollection *coll, List *built);
 
 /* index_state of a segment for segments(): its file's type, or "none". */

@@ -284,8 +284,8 @@ SsCatalogCompactionQueuedHere(int64 compaction_id)
 }
 
 /*
- * Does this transaction hold the write lock of the collection a compaction
- * belongs to?  Writers take it by updating the collection's row
+ * Does this transaction hold the state lock of the collection a compaction
+ * belongs to?  Writers that take it update the collection's row
  * (SsCatalogGetCollectionById), so the row version this transaction sees
  * was then written by it.
  */

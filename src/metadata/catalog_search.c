@@ -57,7 +57,7 @@ SsCatalogCollectionVersion(const char *name, SsCollectionVersion *out)
 /*
  * Read a collection's pending deletes into cxt.  Searches cache them with
  * the rest: deletes are recorded, and flush clears them, under the
- * collection's write lock, which changes the row version.
+ * collection's state lock, which changes the row version.
  */
 void
 SsCatalogPendingDeletes(int64 collection_id, SsPendingDeletes *out, MemoryContext cxt)

@@ -7,9 +7,10 @@
  *
  * The cache is keyed by the version (xmin and ctid) of the collection's
  * catalog row: everything that changes a collection's flushed segments,
- * their deletes or its index (flush, delete, compaction's swap, index
- * builds) takes its write lock, which updates that row.  A search thus
- * costs one indexed catalog lookup; files are immutable, so a mapping
+ * their deletes or its index (flush, seals, deletes of flushed rows,
+ * compaction's swap, index builds) takes its state lock, which updates
+ * that row.  Inserts and deletes of growing rows do not, and searches read
+ * those afresh.  A search thus costs one indexed catalog lookup; files are immutable, so a mapping
  * checked once stays valid.  When the version changed, the entry is
  * rebuilt from the catalog, keeping what was loaded of segments that did
  * not change; mappings of segments that left the collection are dropped

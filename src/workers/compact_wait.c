@@ -9,7 +9,7 @@
  * plan of it is queued or running or the deadline has passed.  A wait that
  * could only time out is refused at once: for a compaction queued by the
  * waiting transaction (its plans start when it commits), or while the
- * waiting transaction holds the collection's write lock (every plan needs
+ * waiting transaction holds the collection's state lock (every plan needs
  * it for its swap).  Plans left
  * queued with no worker to run them (no free worker slot when compact()
  * committed, a server restart) would never end, so while none runs the

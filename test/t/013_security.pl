@@ -169,18 +169,17 @@ ok( wait_for(
 is(sql(q{SELECT segstore.num_entities('m')}), '220', 'the live rows');
 
 # -- DROP EXTENSION by mallory while a compaction runs ----------------------
-# The plan blocks at its swap on the collection's write lock, held by an
-# open insert; mallory's DROP EXTENSION is refused and the compaction
+# The plan blocks at its swap on the collection's state lock, held by an
+# open delete of a flushed row; mallory's DROP EXTENSION is refused and the compaction
 # worker, the same process, goes on to finish once the lock is free.
 my $holder = $node->background_psql('postgres');
 $holder->query_safe('BEGIN');
-$holder->query_safe(q{SELECT segstore.insert('m', ARRAY[1000]::int8[], ARRAY[[1000, 1]]::float4[][],
-	ARRAY['held'])});
+$holder->query_safe(q{SELECT segstore.delete('m', ARRAY[121]::int8[])});
 my $manual = sql(q{SELECT segstore.compact('m', "full" => true)});
 ok( wait_for(
 		q{SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'segstore compaction worker'
 						 AND wait_event_type = 'Lock')}),
-	'the compaction waits for the write lock');
+	'the compaction waits for the state lock');
 my $worker_pid = sql(q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'segstore compaction worker'
 	AND wait_event_type = 'Lock'});
 my $maintenance_pid = sql(q{SELECT pid FROM segstore.worker_status});
