@@ -24,6 +24,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
@@ -360,6 +361,24 @@ FieldTypeOid(const SsField *field)
 	return InvalidOid;
 }
 
+/*
+ * Attribute number of field f's column (f = nfields: "$ts") in the growing
+ * table, checked to have the type segstore gave it.
+ */
+static AttrNumber
+ColumnAttnum(SsCollection *coll, TupleDesc desc, int f)
+{
+	const SsField *field = f < coll->nfields ? &coll->fields[f] : NULL;
+	const char *name = field ? field->name : "$ts";
+	Oid			type = field ? FieldTypeOid(field) : TIMESTAMPTZOID;
+	AttrNumber	a = get_attnum(coll->relid, name);
+
+	if (a <= 0 || a > desc->natts || TupleDescAttr(desc, a - 1)->atttypid != type)
+		elog(ERROR, "growing table of collection \"%s\" lacks column \"%s\" of its type",
+			 coll->name, name);
+	return a;
+}
+
 /* Make room for at least need rows (and var_need bytes of a SS_COL_VAR column). */
 static void
 ScanColumnGrow(SsColumn *col, int64 *cap, int64 need, Size *var_cap, Size var_need)
@@ -422,17 +441,12 @@ ScanRows(SsCollection *coll, const Bitmapset *fields, bool all_fields, bool take
 	for (f = 0; f < ncols; f++)
 	{
 		const SsField *field = f < coll->nfields ? &coll->fields[f] : NULL;
-		const char *name = field ? field->name : "$ts";
-		Oid			type = field ? FieldTypeOid(field) : TIMESTAMPTZOID;
 		SsColumn   *col = &batch->cols[f];
 		AttrNumber	a;
 
 		if (field && f != coll->pk && !all_fields && !bms_is_member(f, fields))
 			continue;
-		a = get_attnum(coll->relid, name);
-		if (a <= 0 || a > desc->natts || TupleDescAttr(desc, a - 1)->atttypid != type)
-			elog(ERROR, "growing table of collection \"%s\" lacks column \"%s\" of its type",
-				 coll->name, name);
+		a = ColumnAttnum(coll, desc, f);
 		attnos[f] = a;
 		last = Max(last, a);
 		caps[f] = expect;
@@ -567,31 +581,76 @@ InsertRow(SsCollection *coll, SPIPlanPtr plan, Datum *values)
 			 coll->name);
 }
 
-/* Insert a batch of already validated rows into the growing table. */
+/*
+ * Insert a batch of already validated rows into the growing table, straight
+ * through the table and its primary key index as CatalogTupleInsert does,
+ * without an SPI statement per row.  The table has no other index and, as
+ * no role but a superuser can change it (file header), no trigger, rule,
+ * policy, default or constraint besides its NOT NULLs, which the rows
+ * meet.  The index still checks the keys' uniqueness.
+ */
 void
 SsGrowingInsert(SsCollection *coll, SsBatch *batch)
 {
-	Datum	   *values = palloc(sizeof(Datum) * (coll->nfields + 1));
-	SPIPlanPtr	plan = PrepareInsert(coll);
+	int			ncols = coll->nfields + 1;
+	AttrNumber *attnos = palloc(sizeof(AttrNumber) * ncols);
+	CommandId	cid = GetCurrentCommandId(true);
 	MemoryContext rowcxt;
 	MemoryContext old;
+	Relation	rel;
+	Relation	index;
+	IndexInfo  *info;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	List	   *indexes;
 	int64		r;
 	int			f;
 
+	rel = table_open(coll->relid, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	indexes = RelationGetIndexList(rel);
+	if (list_length(indexes) != 1 || linitial_oid(indexes) != RelationGetPrimaryKeyIndex(rel))
+		elog(ERROR, "growing table of collection \"%s\" must have its primary key as only index",
+			 coll->name);
+	for (f = 0; f < ncols; f++)
+		attnos[f] = ColumnAttnum(coll, desc, f);
+	index = index_open(linitial_oid(indexes), RowExclusiveLock);
+	info = BuildIndexInfo(index);
+	if (info->ii_NumIndexAttrs != 1 || info->ii_IndexAttrNumbers[0] != attnos[coll->pk])
+		elog(ERROR, "growing table of collection \"%s\" has a wrong primary key", coll->name);
+
+	slot = table_slot_create(rel, NULL);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "segstore growing insert",
 								   ALLOCSET_DEFAULT_SIZES);
 	for (r = 0; r < batch->nrows; r++)
 	{
+		Datum		key;
+		bool		key_null = false;
+
+		ExecClearTuple(slot);
+		memset(slot->tts_isnull, true, sizeof(bool) * desc->natts);
 		old = MemoryContextSwitchTo(rowcxt);
-		for (f = 0; f < coll->nfields; f++)
-			values[f] = ColumnDatum(&batch->cols[f], &coll->fields[f], r);
-		values[coll->nfields] = TimestampTzGetDatum(SsBatchKey(batch, coll->nfields, r));
+		for (f = 0; f < ncols; f++)
+		{
+			slot->tts_values[attnos[f] - 1] = f < coll->nfields ?
+				ColumnDatum(&batch->cols[f], &coll->fields[f], r) :
+				TimestampTzGetDatum(SsBatchKey(batch, coll->nfields, r));
+			slot->tts_isnull[attnos[f] - 1] = false;
+		}
 		MemoryContextSwitchTo(old);
-		InsertRow(coll, plan, values);
+		ExecStoreVirtualTuple(slot);
+		table_tuple_insert(rel, slot, cid, 0, NULL);
+		key = slot->tts_values[attnos[coll->pk] - 1];
+		(void) index_insert(index, &key, &key_null, &slot->tts_tid, rel,
+							UNIQUE_CHECK_YES, false, info);
 		MemoryContextReset(rowcxt);
 		CHECK_FOR_INTERRUPTS();
 	}
+	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextDelete(rowcxt);
+	index_close(index, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
 }
 
 /*
@@ -614,14 +673,15 @@ SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows)
 
 /*
  * Look the given sorted keys up in the growing table's primary key index
- * in the latest snapshot; with delete, delete the rows found, waiting for
+ * in snapshot (NULL: the latest); with delete, delete the rows found (in
+ * the latest snapshot), waiting for
  * a seal in progress that moves one (a row a seal moved is not there).
  * The caller holds the keys' locks (SsLockKey) or the collection's in
  * ShareRowExclusiveLock, so no other writer changes these keys meanwhile.
  * Returns the keys found (and deleted), sorted.
  */
 static int64 *
-ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, bool delete, int *nout)
+ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool delete, int *nout)
 {
 	LOCKMODE	lockmode = delete ? RowExclusiveLock : AccessShareLock;
 	int64	   *out = palloc(sizeof(int64) * Max(nkeys, 1));
@@ -640,7 +700,7 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, bool delete, int *no
 	if (!OidIsValid(RelationGetPrimaryKeyIndex(rel)))
 		elog(ERROR, "growing table of collection \"%s\" has no primary key", coll->name);
 	index = index_open(RelationGetPrimaryKeyIndex(rel), lockmode);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	snapshot = RegisterSnapshot(in != NULL ? in : GetLatestSnapshot());
 	slot = table_slot_create(rel, NULL);
 	scan = index_beginscan(rel, index, snapshot, 1, 0);
 	for (i = 0; i < nkeys; i++)
@@ -681,14 +741,14 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, bool delete, int *no
 int64 *
 SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted)
 {
-	return ProbeKeys(coll, keys, nkeys, true, ndeleted);
+	return ProbeKeys(coll, keys, nkeys, NULL, true, ndeleted);
 }
 
-/* Which of the given sorted keys the growing table holds now. */
+/* Which of the given sorted keys the growing table holds in snapshot (NULL: now). */
 int64 *
-SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, int *nfound)
+SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, Snapshot snapshot, int *nfound)
 {
-	return ProbeKeys(coll, keys, nkeys, false, nfound);
+	return ProbeKeys(coll, keys, nkeys, snapshot, false, nfound);
 }
 
 /* Number of rows in the growing table. */

@@ -40,6 +40,7 @@
 #include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/snapmgr.h"
 
 #include "data/collection.h"
 #include "data/growing.h"
@@ -164,6 +165,75 @@ LiveInSegments(SsCollection *coll, const int64 *keys, int nkeys, int64 *nlive)
 }
 
 /*
+ * In REPEATABLE READ and SERIALIZABLE a writer deletes keys where they are
+ * live now, while its reads keep its snapshot.  Had a key moved since the
+ * snapshot (a seal or a compaction of another session's) or been deleted,
+ * its reads would still see the row it deleted: that is refused, as
+ * PostgreSQL refuses to update a row changed since the snapshot.  snapshot
+ * is the one the reads see, taken before the deletes; the deletes took
+ * growing (keys deleted from the growing table) and live (LiveKeys) away,
+ * and sealed, if not 0, is the segment this writer's own seal moved its
+ * growing rows into.
+ */
+static void
+CheckSnapshotAgrees(SsCollection *coll, Snapshot snapshot, const int64 *keys, int nkeys,
+					const int64 *growing, int ngrowing, List *live, int64 sealed)
+{
+	int			nseen;
+	int64	   *seen = SsGrowingFind(coll, keys, nkeys, snapshot, &nseen);
+	int64		nlive;
+	List	   *seen_live;
+	Snapshot	prev;
+	ListCell   *lc;
+	int			i;
+
+	prev = SsCatalogSetSnapshot(snapshot);
+	seen_live = LiveInSegments(coll, keys, nkeys, &nlive);
+	(void) SsCatalogSetSnapshot(prev);
+
+	for (i = 0; i < nseen; i++)
+	{
+		bool		same = SsSortedContains(growing, ngrowing, seen[i]);
+
+		foreach(lc, live)
+		{
+			LiveKeys   *lk = lfirst(lc);
+
+			if (lk->segment_id == sealed && SsSortedContains(lk->keys, lk->nkeys, seen[i]))
+				same = true;
+		}
+		if (!same)
+			break;
+	}
+	if (i == nseen)
+	{
+		foreach(lc, seen_live)
+		{
+			LiveKeys   *was = lfirst(lc);
+			LiveKeys   *now = NULL;
+			ListCell   *lc2;
+
+			foreach(lc2, live)
+				if (((LiveKeys *) lfirst(lc2))->segment_id == was->segment_id)
+					now = lfirst(lc2);
+			for (i = 0; i < was->nkeys; i++)
+				if (now == NULL || !SsSortedContains(now->keys, now->nkeys, was->keys[i]))
+					break;
+			if (i < was->nkeys)
+				break;
+		}
+		if (lc == NULL)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent change of collection \"%s\"",
+					coll->name),
+			 errdetail("A row this transaction deleted or replaced was moved or deleted by another transaction since its snapshot was taken."),
+			 errhint("The transaction might succeed if retried.")));
+}
+
+/*
  * Delete the given sorted, distinct keys wherever they are live: rows of
  * the growing table are deleted, keys of sealed segments recorded as
  * pending deletes, under the state lock.  Returns how many were live.
@@ -176,10 +246,15 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	int64	   *rest = palloc(sizeof(int64) * Max(nkeys, 1));
 	int			nrest = 0;
 	int64		deleted;
-	int64		nlive;
-	List	   *live;
+	int64		nlive = 0;
+	List	   *live = NIL;
+	int64		sealed = 0;
+	Snapshot	snapshot = NULL;
 	ListCell   *lc;
 	int			i;
+
+	if (IsolationUsesXactSnapshot())
+		snapshot = RegisterSnapshot(GetTransactionSnapshot());
 
 	/*
 	 * Within a retention window a delete must stay visible to time travel
@@ -189,9 +264,13 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	 */
 	if (ss_retention_duration_s > 0)
 	{
-		(void) SsGrowingFind(coll, keys, nkeys, &ngrowing);
+		(void) SsGrowingFind(coll, keys, nkeys, NULL, &ngrowing);
 		if (ngrowing > 0)
-			SsWriteSeal(SsCatalogGetCollectionById(coll->id, false, true));
+		{
+			coll = SsCatalogGetCollectionById(coll->id, false, true);
+			sealed = coll->growing_segment_id;
+			SsWriteSeal(coll);
+		}
 	}
 	in_growing = SsGrowingDelete(coll, keys, nkeys, &ngrowing);
 	deleted = ngrowing;
@@ -199,26 +278,31 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	for (i = 0; i < nkeys; i++)
 		if (!SsSortedContains(in_growing, ngrowing, keys[i]))
 			rest[nrest++] = keys[i];
-	if (nrest == 0)
-		return deleted;
 
 	/*
 	 * Under the state lock no compaction swaps a segment out from under the
 	 * deletes recorded against it: look again once it is held.
 	 */
-	(void) LiveInSegments(coll, rest, nrest, &nlive);
-	if (nlive == 0)
-		return deleted;
-	coll = SsCatalogGetCollectionById(coll->id, false, true);
-	live = LiveInSegments(coll, rest, nrest, &nlive);
+	if (nrest > 0)
+		(void) LiveInSegments(coll, rest, nrest, &nlive);
+	if (nlive > 0)
+	{
+		coll = SsCatalogGetCollectionById(coll->id, false, true);
+		live = LiveInSegments(coll, rest, nrest, &nlive);
+	}
 	foreach(lc, live)
 	{
-		LiveKeys *lk = lfirst(lc);
+		LiveKeys   *lk = lfirst(lc);
 		TimestampTz *times = palloc(sizeof(TimestampTz) * lk->nkeys);
 
 		for (i = 0; i < lk->nkeys; i++)
 			times[i] = ts;
 		SsCatalogInsertPendingDeletes(coll->id, lk->segment_id, lk->keys, times, lk->nkeys);
+	}
+	if (snapshot != NULL)
+	{
+		CheckSnapshotAgrees(coll, snapshot, keys, nkeys, in_growing, ngrowing, live, sealed);
+		UnregisterSnapshot(snapshot);
 	}
 	return deleted + nlive;
 }
@@ -228,7 +312,7 @@ static bool
 FindLiveKey(SsCollection *coll, const int64 *keys, int nkeys, int64 *found)
 {
 	int			n;
-	int64	   *in_growing = SsGrowingFind(coll, keys, nkeys, &n);
+	int64	   *in_growing = SsGrowingFind(coll, keys, nkeys, NULL, &n);
 	List	   *segments;
 	ListCell   *lc;
 

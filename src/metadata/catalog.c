@@ -52,6 +52,7 @@
 
 static bool ss_read_only = false;
 static bool ss_latest = false;
+static Snapshot ss_snapshot = NULL;
 static Oid	ss_caller = InvalidOid;
 
 /* Owner of the extension's catalog tables. */
@@ -94,6 +95,7 @@ SsCatalogOpen(SsCatalogSession *session, bool read_only)
 	session->save_caller = ss_caller;
 	session->save_read_only = ss_read_only;
 	session->save_latest = ss_latest;
+	session->save_snapshot = ss_snapshot;
 	session->save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -103,6 +105,7 @@ SsCatalogOpen(SsCatalogSession *session, bool read_only)
 						   SECURITY_RESTRICTED_OPERATION);
 	ss_read_only = read_only;
 	ss_latest = false;
+	ss_snapshot = NULL;
 	ss_caller = session->save_userid;
 }
 
@@ -115,6 +118,7 @@ SsCatalogClose(SsCatalogSession *session)
 	ss_caller = session->save_caller;
 	ss_read_only = session->save_read_only;
 	ss_latest = session->save_latest;
+	ss_snapshot = session->save_snapshot;
 	SPI_finish();
 }
 
@@ -126,6 +130,20 @@ void
 SsCatalogUseLatest(void)
 {
 	ss_latest = true;
+}
+
+/*
+ * Run this session's statements in snapshot (NULL: as before it was set)
+ * until it is set again; returns the one set before.  A writer looks at
+ * what its own transaction's snapshot saw this way.
+ */
+Snapshot
+SsCatalogSetSnapshot(Snapshot snapshot)
+{
+	Snapshot	prev = ss_snapshot;
+
+	ss_snapshot = snapshot;
+	return prev;
 }
 
 /* The role that called segstore, whose privileges decide what it may do. */
@@ -208,13 +226,14 @@ Run(const char *sql, int nargs, Oid *types, Datum *values)
 	SPIPlanPtr	plan = nargs > 0 ? SsCatalogStatementPlan(sql, nargs, types) : NULL;
 	int			ret;
 
-	if (ss_latest)
+	if (ss_latest || ss_snapshot != NULL)
 	{
 		if (plan == NULL && (plan = SPI_prepare(sql, nargs, types)) == NULL)
 			elog(ERROR, "segstore catalog query failed: %s: %s",
 				 SPI_result_code_string(SPI_result), sql);
-		ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								   ss_read_only, true, 0);
+		ret = SPI_execute_snapshot(plan, values, NULL,
+								   ss_snapshot != NULL ? ss_snapshot : GetLatestSnapshot(),
+								   InvalidSnapshot, ss_read_only, true, 0);
 	}
 	else if (plan != NULL)
 		ret = SPI_execute_plan(plan, values, NULL, ss_read_only, 0);

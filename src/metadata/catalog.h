@@ -27,6 +27,7 @@
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "storage/lockdefs.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 #include "segstore.h"
@@ -98,11 +99,13 @@ typedef struct SsCatalogSession
 	Oid			save_caller;	/* of an enclosing session, if any */
 	bool		save_read_only;
 	bool		save_latest;
+	Snapshot	save_snapshot;
 } SsCatalogSession;
 
 extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
 extern void SsCatalogClose(SsCatalogSession *session);
 extern void SsCatalogUseLatest(void);
+extern Snapshot SsCatalogSetSnapshot(Snapshot snapshot);
 extern void SsCatalogLockForWorker(void);
 extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
