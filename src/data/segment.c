@@ -8,14 +8,25 @@
  *	  reference them are inserted, in the caller's transaction: the segment
  *	  appears exactly when that transaction commits.
  *
+ * Writers look keys up in segments' bloom filters on every statement; a
+ * segment's files never change, so each backend keeps the filters it read
+ * (CachedBloom), keyed by the collection's growing table (a collection of
+ * an extension dropped and created again has another) and segment id, and
+ * checked with a stat() to still be the file read: a file replaced on disk
+ * (damaged, or put there by hand) is read again and its checks run again.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <sys/stat.h>
 
 #include "access/transam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "data/segment.h"
 #include "format/binlog.h"
@@ -630,6 +641,82 @@ SsSegmentBloom(SsSegment *seg)
 	return bloom;
 }
 
+/* Bytes of filters a backend keeps before it starts again from none. */
+#define BLOOM_CACHE_BYTES (32 * 1024 * 1024)
+
+typedef struct BloomKey
+{
+	Oid			relid;			/* the collection's growing table */
+	int64		segment_id;
+} BloomKey;
+
+typedef struct BloomEntry
+{
+	BloomKey	key;
+	SsBloom    *bloom;
+	ino_t		ino;			/* the stats file as it was read */
+	off_t		size;
+	struct timespec mtime;
+} BloomEntry;
+
+static MemoryContext bloom_cxt = NULL;
+static HTAB *bloom_cache = NULL;
+static Size bloom_bytes = 0;
+
+/* A segment's bloom filter, read once per backend (see the file header). */
+static const SsBloom *
+CachedBloom(SsCollection *coll, SsSegment *seg)
+{
+	BloomKey	key;
+	BloomEntry *entry;
+	bool		found;
+	SsBloom    *bloom;
+	struct stat st;
+	MemoryContext old;
+
+	if (bloom_cache == NULL || bloom_bytes > BLOOM_CACHE_BYTES)
+	{
+		HASHCTL		ctl;
+
+		if (bloom_cxt == NULL)
+			bloom_cxt = AllocSetContextCreate(TopMemoryContext, "segstore bloom filters",
+											  ALLOCSET_DEFAULT_SIZES);
+		else
+			MemoryContextReset(bloom_cxt);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(BloomKey);
+		ctl.entrysize = sizeof(BloomEntry);
+		ctl.hcxt = bloom_cxt;
+		bloom_cache = hash_create("segstore bloom filters", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		bloom_bytes = 0;
+	}
+	memset(&key, 0, sizeof(key));
+	key.relid = coll->relid;
+	key.segment_id = seg->segment_id;
+	entry = hash_search(bloom_cache, &key, HASH_FIND, NULL);
+	if (seg->stats_path == NULL || stat(seg->stats_path, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	if (entry != NULL && entry->ino == st.st_ino && entry->size == st.st_size &&
+		entry->mtime.tv_sec == st.st_mtim.tv_sec && entry->mtime.tv_nsec == st.st_mtim.tv_nsec)
+		return entry->bloom;
+
+	bloom = SsSegmentBloom(seg);
+	old = MemoryContextSwitchTo(bloom_cxt);
+	entry = hash_search(bloom_cache, &key, HASH_ENTER, &found);
+	entry->ino = st.st_ino;
+	entry->size = st.st_size;
+	entry->mtime = st.st_mtim;
+	entry->bloom = palloc(sizeof(SsBloom));
+	entry->bloom->nbits = bloom->nbits;
+	entry->bloom->nhashes = bloom->nhashes;
+	entry->bloom->bits = palloc((bloom->nbits + 7) / 8);
+	memcpy(entry->bloom->bits, bloom->bits, (bloom->nbits + 7) / 8);
+	MemoryContextSwitchTo(old);
+	bloom_bytes += (bloom->nbits + 7) / 8;
+	return entry->bloom;
+}
+
 /*
  * Which of the sorted keys are live rows of a segment, sorted.  The key
  * range and the bloom filter rule out most segments without reading data.
@@ -638,7 +725,7 @@ int64 *
 SsSegmentLiveKeys(SsCollection *coll, SsSegment *seg, const int64 *keys, int nkeys,
 				  int *nfound)
 {
-	SsBloom    *bloom = NULL;
+	const SsBloom *bloom = NULL;
 	int64	   *candidates = palloc(sizeof(int64) * Max(nkeys, 1));
 	int64	   *found;
 	int64	   *deleted;
@@ -654,7 +741,7 @@ SsSegmentLiveKeys(SsCollection *coll, SsSegment *seg, const int64 *keys, int nke
 		if (keys[i] < seg->pk_min || keys[i] > seg->pk_max)
 			continue;
 		if (bloom == NULL)
-			bloom = SsSegmentBloom(seg);
+			bloom = CachedBloom(coll, seg);
 		if (SsBloomMightContain(bloom, keys[i]))
 			candidates[ncand++] = keys[i];
 	}

@@ -249,6 +249,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	int64		nlive = 0;
 	List	   *live = NIL;
 	int64		sealed = 0;
+	bool		many;
 	Snapshot	snapshot = NULL;
 	ListCell   *lc;
 	int			i;
@@ -281,11 +282,13 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 
 	/*
 	 * Under the state lock no compaction swaps a segment out from under the
-	 * deletes recorded against it: look again once it is held.
+	 * deletes recorded against it: look again once it is held, unless it is
+	 * taken at once for a delete of many keys.
 	 */
-	if (nrest > 0)
+	many = nrest >= ss_insert_direct_threshold;
+	if (nrest > 0 && !many)
 		(void) LiveInSegments(coll, rest, nrest, &nlive);
-	if (nlive > 0)
+	if (many || nlive > 0)
 	{
 		coll = SsCatalogGetCollectionById(coll->id, false, true);
 		live = LiveInSegments(coll, rest, nrest, &nlive);
