@@ -225,3 +225,8 @@ CREATE FUNCTION segstore.verify(collection text,
 	OUT segment_id bigint, OUT file_kind text, OUT path text,
 	OUT problem text, OUT detail text)
 RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_verify' LANGUAGE C STABLE STRICT;
+
+-- Insert (with upsert => true, replace) the rows a query returns, one
+-- column per field by name, streamed into segments without arrays.
+CREATE FUNCTION segstore.insert_from(collection text, query text, upsert boolean DEFAULT false)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert_from' LANGUAGE C VOLATILE;

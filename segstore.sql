@@ -217,6 +217,11 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert' LANGUAGE C VOLATILE;
 CREATE FUNCTION segstore.upsert(collection text, VARIADIC columns "any")
 RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_upsert' LANGUAGE C VOLATILE;
 
+-- Insert (with upsert => true, replace) the rows a query returns, one
+-- column per field by name, streamed into segments without arrays.
+CREATE FUNCTION segstore.insert_from(collection text, query text, upsert boolean DEFAULT false)
+RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert_from' LANGUAGE C VOLATILE;
+
 CREATE FUNCTION segstore.delete(collection text, expr text)
 RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_delete_expr' LANGUAGE C VOLATILE STRICT;
 

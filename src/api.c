@@ -49,6 +49,7 @@ PG_FUNCTION_INFO_V1(segstore_alter_collection);
 PG_FUNCTION_INFO_V1(segstore_grant);
 PG_FUNCTION_INFO_V1(segstore_revoke);
 PG_FUNCTION_INFO_V1(segstore_insert);
+PG_FUNCTION_INFO_V1(segstore_insert_from);
 PG_FUNCTION_INFO_V1(segstore_upsert);
 PG_FUNCTION_INFO_V1(segstore_delete_expr);
 PG_FUNCTION_INFO_V1(segstore_delete_ids);
@@ -228,6 +229,16 @@ Datum
 segstore_upsert(PG_FUNCTION_ARGS)
 {
 	return InsertOrUpsert(fcinfo, true);
+}
+
+/* insert_from(collection, query, upsert) */
+Datum
+segstore_insert_from(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	char	   *query = TextArg(fcinfo, 1, "query");
+
+	PG_RETURN_INT64(SsWriteInsertQuery(name, query, !PG_ARGISNULL(2) && PG_GETARG_BOOL(2)));
 }
 
 /* delete(collection, expr) */

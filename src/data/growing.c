@@ -673,15 +673,17 @@ SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows)
 
 /*
  * Look the given sorted keys up in the growing table's primary key index
- * in snapshot (NULL: the latest); with delete, delete the rows found (in
- * the latest snapshot), waiting for
- * a seal in progress that moves one (a row a seal moved is not there).
- * The caller holds the keys' locks (SsLockKey) or the collection's in
+ * in snapshot in (NULL: the latest); with delete, delete the rows found
+ * (in the latest snapshot), waiting for a seal in progress that moves one
+ * (a row a seal moved is not there), and list in *seen the keys whose
+ * deleted row snapshot check (if not NULL) sees too.  The caller holds
+ * the keys' locks (SsLockKey) or the collection's in
  * ShareRowExclusiveLock, so no other writer changes these keys meanwhile.
  * Returns the keys found (and deleted), sorted.
  */
 static int64 *
-ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool delete, int *nout)
+ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool delete,
+		  Snapshot check, int *nout, int64 **seen, int *nseen)
 {
 	LOCKMODE	lockmode = delete ? RowExclusiveLock : AccessShareLock;
 	int64	   *out = palloc(sizeof(int64) * Max(nkeys, 1));
@@ -694,6 +696,11 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 	int			i;
 
 	*nout = 0;
+	if (seen != NULL)
+	{
+		*seen = palloc(sizeof(int64) * Max(nkeys, 1));
+		*nseen = 0;
+	}
 	if (nkeys == 0)
 		return out;
 	rel = table_open(coll->relid, lockmode);
@@ -714,6 +721,8 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 		if (delete)
 		{
 			TM_FailureData tmfd;
+			bool		in_check = check != NULL &&
+				table_tuple_satisfies_snapshot(rel, slot, check);
 			TM_Result	res = table_tuple_delete(rel, &slot->tts_tid, cid, snapshot,
 												 InvalidSnapshot, true, &tmfd, false);
 
@@ -723,6 +732,8 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 					 keys[i], coll->name);
 			if (res != TM_Ok)
 				continue;
+			if (in_check)
+				(*seen)[(*nseen)++] = keys[i];
 		}
 		out[(*nout)++] = keys[i];
 		CHECK_FOR_INTERRUPTS();
@@ -737,18 +748,23 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 	return out;
 }
 
-/* Delete rows with the given sorted keys; returns the keys that were there. */
+/*
+ * Delete rows with the given sorted keys; returns the keys that were
+ * there.  With snapshot, *seen lists the keys whose deleted row that
+ * snapshot sees too (ProbeKeys).
+ */
 int64 *
-SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted)
+SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, Snapshot snapshot,
+				int *ndeleted, int64 **seen, int *nseen)
 {
-	return ProbeKeys(coll, keys, nkeys, NULL, true, ndeleted);
+	return ProbeKeys(coll, keys, nkeys, NULL, true, snapshot, ndeleted, seen, nseen);
 }
 
 /* Which of the given sorted keys the growing table holds in snapshot (NULL: now). */
 int64 *
 SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, Snapshot snapshot, int *nfound)
 {
-	return ProbeKeys(coll, keys, nkeys, snapshot, false, nfound);
+	return ProbeKeys(coll, keys, nkeys, snapshot, false, NULL, nfound, NULL, NULL);
 }
 
 /* Number of rows in the growing table. */

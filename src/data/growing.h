@@ -29,7 +29,8 @@ extern SsBatch *SsGrowingScan(SsCollection *coll, const Bitmapset *fields);
 extern SsBatch *SsGrowingTake(SsCollection *coll);
 extern bool SsGrowingKeyRange(SsCollection *coll, int64 *min, int64 *max);
 extern void SsGrowingInsert(SsCollection *coll, SsBatch *batch);
-extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, int *ndeleted);
+extern int64 *SsGrowingDelete(SsCollection *coll, const int64 *keys, int nkeys, Snapshot snapshot,
+							   int *ndeleted, int64 **seen, int *nseen);
 extern int64 *SsGrowingFind(SsCollection *coll, const int64 *keys, int nkeys, Snapshot snapshot,
 							 int *nfound);
 extern int64 SsGrowingCount(SsCollection *coll);

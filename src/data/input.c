@@ -2,7 +2,8 @@
  *
  * input.c
  *	  Validation and conversion of insert()'s arguments: one array per
- *	  field in field order, vectors as a two-dimensional n x dim array.
+ *	  field in field order, vectors as a two-dimensional n x dim array;
+ *	  and of insert_from()'s rows, one column per field by name.
  *	  Everything is checked before anything is written, so bad input
  *	  changes nothing.
  *
@@ -12,9 +13,11 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -172,6 +175,45 @@ ConvertVector(const SsField *field, ArrayType *arr, Oid elem, int64 nrows, SsCol
 	pfree(nulls);
 }
 
+/* Fill a vector column from one one-dimensional array per row. */
+static void
+ConvertVectorRows(const SsField *field, const Datum *vecs, Oid elem, int64 nrows, SsColumn *col)
+{
+	int			dim = field->typmod;
+	int64		r;
+
+	SsColumnAllocate(col, nrows, 0);
+	for (r = 0; r < nrows; r++)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(vecs[r]);
+		float4	   *out = (float4 *) col->values + (Size) r * dim;
+		int			i;
+
+		if (ARR_NDIM(arr) != 1 || ARR_DIMS(arr)[0] != dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("expected %d dimensions for vector field \"%s\" of entity " INT64_FORMAT,
+							dim, field->name, r + 1),
+					 errdetail("Each row's vector is a one-dimensional array.")));
+		if (ARR_HASNULL(arr))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("vector of entity " INT64_FORMAT " has a null component", r + 1)));
+		for (i = 0; i < dim; i++)
+		{
+			double		v = elem == FLOAT4OID ? ((const float4 *) ARR_DATA_PTR(arr))[i] :
+				((const float8 *) ARR_DATA_PTR(arr))[i];
+
+			if (isnan(v) || isinf(v) || isinf((float4) v))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("vector of entity " INT64_FORMAT " has a non-finite component", r + 1),
+						 errdetail("NaN and infinity are not allowed in vectors.")));
+			out[i] = (float4) v;
+		}
+	}
+}
+
 /* Fill a scalar column from a one-dimensional array. */
 static void
 ConvertScalar(const SsField *field, Datum *elems, Oid elem, int64 nrows, SsColumn *col)
@@ -249,6 +291,32 @@ ConvertScalar(const SsField *field, Datum *elems, Oid elem, int64 nrows, SsColum
 }
 
 /*
+ * Give every row of a batch the statement's start time, and refuse a key
+ * that comes twice: as much a duplicate as a live one.
+ */
+static void
+FinishBatch(SsCollection *coll, SsBatch *batch)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	int64	   *keys;
+	int			nkeys = (int) batch->nrows;
+	int64		i;
+
+	SsColumnAllocate(&batch->cols[coll->nfields], batch->nrows, 0);
+	for (i = 0; i < batch->nrows; i++)
+		((int64 *) batch->cols[coll->nfields].values)[i] = now;
+	keys = SsBatchKeys(batch, coll->pk);
+	SsSortKeys(keys, &nkeys, false);
+	for (i = 1; i < nkeys; i++)
+		if (keys[i] == keys[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("duplicate primary key " INT64_FORMAT " in the inserted entities",
+							keys[i])));
+	pfree(keys);
+}
+
+/*
  * Build a batch from the arrays passed to insert()/upsert() from argument
  * firstarg on.  Rows get the statement's start time as their timestamp.
  */
@@ -258,9 +326,6 @@ SsInputBatch(SsCollection *coll, FunctionCallInfo fcinfo, int firstarg)
 	int			nargs = PG_NARGS() - firstarg;
 	int64		nrows = -1;
 	SsBatch    *batch;
-	TimestampTz now = GetCurrentStatementStartTimestamp();
-	int64	   *keys;
-	int			nkeys;
 	int			f;
 	int64		i;
 
@@ -346,20 +411,74 @@ SsInputBatch(SsCollection *coll, FunctionCallInfo fcinfo, int firstarg)
 		ConvertScalar(field, elems, elem, nrows, &batch->cols[f]);
 	}
 
-	SsColumnAllocate(&batch->cols[coll->nfields], nrows, 0);
-	for (i = 0; i < nrows; i++)
-		((int64 *) batch->cols[coll->nfields].values)[i] = now;
+	FinishBatch(coll, batch);
+	return batch;
+}
 
-	/* A key twice in one batch is as much a duplicate as a live one. */
-	keys = SsBatchKeys(batch, coll->pk);
-	nkeys = (int) nrows;
-	SsSortKeys(keys, &nkeys, false);
-	for (i = 1; i < nkeys; i++)
-		if (keys[i] == keys[i - 1])
+/*
+ * Build a batch from rows of a query whose columns are the collection's
+ * fields, by name, in any order: a scalar field's column of a type its
+ * array argument could have elements of, the vector's float4[] or
+ * float8[], one per row.  Rows get the statement's start time.
+ */
+SsBatch *
+SsInputBatchFromRows(SsCollection *coll, TupleDesc desc, HeapTuple *rows, int64 nrows)
+{
+	SsBatch    *batch;
+	Datum	   *values = palloc(sizeof(Datum) * Max(nrows, 1));
+	int			f;
+
+	if (desc->natts != coll->nfields)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("collection \"%s\" has %d fields, but the query returns %d columns",
+						coll->name, coll->nfields, desc->natts),
+				 errhint("Return one column per field, named as the field.")));
+	batch = SsBatchCreate(coll->fields, coll->nfields, nrows);
+	for (f = 0; f < coll->nfields; f++)
+	{
+		const SsField *field = &coll->fields[f];
+		int			a;
+		Oid			type;
+		Oid			elem;
+		int64		r;
+
+		for (a = 0; a < desc->natts; a++)
+			if (strcmp(NameStr(TupleDescAttr(desc, a)->attname), field->name) == 0)
+				break;
+		if (a == desc->natts)
 			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("duplicate primary key " INT64_FORMAT " in the inserted entities",
-							keys[i])));
-	pfree(keys);
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the query returns no column \"%s\" for field \"%s\"",
+							field->name, field->name)));
+		type = TupleDescAttr(desc, a)->atttypid;
+		elem = field->type == SS_TYPE_VECTOR ? get_element_type(type) : type;
+		if (!OidIsValid(elem) || !AcceptsElementType(field, elem) ||
+			(field->type != SS_TYPE_VECTOR && OidIsValid(get_element_type(type))))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("field \"%s\" expects a column of the type of the elements of %s, not %s",
+							field->name, ExpectedArrayType(field), format_type_be(type))));
+		for (r = 0; r < nrows; r++)
+		{
+			bool		isnull;
+
+			values[r] = heap_getattr(rows[r], a + 1, desc, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NOT_NULL_VIOLATION),
+						 errmsg("null value in field \"%s\" of entity " INT64_FORMAT,
+								field->name, r + 1),
+						 errdetail("Fields of a collection cannot be null.")));
+			if (!TupleDescAttr(desc, a)->attbyval && TupleDescAttr(desc, a)->attlen == -1)
+				values[r] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(values[r]));
+		}
+		if (field->type == SS_TYPE_VECTOR)
+			ConvertVectorRows(field, values, elem, nrows, &batch->cols[f]);
+		else
+			ConvertScalar(field, values, elem, nrows, &batch->cols[f]);
+		CHECK_FOR_INTERRUPTS();
+	}
+	FinishBatch(coll, batch);
 	return batch;
 }

@@ -35,6 +35,7 @@
 #include <limits.h>
 
 #include "access/xact.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
@@ -45,6 +46,7 @@
 #include "data/collection.h"
 #include "data/growing.h"
 #include "data/index.h"
+#include "data/input.h"
 #include "data/read.h"
 #include "data/segment.h"
 #include "data/write.h"
@@ -164,73 +166,71 @@ LiveInSegments(SsCollection *coll, const int64 *keys, int nkeys, int64 *nlive)
 	return result;
 }
 
+/* Where key is live: in a segment of live (LiveKeys), in the growing table (-1), nowhere (0). */
+static int64
+Location(int64 key, const int64 *growing, int ngrowing, List *live)
+{
+	ListCell   *lc;
+
+	if (SsSortedContains(growing, ngrowing, key))
+		return -1;
+	foreach(lc, live)
+	{
+		LiveKeys   *lk = lfirst(lc);
+
+		if (SsSortedContains(lk->keys, lk->nkeys, key))
+			return lk->segment_id;
+	}
+	return 0;
+}
+
 /*
  * In REPEATABLE READ and SERIALIZABLE a writer deletes keys where they are
  * live now, while its reads keep its snapshot.  Had a key moved since the
- * snapshot (a seal or a compaction of another session's) or been deleted,
- * its reads would still see the row it deleted: that is refused, as
- * PostgreSQL refuses to update a row changed since the snapshot.  snapshot
- * is the one the reads see, taken before the deletes; the deletes took
- * growing (keys deleted from the growing table) and live (LiveKeys) away,
- * and sealed, if not 0, is the segment this writer's own seal moved its
- * growing rows into.
+ * snapshot (a seal or a compaction of another session's), been deleted,
+ * replaced or inserted, its reads would not show what it did: that is
+ * refused, as PostgreSQL refuses to change a row changed since the
+ * snapshot.  snapshot is the one the reads see, taken before the deletes;
+ * the deletes took from the growing table deleted, of which agreed are the
+ * rows snapshot sees, and from segments live (LiveKeys, not yet recorded,
+ * so that the check runs before a pending delete refers to a segment the
+ * snapshot lacks); sealed, if not 0, is the segment this writer's own seal
+ * moved its growing rows into.
  */
 static void
 CheckSnapshotAgrees(SsCollection *coll, Snapshot snapshot, const int64 *keys, int nkeys,
-					const int64 *growing, int ngrowing, List *live, int64 sealed)
+					const int64 *deleted, int ndeleted, const int64 *agreed, int nagreed,
+					List *live, int64 sealed)
 {
 	int			nseen;
 	int64	   *seen = SsGrowingFind(coll, keys, nkeys, snapshot, &nseen);
 	int64		nlive;
 	List	   *seen_live;
 	Snapshot	prev;
-	ListCell   *lc;
 	int			i;
 
 	prev = SsCatalogSetSnapshot(snapshot);
 	seen_live = LiveInSegments(coll, keys, nkeys, &nlive);
 	(void) SsCatalogSetSnapshot(prev);
 
-	for (i = 0; i < nseen; i++)
+	for (i = 0; i < nkeys; i++)
 	{
-		bool		same = SsSortedContains(growing, ngrowing, seen[i]);
+		int64		was = Location(keys[i], seen, nseen, seen_live);
+		int64		now = Location(keys[i], deleted, ndeleted, live);
 
-		foreach(lc, live)
-		{
-			LiveKeys   *lk = lfirst(lc);
-
-			if (lk->segment_id == sealed && SsSortedContains(lk->keys, lk->nkeys, seen[i]))
-				same = true;
-		}
-		if (!same)
-			break;
+		if (now == -1 && !SsSortedContains(agreed, nagreed, keys[i]))
+			now = -2;			/* a growing row the snapshot does not see */
+		if (now == sealed && sealed != 0)
+			now = -1;
+		if (was != now)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent change of collection \"%s\"",
+							coll->name),
+					 errdetail("Key " INT64_FORMAT " was moved, deleted, replaced or inserted by another transaction since this transaction's snapshot was taken.",
+							   keys[i]),
+					 errhint("The transaction might succeed if retried.")));
 	}
-	if (i == nseen)
-	{
-		foreach(lc, seen_live)
-		{
-			LiveKeys   *was = lfirst(lc);
-			LiveKeys   *now = NULL;
-			ListCell   *lc2;
-
-			foreach(lc2, live)
-				if (((LiveKeys *) lfirst(lc2))->segment_id == was->segment_id)
-					now = lfirst(lc2);
-			for (i = 0; i < was->nkeys; i++)
-				if (now == NULL || !SsSortedContains(now->keys, now->nkeys, was->keys[i]))
-					break;
-			if (i < was->nkeys)
-				break;
-		}
-		if (lc == NULL)
-			return;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-			 errmsg("could not serialize access due to concurrent change of collection \"%s\"",
-					coll->name),
-			 errdetail("A row this transaction deleted or replaced was moved or deleted by another transaction since its snapshot was taken."),
-			 errhint("The transaction might succeed if retried.")));
 }
 
 /*
@@ -243,6 +243,8 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 {
 	int			ngrowing;
 	int64	   *in_growing;
+	int64	   *seen = NULL;
+	int			nseen = 0;
 	int64	   *rest = palloc(sizeof(int64) * Max(nkeys, 1));
 	int			nrest = 0;
 	int64		deleted;
@@ -273,7 +275,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 			SsWriteSeal(coll);
 		}
 	}
-	in_growing = SsGrowingDelete(coll, keys, nkeys, &ngrowing);
+	in_growing = SsGrowingDelete(coll, keys, nkeys, snapshot, &ngrowing, &seen, &nseen);
 	deleted = ngrowing;
 
 	for (i = 0; i < nkeys; i++)
@@ -293,6 +295,14 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 		coll = SsCatalogGetCollectionById(coll->id, false, true);
 		live = LiveInSegments(coll, rest, nrest, &nlive);
 	}
+
+	/* before the deletes are recorded: a snapshot without their segment */
+	if (snapshot != NULL)
+	{
+		CheckSnapshotAgrees(coll, snapshot, keys, nkeys, in_growing, ngrowing, seen, nseen,
+							live, sealed);
+		UnregisterSnapshot(snapshot);
+	}
 	foreach(lc, live)
 	{
 		LiveKeys   *lk = lfirst(lc);
@@ -301,11 +311,6 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 		for (i = 0; i < lk->nkeys; i++)
 			times[i] = ts;
 		SsCatalogInsertPendingDeletes(coll->id, lk->segment_id, lk->keys, times, lk->nkeys);
-	}
-	if (snapshot != NULL)
-	{
-		CheckSnapshotAgrees(coll, snapshot, keys, nkeys, in_growing, ngrowing, live, sealed);
-		UnregisterSnapshot(snapshot);
 	}
 	return deleted + nlive;
 }
@@ -412,6 +417,58 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 			SsWriteSeal(SsCatalogGetCollectionById(coll->id, false, true));
 	}
 	return batch->nrows;
+}
+
+/*
+ * insert_from(): insert (with upsert, replace) the rows a query returns,
+ * streamed in chunks of at most 64MB of vectors, each written as
+ * insert() would write it (a chunk of insert_direct_threshold rows or
+ * more is a segment of its own).  The query runs as the caller, outside
+ * any catalog session, in a cursor whose snapshot is taken once; each
+ * chunk is written in a catalog session of its own.  Returns the row
+ * count.
+ */
+int64
+SsWriteInsertQuery(const char *name, const char *query, bool upsert)
+{
+	SsCatalogSession session;
+	SsCollection *coll;
+	Portal		portal;
+	int64		chunk;
+	int64		total = 0;
+
+	SsCatalogOpen(&session, false);
+	coll = SsCollectionOpen(name, upsert ? SS_PRIV_INSERT | SS_PRIV_UPSERT : SS_PRIV_INSERT, false);
+	chunk = Max(64 * 1024 * 1024 / ((int64) coll->dim * 4 + 64), 1024);
+	SsCatalogClose(&session);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, false, 0);
+	for (;;)
+	{
+		SPITupleTable *rows;
+		uint64		nrows;
+
+		SPI_cursor_fetch(portal, true, chunk);
+		/* the catalog session's statements replace SPI_tuptable */
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+			break;
+		SsCatalogOpen(&session, false);
+		coll = SsCollectionOpen(name, upsert ? SS_PRIV_INSERT | SS_PRIV_UPSERT : SS_PRIV_INSERT,
+								false);
+		total += SsWriteInsert(coll, SsInputBatchFromRows(coll, rows->tupdesc, rows->vals,
+														  (int64) nrows),
+							   upsert);
+		SsCatalogClose(&session);
+		SPI_freetuptable(rows);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	return total;
 }
 
 /* Delete keys for a caller with the privileges mode; returns how many were live. */

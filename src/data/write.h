@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * write.h
- *	  Changing a collection's data: insert, upsert, delete, flush.
+ *	  Changing a collection's data: insert, upsert, insert_from, delete,
+ *	  flush.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +13,7 @@
 #include "metadata/catalog.h"
 
 extern int64 SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert);
+extern int64 SsWriteInsertQuery(const char *name, const char *query, bool upsert);
 extern int64 SsWriteDeleteKeys(SsCollection *coll, int64 *keys, int nkeys);
 extern int64 SsWriteDeleteExpr(SsCollection *coll, const char *expr);
 extern void SsWriteSeal(SsCollection *coll);
