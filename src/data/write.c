@@ -166,6 +166,29 @@ LiveInSegments(SsCollection *coll, const int64 *keys, int nkeys, int64 *nlive)
 	return result;
 }
 
+/* Where keys were live in a REPEATABLE READ writer's snapshot. */
+typedef struct SnapshotView
+{
+	Snapshot	snapshot;
+	int64	   *growing;		/* keys in the growing table, sorted */
+	int			ngrowing;
+	List	   *live;			/* LiveKeys of segments */
+} SnapshotView;
+
+/* Where the sorted keys are live in the transaction's snapshot. */
+static void
+TakeSnapshotView(SsCollection *coll, const int64 *keys, int nkeys, SnapshotView *view)
+{
+	int64		nlive;
+	Snapshot	prev;
+
+	view->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	view->growing = SsGrowingFind(coll, keys, nkeys, view->snapshot, &view->ngrowing);
+	prev = SsCatalogSetSnapshot(view->snapshot);
+	view->live = LiveInSegments(coll, keys, nkeys, &nlive);
+	(void) SsCatalogSetSnapshot(prev);
+}
+
 /* Where key is live: in a segment of live (LiveKeys), in the growing table (-1), nowhere (0). */
 static int64
 Location(int64 key, const int64 *growing, int ngrowing, List *live)
@@ -190,32 +213,23 @@ Location(int64 key, const int64 *growing, int ngrowing, List *live)
  * snapshot (a seal or a compaction of another session's), been deleted,
  * replaced or inserted, its reads would not show what it did: that is
  * refused, as PostgreSQL refuses to change a row changed since the
- * snapshot.  snapshot is the one the reads see, taken before the deletes;
- * the deletes took from the growing table deleted, of which agreed are the
- * rows snapshot sees, and from segments live (LiveKeys, not yet recorded,
+ * snapshot.  view is where the keys were in the snapshot the reads see
+ * (TakeSnapshotView, before the deletes); the deletes took from the
+ * growing table deleted, of which agreed are the rows that snapshot sees, and from segments live (LiveKeys, not yet recorded,
  * so that the check runs before a pending delete refers to a segment the
  * snapshot lacks); sealed, if not 0, is the segment this writer's own seal
  * moved its growing rows into.
  */
 static void
-CheckSnapshotAgrees(SsCollection *coll, Snapshot snapshot, const int64 *keys, int nkeys,
+CheckSnapshotAgrees(SsCollection *coll, const SnapshotView *view, const int64 *keys, int nkeys,
 					const int64 *deleted, int ndeleted, const int64 *agreed, int nagreed,
 					List *live, int64 sealed)
 {
-	int			nseen;
-	int64	   *seen = SsGrowingFind(coll, keys, nkeys, snapshot, &nseen);
-	int64		nlive;
-	List	   *seen_live;
-	Snapshot	prev;
 	int			i;
-
-	prev = SsCatalogSetSnapshot(snapshot);
-	seen_live = LiveInSegments(coll, keys, nkeys, &nlive);
-	(void) SsCatalogSetSnapshot(prev);
 
 	for (i = 0; i < nkeys; i++)
 	{
-		int64		was = Location(keys[i], seen, nseen, seen_live);
+		int64		was = Location(keys[i], view->growing, view->ngrowing, view->live);
 		int64		now = Location(keys[i], deleted, ndeleted, live);
 
 		if (now == -1 && !SsSortedContains(agreed, nagreed, keys[i]))
@@ -253,11 +267,15 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	int64		sealed = 0;
 	bool		many;
 	Snapshot	snapshot = NULL;
+	SnapshotView view;
 	ListCell   *lc;
 	int			i;
 
 	if (IsolationUsesXactSnapshot())
-		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	{
+		TakeSnapshotView(coll, keys, nkeys, &view);
+		snapshot = view.snapshot;
+	}
 
 	/*
 	 * Within a retention window a delete must stay visible to time travel
@@ -299,7 +317,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	/* before the deletes are recorded: a snapshot without their segment */
 	if (snapshot != NULL)
 	{
-		CheckSnapshotAgrees(coll, snapshot, keys, nkeys, in_growing, ngrowing, seen, nseen,
+		CheckSnapshotAgrees(coll, &view, keys, nkeys, in_growing, ngrowing, seen, nseen,
 							live, sealed);
 		UnregisterSnapshot(snapshot);
 	}
