@@ -671,6 +671,9 @@ SsGrowingInsertDatums(SsCollection *coll, Datum *rows, int64 nrows)
 	}
 }
 
+/* Past this many keys, ProbeKeys scans the table instead of probing its index. */
+#define PROBE_SCAN_KEYS 256
+
 /*
  * Look the given sorted keys up in the growing table's primary key index
  * in snapshot in (NULL: the latest); with delete, delete the rows found
@@ -691,7 +694,10 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 	Snapshot	snapshot;
 	Relation	rel;
 	Relation	index;
-	IndexScanDesc scan;
+	IndexScanDesc scan = NULL;
+	TableScanDesc heapscan = NULL;
+	AttrNumber	pk = InvalidAttrNumber;
+	bool		many;
 	TupleTableSlot *slot;
 	int			i;
 
@@ -709,15 +715,43 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 	index = index_open(RelationGetPrimaryKeyIndex(rel), lockmode);
 	snapshot = RegisterSnapshot(in != NULL ? in : GetLatestSnapshot());
 	slot = table_slot_create(rel, NULL);
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
-	for (i = 0; i < nkeys; i++)
-	{
-		ScanKeyData key;
 
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
-		index_rescan(scan, &key, 1, NULL, 0);
-		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
-			continue;
+	/*
+	 * Many keys are looked up in one pass over the table, which a seal
+	 * keeps small, rather than one index probe each.
+	 */
+	many = nkeys > PROBE_SCAN_KEYS;
+	if (many)
+	{
+		pk = ColumnAttnum(coll, RelationGetDescr(rel), coll->pk);
+		heapscan = table_beginscan(rel, snapshot, 0, NULL);
+	}
+	else
+		scan = index_beginscan(rel, index, snapshot, 1, 0);
+	for (i = 0; many || i < nkeys; i++)
+	{
+		int64		k;
+
+		if (many)
+		{
+			bool		isnull;
+
+			if (!table_scan_getnextslot(heapscan, ForwardScanDirection, slot))
+				break;
+			k = DatumGetInt64(slot_getattr(slot, pk, &isnull));
+			if (isnull || !SsSortedContains(keys, nkeys, k))
+				continue;
+		}
+		else
+		{
+			ScanKeyData key;
+
+			k = keys[i];
+			ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(k));
+			index_rescan(scan, &key, 1, NULL, 0);
+			if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+				continue;
+		}
 		if (delete)
 		{
 			TM_FailureData tmfd;
@@ -729,16 +763,24 @@ ProbeKeys(SsCollection *coll, const int64 *keys, int nkeys, Snapshot in, bool de
 			/* rows are only ever inserted and deleted: not Ok, a seal took it */
 			if (res == TM_Invisible)
 				elog(ERROR, "growing row of key " INT64_FORMAT " of collection \"%s\" is invisible",
-					 keys[i], coll->name);
+					 k, coll->name);
 			if (res != TM_Ok)
 				continue;
 			if (in_check)
-				(*seen)[(*nseen)++] = keys[i];
+				(*seen)[(*nseen)++] = k;
 		}
-		out[(*nout)++] = keys[i];
+		out[(*nout)++] = k;
 		CHECK_FOR_INTERRUPTS();
 	}
-	index_endscan(scan);
+	if (many)
+	{
+		table_endscan(heapscan);
+		SsSortKeys(out, nout, false);
+		if (seen != NULL)
+			SsSortKeys(*seen, nseen, false);
+	}
+	else
+		index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snapshot);
 	index_close(index, lockmode);

@@ -16,8 +16,8 @@
 #            heap DELETE of the same keys
 #   compact  compaction after deleting every other id, and after id < half,
 #            vs VACUUM FULL of the heap table with the same deletes
-#   load     loading BULK rows from a table: array_agg into insert(), vs
-#            heap INSERT ... SELECT
+#   load     loading BULK rows from a table: array_agg into insert(), and
+#            insert_from() streaming the query, vs heap INSERT ... SELECT
 #
 # Times are medians of REPS runs (each side measured in the same run);
 # tps are pgbench's.  Prints Markdown tables and the CPU.
@@ -272,17 +272,22 @@ SELECT segstore.wait_for_compaction(:cid);")")
 }
 
 part_load() {
-	local r seg=() heap=()
+	local r seg=() stream=() heap=()
 	for r in $(seq 1 "$REPS"); do
 		echo "load: run $r of $REPS..." >&2
+		for c in load load_from; do
+			sql >/dev/null <<SQL
+SELECT segstore.drop_collection('$c', true);
+SELECT segstore.create_collection('$c', 'id int8 PRIMARY KEY, v float4[128]');
+SQL
+		done
 		sql >/dev/null <<'SQL'
-SELECT segstore.drop_collection('load', true);
 DROP TABLE IF EXISTS heap_load;
-SELECT segstore.create_collection('load', 'id int8 PRIMARY KEY, v float4[128]');
 CREATE TABLE heap_load (id int8 PRIMARY KEY, v float4[]);
 CHECKPOINT;
 SQL
 		seg+=("$(seconds <<<"SELECT segstore.insert('load', array_agg(id ORDER BY id), array_agg(v ORDER BY id)) FROM src WHERE id < $BULK;")")
+		stream+=("$(seconds <<<"SELECT segstore.insert_from('load_from', 'SELECT id, v FROM src WHERE id < $BULK');")")
 		heap+=("$(seconds <<<"INSERT INTO heap_load SELECT id, v FROM src WHERE id < $BULK;")")
 	done
 	echo
@@ -290,8 +295,12 @@ SQL
 	echo
 	echo "| | segstore | heap + btree INSERT ... SELECT | heap / segstore |"
 	echo "|---|---:|---:|---:|"
-	awk -v s="$(printf '%s\n' "${seg[@]}" | median)" -v h="$(printf '%s\n' "${heap[@]}" | median)" \
+	local h
+	h=$(printf '%s\n' "${heap[@]}" | median)
+	awk -v s="$(printf '%s\n' "${seg[@]}" | median)" -v h="$h" \
 		'BEGIN { printf "| insert(array_agg(...)) from the table | %.3f s | %.3f s | %.2f |\n", s, h, h / s }'
+	awk -v s="$(printf '%s\n' "${stream[@]}" | median)" -v h="$h" \
+		'BEGIN { printf "| insert_from(query) from the table | %.3f s | %.3f s | %.2f |\n", s, h, h / s }'
 }
 
 echo "## Live workload ($(date -u +%Y-%m-%d), $cpu, $(nproc) cores)"
