@@ -94,9 +94,10 @@ SsWriteGrowingLimit(void)
  * file header) and return the collection as it now is, checking again that
  * the caller has the privileges mode, as a table's writer that waited for
  * its lock sees a REVOKE that committed meanwhile.  A transaction
- * takes at most max_locks_per_transaction key locks, its share of the
- * shared lock table, which is sized for that many per backend; past that,
- * or for a write of many keys, it locks the collection.  From here on the catalog session works in the latest
+ * takes at most 2 × max_locks_per_transaction key locks (the shared lock
+ * table is sized for max_locks_per_transaction per backend, and a
+ * transaction may take more while others take fewer); past that, or for a
+ * write of many keys, it locks the collection.  From here on the catalog session works in the latest
  * snapshot.
  */
 static SsCollection *
@@ -110,7 +111,7 @@ LockForWrite(SsCollection *coll, AclMode mode, const int64 *keys, int nkeys, boo
 		key_locks_lxid = MyProc->lxid;
 		key_locks = 0;
 	}
-	if (many || key_locks + nkeys > max_locks_per_xact ||
+	if (many || key_locks + nkeys > 2 * max_locks_per_xact ||
 		SsLockCollectionHeld(coll->id, ShareRowExclusiveLock))
 		now = SsCatalogLockCollection(coll->id, ShareRowExclusiveLock);
 	else
