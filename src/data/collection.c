@@ -177,16 +177,16 @@ CheckFlushPrivilege(SsCollection *coll)
 }
 
 /*
- * Lock the collection resolved as coll, by its id, and check again under
- * the lock (mode as for SsCollectionCheckPrivilege; flush: the flush
- * rule).  Invalidations are read first, so that a privilege revoked by
- * the transaction that held the lock is seen.
+ * Check again, once a lock on the collection resolved by name as coll was
+ * granted, what was checked before the wait: locked is the collection as
+ * read under the lock (NULL if it was dropped meanwhile), mode the
+ * privileges as for SsCollectionCheckPrivilege (flush: the flush rule).
+ * Invalidations are read first, so that a privilege revoked by the
+ * transaction that held the lock is seen.
  */
-static SsCollection *
-LockAndRecheck(SsCollection *coll, AclMode mode, bool flush)
+SsCollection *
+SsCollectionRecheck(SsCollection *coll, SsCollection *locked, AclMode mode, bool flush)
 {
-	SsCollection *locked = SsCatalogGetCollectionById(coll->id, true, true);
-
 	if (locked == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -198,6 +198,13 @@ LockAndRecheck(SsCollection *coll, AclMode mode, bool flush)
 	else
 		SsCollectionCheckPrivilege(locked, mode);
 	return locked;
+}
+
+/* Take the state lock of the collection resolved as coll and check again (SsCollectionRecheck). */
+static SsCollection *
+LockAndRecheck(SsCollection *coll, AclMode mode, bool flush)
+{
+	return SsCollectionRecheck(coll, SsCatalogGetCollectionById(coll->id, true, true), mode, flush);
 }
 
 /*

@@ -25,6 +25,8 @@
 
 extern void SsCollectionCheckPrivilege(SsCollection *coll, AclMode mode);
 extern SsCollection *SsCollectionOpen(const char *name, AclMode mode, bool lock);
+extern SsCollection *SsCollectionRecheck(SsCollection *coll, SsCollection *locked, AclMode mode,
+										 bool flush);
 extern SsCollection *SsCollectionOpenForFlush(const char *name);
 extern SsCollection *SsCollectionOpenCompaction(int64 compaction_id, AclMode mode);
 extern int64 SsCollectionCreate(const char *name, const char *fields, const char *description);

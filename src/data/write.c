@@ -40,7 +40,6 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
 #include "utils/snapmgr.h"
 
 #include "data/collection.h"
@@ -121,14 +120,7 @@ LockForWrite(SsCollection *coll, AclMode mode, const int64 *keys, int nkeys, boo
 			SsLockKey(coll->id, keys[i]);
 		key_locks += nkeys;
 	}
-	if (now == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("collection \"%s\" does not exist", coll->name),
-				 errdetail("It was dropped while this transaction waited for it.")));
-	AcceptInvalidationMessages();
-	SsCollectionCheckPrivilege(now, mode);
-	return now;
+	return SsCollectionRecheck(coll, now, mode, false);
 }
 
 /*
@@ -267,16 +259,12 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	List	   *live = NIL;
 	int64		sealed = 0;
 	bool		many;
-	Snapshot	snapshot = NULL;
-	SnapshotView view;
+	SnapshotView view = {0};
 	ListCell   *lc;
 	int			i;
 
 	if (IsolationUsesXactSnapshot())
-	{
 		TakeSnapshotView(coll, keys, nkeys, &view);
-		snapshot = view.snapshot;
-	}
 
 	/*
 	 * Within a retention window a delete must stay visible to time travel
@@ -294,7 +282,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 			SsWriteSeal(coll);
 		}
 	}
-	in_growing = SsGrowingDelete(coll, keys, nkeys, snapshot, &ngrowing, &seen, &nseen);
+	in_growing = SsGrowingDelete(coll, keys, nkeys, view.snapshot, &ngrowing, &seen, &nseen);
 	deleted = ngrowing;
 
 	for (i = 0; i < nkeys; i++)
@@ -316,11 +304,11 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	}
 
 	/* before the deletes are recorded: a snapshot without their segment */
-	if (snapshot != NULL)
+	if (view.snapshot != NULL)
 	{
 		CheckSnapshotAgrees(coll, &view, keys, nkeys, in_growing, ngrowing, seen, nseen,
 							live, sealed);
-		UnregisterSnapshot(snapshot);
+		UnregisterSnapshot(view.snapshot);
 	}
 	foreach(lc, live)
 	{
