@@ -218,10 +218,11 @@ SsGrowingRead(SsCollection *coll, bool all_fields)
 }
 
 /*
- * Read rows of the growing table sorted by primary key: with after_set
- * only keys above after, with max_rows > 0 at most that many, so that a
- * reader can go through the table a chunk at a time (the primary key's
- * index serves both).
+ * Read rows of the growing table sorted by primary key, in the snapshot
+ * of the catalog session's statements: with after_set only keys above
+ * after, with max_rows > 0 at most that many, so that a reader can go
+ * through the table a chunk at a time (the primary key's index serves
+ * both).
  */
 SsBatch *
 SsGrowingReadRange(SsCollection *coll, bool all_fields, bool after_set, int64 after,
@@ -237,7 +238,7 @@ SsGrowingReadRange(SsCollection *coll, bool all_fields, bool after_set, int64 af
 				   ColumnList(coll->fields, coll->nfields), TableName(coll),
 				   after_set ? psprintf(" WHERE %s > " INT64_FORMAT, pk, after) : "",
 				   pk, max_rows > 0 ? psprintf(" LIMIT " INT64_FORMAT, max_rows) : "");
-	if (SPI_execute(sql, SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+	if (SsCatalogSelect(sql) != SPI_OK_SELECT)
 		elog(ERROR, "could not read growing table of collection \"%s\"", coll->name);
 	n = SPI_processed;
 	batch = SsBatchCreate(coll->fields, coll->nfields, n);
@@ -815,8 +816,8 @@ SsGrowingCount(SsCollection *coll)
 {
 	bool		isnull;
 
-	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", TableName(coll)),
-					SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+	if (SsCatalogSelect(psprintf("SELECT pg_catalog.count(*) FROM %s",
+								 TableName(coll))) != SPI_OK_SELECT)
 		elog(ERROR, "could not count growing table of collection \"%s\"", coll->name);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -840,9 +841,8 @@ SsGrowingKeyRange(SsCollection *coll, int64 *min, int64 *max)
 	const char *pk = quote_identifier(coll->fields[coll->pk].name);
 	bool		isnull;
 
-	if (SPI_execute(psprintf("SELECT pg_catalog.min(%s), pg_catalog.max(%s) FROM %s",
-							 pk, pk, TableName(coll)),
-					SsCatalogReadOnly(), 0) != SPI_OK_SELECT)
+	if (SsCatalogSelect(psprintf("SELECT pg_catalog.min(%s), pg_catalog.max(%s) FROM %s",
+								 pk, pk, TableName(coll))) != SPI_OK_SELECT)
 		elog(ERROR, "could not read growing table of collection \"%s\"", coll->name);
 	*min = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull)

@@ -23,6 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplesort.h"
 
 #include "data/growing.h"
@@ -71,7 +72,12 @@ SsReadNumEntities(SsCollection *coll)
 
 /*
  * Call fn for every source that may hold a match of expr (NULL: every
- * source), one at a time so that only one segment is in memory.
+ * source), one at a time so that only one segment is in memory.  Every
+ * source is read in one snapshot, the statement's: in a session that
+ * writes (a delete by expression), each catalog statement would take a
+ * snapshot of its own in READ COMMITTED, and a seal committing between
+ * the list of segments and the read of the growing table would hide the
+ * rows it moved.
  */
 static void
 ForEachSource(SsCollection *coll, SsExpr *expr, bool all_fields,
@@ -82,6 +88,8 @@ ForEachSource(SsCollection *coll, SsExpr *expr, bool all_fields,
 	List	   *segments;
 	ListCell   *lc;
 	Source		src;
+	Snapshot	snapshot;
+	Snapshot	prev;
 	MemoryContext cxt;
 	MemoryContext old;
 
@@ -90,6 +98,8 @@ ForEachSource(SsCollection *coll, SsExpr *expr, bool all_fields,
 	if (lo > hi)
 		return;
 
+	snapshot = RegisterSnapshot(GetActiveSnapshot());
+	prev = SsCatalogSetSnapshot(snapshot);
 	segments = SsCatalogSegments(coll->id, true);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore source",
 								ALLOCSET_DEFAULT_SIZES);
@@ -114,6 +124,8 @@ ForEachSource(SsCollection *coll, SsExpr *expr, bool all_fields,
 		CHECK_FOR_INTERRUPTS();
 	}
 	MemoryContextDelete(cxt);
+	(void) SsCatalogSetSnapshot(prev);
+	UnregisterSnapshot(snapshot);
 }
 
 /* Does live row r of a source match the expression? */

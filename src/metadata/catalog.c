@@ -291,6 +291,17 @@ SsCatalogQueryLatest(const char *sql, int nargs, Oid *types, Datum *values)
 	return ret;
 }
 
+/*
+ * Run a query without parameters of one of segstore's own tables (a
+ * growing table) in the snapshot this session's catalog statements run
+ * in, so that what it reads agrees with them; returns the SPI result code.
+ */
+int
+SsCatalogSelect(const char *sql)
+{
+	return Run(sql, 0, NULL, NULL);
+}
+
 /* Run a statement for another catalog module; returns the SPI result code. */
 int
 SsCatalogQuery(const char *sql, int nargs, Oid *types, Datum *values)

@@ -106,6 +106,7 @@ extern void SsCatalogOpen(SsCatalogSession *session, bool read_only);
 extern void SsCatalogClose(SsCatalogSession *session);
 extern void SsCatalogUseLatest(void);
 extern Snapshot SsCatalogSetSnapshot(Snapshot snapshot);
+extern int	SsCatalogSelect(const char *sql);
 extern void SsCatalogLockForWorker(void);
 extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
