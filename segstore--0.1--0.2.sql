@@ -230,3 +230,21 @@ RETURNS SETOF record AS 'MODULE_PATHNAME', 'segstore_verify' LANGUAGE C STABLE S
 -- column per field by name, streamed into segments without arrays.
 CREATE FUNCTION segstore.insert_from(collection text, query text, upsert boolean DEFAULT false)
 RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert_from' LANGUAGE C VOLATILE;
+
+-- Index files that could not be built, a row per segment: segments() shows
+-- why, and the maintenance worker tries again later, waiting twice as long
+-- after each failure.
+CREATE TABLE segstore.index_failure (
+	segment_id bigint PRIMARY KEY REFERENCES segstore.segment ON DELETE CASCADE,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	failed_at timestamptz NOT NULL,
+	attempts int NOT NULL,
+	error text NOT NULL
+);
+CREATE INDEX ON segstore.index_failure (collection_id);
+REVOKE ALL ON segstore.index_failure FROM PUBLIC;
+
+-- Build the index files a collection's segments lack, as the maintenance
+-- worker does; returns how many were built.
+CREATE FUNCTION segstore.build_index(collection text)
+RETURNS int AS 'MODULE_PATHNAME', 'segstore_build_index' LANGUAGE C VOLATILE STRICT;

@@ -502,6 +502,24 @@ RETURNS void AS 'MODULE_PATHNAME', 'segstore_create_index' LANGUAGE C VOLATILE;
 CREATE FUNCTION segstore.drop_index(collection text, field text, if_exists boolean DEFAULT false)
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_index' LANGUAGE C VOLATILE STRICT;
 
+-- Index files that could not be built, a row per segment: segments() shows
+-- why, and the maintenance worker tries again later, waiting twice as long
+-- after each failure.
+CREATE TABLE segstore.index_failure (
+	segment_id bigint PRIMARY KEY REFERENCES segstore.segment ON DELETE CASCADE,
+	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
+	failed_at timestamptz NOT NULL,
+	attempts int NOT NULL,
+	error text NOT NULL
+);
+CREATE INDEX ON segstore.index_failure (collection_id);
+REVOKE ALL ON segstore.index_failure FROM PUBLIC;
+
+-- Build the index files a collection's segments lack, as the maintenance
+-- worker does; returns how many were built.
+CREATE FUNCTION segstore.build_index(collection text)
+RETURNS int AS 'MODULE_PATHNAME', 'segstore_build_index' LANGUAGE C VOLATILE STRICT;
+
 -- Metadata, visible to every role as pg_indexes is.
 CREATE VIEW segstore.indexes AS
 SELECT c.name AS collection, i.field, i.index_type, i.metric_type,

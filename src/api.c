@@ -78,6 +78,7 @@ PG_FUNCTION_INFO_V1(segstore_create_index);
 PG_FUNCTION_INFO_V1(segstore_drop_index);
 PG_FUNCTION_INFO_V1(segstore_search);
 PG_FUNCTION_INFO_V1(segstore_search_batch);
+PG_FUNCTION_INFO_V1(segstore_build_index);
 PG_FUNCTION_INFO_V1(segstore_load);
 PG_FUNCTION_INFO_V1(segstore_release);
 
@@ -765,6 +766,24 @@ segstore_create_index(PG_FUNCTION_ARGS)
 				  (int) params[0].ival);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
+}
+
+/*
+ * build_index(collection): build the index files its segments lack now,
+ * failed ones included, as the maintenance worker does; a segment that
+ * cannot be built is a warning, not an error.
+ */
+Datum
+segstore_build_index(PG_FUNCTION_ARGS)
+{
+	char	   *name = TextArg(fcinfo, 0, "collection name");
+	SsCatalogSession session;
+	int			n;
+
+	SsCatalogOpen(&session, false);
+	n = SsIndexBuildMissing(SsCollectionOpen(name, SS_PRIV_MAINTAIN, false), true, WARNING);
+	SsCatalogClose(&session);
+	PG_RETURN_INT32(n);
 }
 
 /* drop_index(collection, field, if_exists) */

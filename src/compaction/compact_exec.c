@@ -657,7 +657,7 @@ Swap(Merge *m)
 		}
 	}
 	SsCatalogMarkCompacted(m->plan->sources, m->plan->nsources, m->plan->retention_s);
-	SsIndexAttach(m->coll, m->index_files);
+	(void) SsIndexAttach(m->coll, m->index_files);
 }
 
 /* Collection of a plan, by id: a collection renamed meanwhile is still it. */

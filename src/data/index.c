@@ -27,9 +27,11 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "data/index.h"
 #include "data/segment.h"
@@ -195,7 +197,9 @@ CentroidDonor(SsCollection *coll, int64 nrows)
 }
 
 /*
- * Write the index file of one segment; nothing is registered.  Memory:
+ * Write the index file of one segment; nothing is registered.  Without
+ * may_train, a file that would need k-means (no centroids to borrow) is
+ * not built and NULL returned: the caller holds a lock writers need.  Memory:
  * 4 bytes per row (each row's list), a chunk of vectors, 64 MiB or a
  * quarter of memory_budget if that is smaller (0: no budget), its keys and
  * timestamps, and the writer's list buffers, a quarter of a chunk (plus a
@@ -203,15 +207,15 @@ CentroidDonor(SsCollection *coll, int64 nrows)
  */
 static SsIndexBuilt *
 BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
-		  const char *insert_path, int64 nrows, int64 memory_budget)
+		  const char *insert_path, int64 nrows, int64 memory_budget, bool may_train)
 {
+	bool		ivf = def->type == SS_INDEX_IVF_FLAT && nrows >= ss_min_index_rows;
 	/* SPI calls first: they end in SPI's own memory context */
-	int64		file_id = SsCatalogNextId("file_id_seq");
-	char	   *donor = nrows < (int64) def->nlist * SS_KMEANS_SAMPLE_PER_LIST ?
+	char	   *donor = ivf && nrows < (int64) def->nlist * SS_KMEANS_SAMPLE_PER_LIST ?
 		CentroidDonor(coll, nrows) : NULL;
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index build",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
+	int64		file_id;
+	MemoryContext cxt;
+	MemoryContext old;
 	SsIndexBuilt *built;
 	SsIvfWriter *w;
 	SsIvfData	shape;
@@ -221,9 +225,32 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	int64	   *keys;
 	int64	   *timestamps;
 	int64		last_key = 0;
-	uint64		xid = SsFilesWriterXid();
+	uint64		xid;
 	int64		first;
 	int64		i;
+	float	   *borrowed = NULL;
+
+	memset(&shape, 0, sizeof(shape));
+	shape.type = ivf ? SS_INDEX_IVF_FLAT : SS_INDEX_FLAT;
+	shape.metric = def->metric;
+	shape.dim = coll->dim;
+	shape.nlist = ivf ? (int) Min(def->nlist, nrows) : 1;
+	shape.nrows = nrows;
+	shape.index_id = def->index_id;
+	if (donor != NULL && shape.nlist == def->nlist)
+	{
+		borrowed = palloc(sizeof(float) * shape.nlist * shape.dim);
+		if (!SsIvfReadCentroids(donor, &shape, borrowed))
+			borrowed = NULL;
+	}
+	if (ivf && borrowed == NULL && !may_train)
+		return NULL;
+
+	file_id = SsCatalogNextId("file_id_seq");
+	xid = SsFilesWriterXid();
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index build",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 
 	memset(&b, 0, sizeof(b));
 	b.coll = coll;
@@ -240,15 +267,6 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	b.chunk_cxt = AllocSetContextCreate(cxt, "segstore index chunk", ALLOCSET_DEFAULT_SIZES);
 	b.reader = SsSegmentOpenInsert(coll, insert_path, segment_id, nrows);
 
-	memset(&shape, 0, sizeof(shape));
-	shape.type = (def->type == SS_INDEX_IVF_FLAT && nrows >= ss_min_index_rows) ?
-		SS_INDEX_IVF_FLAT : SS_INDEX_FLAT;
-	shape.metric = def->metric;
-	shape.dim = coll->dim;
-	shape.nlist = shape.type == SS_INDEX_IVF_FLAT ? (int) Min(def->nlist, nrows) : 1;
-	shape.nrows = nrows;
-	shape.index_id = def->index_id;
-
 	built = palloc0(sizeof(SsIndexBuilt));
 	built->index_id = def->index_id;
 	built->segment_id = segment_id;
@@ -263,8 +281,9 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	assign = palloc_extended(sizeof(int32) * nrows, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	if (shape.type == SS_INDEX_IVF_FLAT)
 	{
-		if (donor == NULL || shape.nlist != def->nlist ||
-			!SsIvfReadCentroids(donor, &shape, data.centroids))
+		if (borrowed != NULL)
+			memcpy(data.centroids, borrowed, sizeof(float) * shape.nlist * shape.dim);
+		else
 			TrainCentroids(&b, shape.nlist, (uint64) segment_id, data.centroids);
 		for (first = 0; first < nrows; first += b.chunk_rows)
 		{
@@ -357,15 +376,17 @@ Register(SsCollection *coll, SsIndexBuilt *built)
 
 /*
  * Under the collection's state lock: register the built files that still
- * fit (same index, segment still flushed and without a file), remove the
- * others, and build and register what is still missing.
+ * fit (same index, segment still flushed and without a file) and remove
+ * the others.  Segments still without a file are left to the maintenance
+ * worker (SsIndexBuildMissing).  Returns how many were registered.
  */
-void
+int
 SsIndexAttach(SsCollection *coll, List *built)
 {
 	SsIndexDef	def;
-	bool		has_index = SsIndexGetDef(coll, &def);
+	bool		has_index = built != NIL && SsIndexGetDef(coll, &def);
 	List	   *missing = has_index ? MissingSegments(coll) : NIL;
+	int			registered = 0;
 	ListCell   *lc;
 
 	foreach(lc, built)
@@ -386,45 +407,157 @@ SsIndexAttach(SsCollection *coll, List *built)
 			}
 		}
 		if (fits)
+		{
 			Register(coll, b);
+			registered++;
+		}
 		else
 			(void) unlink(b->path);
 	}
-	foreach(lc, missing)
+	return registered;
+}
+
+/*
+ * BuildFile in a subtransaction, so that a segment whose file cannot be
+ * built (a damaged insert binlog, say) fails neither the statement nor the
+ * other segments' builds: the error is recorded against the segment
+ * (segstore.index_failure) and reported at elevel, and NULL returned.
+ * What is not the segment's fault still fails the statement: a cancel or
+ * shutdown, a full disk or exhausted memory, an I/O error.
+ */
+static SsIndexBuilt *
+TryBuild(SsCollection *coll, const SsIndexDef *def, SsSegment *seg, bool may_train, int elevel)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	MemoryContext attempt = AllocSetContextCreate(cxt, "segstore index build attempt",
+												  ALLOCSET_SMALL_SIZES);
+	SsIndexBuilt *volatile built = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(attempt);
+	PG_TRY();
+	{
+		SsIndexBuilt *b = BuildFile(coll, def, seg->segment_id, seg->insert_path,
+									seg->num_rows, 0, may_train);
+
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (b != NULL)
+		{
+			built = memcpy(palloc(sizeof(SsIndexBuilt)), b, sizeof(SsIndexBuilt));
+			built->path = pstrdup(b->path);
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
+			ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
+			ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_SYSTEM_ERROR)
+			ReThrowError(edata);
+		SsCatalogRecordIndexFailure(coll->id, seg->segment_id, edata->message);
+		ereport(elevel,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not build the index file of segment " INT64_FORMAT " of collection \"%s\": %s",
+						seg->segment_id, coll->name, edata->message),
+				 errhint("segments() shows it as failed; the maintenance worker tries again later.")));
+	}
+	PG_END_TRY();
+	/* on failure, this removes what was written (the writer's callback) */
+	MemoryContextDelete(attempt);
+	return built;
+}
+
+/*
+ * A writer that made segments, under the state lock: build the missing
+ * index files that need no k-means (the centroids of an indexed segment
+ * are borrowed, or the file is FLAT) and register them.  The others, and
+ * segments whose build failed before, are left to the maintenance worker.
+ */
+void
+SsIndexBuildCheap(SsCollection *coll)
+{
+	SsIndexDef	def;
+	List	   *failures;
+	ListCell   *lc;
+
+	if (!SsIndexGetDef(coll, &def))
+		return;
+	failures = SsCatalogIndexFailures(coll->id);
+	foreach(lc, MissingSegments(coll))
 	{
 		SsSegment  *seg = lfirst(lc);
+		SsIndexBuilt *built;
+		bool		failed = false;
+		ListCell   *lf;
 
-		Register(coll, BuildFile(coll, &def, seg->segment_id, seg->insert_path, seg->num_rows, 0));
-		CHECK_FOR_INTERRUPTS();
+		foreach(lf, failures)
+			failed |= ((SsIndexFailure *) lfirst(lf))->segment_id == seg->segment_id;
+		if (failed)
+			continue;
+		built = TryBuild(coll, &def, seg, false, WARNING);
+		if (built != NULL)
+			Register(coll, built);
 	}
 }
 
 /*
- * Build the files a collection's flushed segments lack, then register
- * them; returns how many were built.
+ * The maintenance worker's part, or build_index(): build the files the
+ * collection's flushed segments lack, without the state lock (k-means may
+ * run), each on its own (TryBuild), then register them under the lock.
+ * With retry_all, segments whose last build failed are tried whatever
+ * their back-off.  Returns how many files were registered.
  */
 int
-SsIndexBuildMissing(SsCollection *coll)
+SsIndexBuildMissing(SsCollection *coll, bool retry_all, int elevel)
 {
 	SsIndexDef	def;
+	List	   *failures;
 	List	   *built = NIL;
+	List	   *rebuilt = NIL;
 	ListCell   *lc;
+	int			registered;
 
 	if (!SsIndexGetDef(coll, &def))
 		return 0;
+	failures = SsCatalogIndexFailures(coll->id);
 	foreach(lc, MissingSegments(coll))
 	{
 		SsSegment  *seg = lfirst(lc);
+		SsIndexFailure *failed = NULL;
+		SsIndexBuilt *b;
+		ListCell   *lf;
 
-		built = lappend(built, BuildFile(coll, &def, seg->segment_id, seg->insert_path,
-										 seg->num_rows, 0));
+		foreach(lf, failures)
+			if (((SsIndexFailure *) lfirst(lf))->segment_id == seg->segment_id)
+				failed = lfirst(lf);
+		if (failed != NULL && !failed->retry_due && !retry_all)
+			continue;
+		b = TryBuild(coll, &def, seg, true, elevel);
+		if (b != NULL)
+		{
+			built = lappend(built, b);
+			if (failed != NULL)
+				rebuilt = lappend(rebuilt, failed);
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (built == NIL)
 		return 0;
 	coll = SsCatalogGetCollectionById(coll->id, false, true);
-	SsIndexAttach(coll, built);
-	return list_length(built);
+	registered = SsIndexAttach(coll, built);
+	foreach(lc, rebuilt)
+		SsCatalogClearIndexFailures(coll->id, ((SsIndexFailure *) lfirst(lc))->segment_id);
+	return registered;
 }
 
 /*
@@ -435,15 +568,20 @@ SsIndexBuilt *
 SsIndexPrepare(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 			   const char *insert_path, int64 nrows, int64 memory_budget)
 {
-	return BuildFile(coll, def, segment_id, insert_path, nrows, memory_budget);
+	return BuildFile(coll, def, segment_id, insert_path, nrows, memory_budget, true);
 }
 
-/* Create a collection's index and build the files of its segments. */
+/*
+ * Create a collection's index and build the files of its segments, under
+ * the state lock as CREATE INDEX blocks a table's writers; a segment that
+ * cannot be built fails it.
+ */
 void
 SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric metric,
 			  int nlist)
 {
 	SsIndexDef	def;
+	ListCell   *lc;
 	int			f;
 
 	for (f = 0; f < coll->nfields; f++)
@@ -483,7 +621,15 @@ SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric 
 	def.metric = metric;
 	def.nlist = type == SS_INDEX_IVF_FLAT ? nlist : 1;
 	SsCatalogInsertIndex(coll->id, &def);
-	SsIndexAttach(coll, NIL);
+	SsCatalogClearIndexFailures(coll->id, 0);
+	foreach(lc, MissingSegments(coll))
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		Register(coll, BuildFile(coll, &def, seg->segment_id, seg->insert_path, seg->num_rows,
+								 0, true));
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /* Drop a collection's index; its files go when the transaction commits. */
@@ -508,6 +654,7 @@ SsIndexDrop(SsCollection *coll, const char *field, bool if_exists)
 	}
 	foreach(lc, SsCatalogDeleteIndex(coll->id))
 		SsFilesRemoveAtCommit(lfirst(lc));
+	SsCatalogClearIndexFailures(coll->id, 0);
 }
 
 /* index_state of a segment: the type of its index file, or "none". */

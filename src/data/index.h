@@ -30,20 +30,27 @@ extern void SsIndexCreate(SsCollection *coll, const char *field, SsIndexType typ
 extern void SsIndexDrop(SsCollection *coll, const char *field, bool if_exists);
 
 /*
- * Build the index files of a collection's flushed segments that lack one.
- * For callers with a catalog session open for writing (flush, the
- * background worker): the files are built without any lock, then
- * registered under the collection's state lock, which it takes.
+ * A writer that made segments, under the state lock: the missing files
+ * that need no k-means; failures are recorded, not raised.
  */
-extern int	SsIndexBuildMissing(SsCollection *coll);
+extern void SsIndexBuildCheap(SsCollection *coll);
+
+/*
+ * The maintenance worker and build_index(): build the files of flushed
+ * segments that lack one, without any lock, then register them under the
+ * collection's state lock, which it takes.  A segment that fails is
+ * recorded and skipped until its back-off passes (retry_all: tried now),
+ * its error reported at elevel.
+ */
+extern int	SsIndexBuildMissing(SsCollection *coll, bool retry_all, int elevel);
 
 /* Compaction: build a target's file for index def before the swap ... */
 extern SsIndexBuilt *SsIndexPrepare(SsCollection *coll, const SsIndexDef *def,
 									int64 segment_id, const char *insert_path,
 									int64 nrows, int64 memory_budget);
 
-/* ... and, under the state lock, register them, building any still missing. */
-extern void SsIndexAttach(SsCollection *coll, List *built);
+/* ... and, under the state lock, register those that still fit. */
+extern int	SsIndexAttach(SsCollection *coll, List *built);
 
 /* index_state of a segment for segments(): its file's type, or "none". */
 extern const char *SsIndexFileState(const char *path);

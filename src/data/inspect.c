@@ -53,6 +53,26 @@ SsInspectDirectoryBytes(const char *dir, int *nfiles)
 	return total;
 }
 
+/*
+ * index_state of a segment: its index file's type, or why the file could
+ * not be built, or "none".
+ */
+static const char *
+IndexState(SsSegment *seg, const char *index_path, List *failures)
+{
+	ListCell   *lc;
+
+	if (index_path == NULL)
+		foreach(lc, failures)
+		{
+			SsIndexFailure *f = lfirst(lc);
+
+			if (f->segment_id == seg->segment_id)
+				return psprintf("failed: %s", f->error);
+		}
+	return SsIndexFileState(index_path);
+}
+
 /* One row per segment: sealed ones in id order, then the growing one. */
 void
 SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
@@ -60,6 +80,7 @@ SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
 	List	   *segments = SsCatalogSegments(coll->id, false);
 	List	   *binlogs = SsCatalogBinlogs(coll->id, 0, NULL);
 	int64		growing = SsGrowingCount(coll);
+	List	   *failures = SsCatalogIndexFailures(coll->id);
 	ListCell   *lc;
 	Datum		values[11];
 	bool		nulls[11];
@@ -98,7 +119,7 @@ SsInspectSegments(SsCollection *coll, Tuplestorestate *store, TupleDesc desc)
 		values[5] = Int32GetDatum(ninsert);
 		values[6] = Int32GetDatum(seg->delta_binlogs);
 		values[7] = Int64GetDatum(size);
-		values[8] = CStringGetTextDatum(SsIndexFileState(index_path));
+		values[8] = CStringGetTextDatum(IndexState(seg, index_path, failures));
 		values[9] = seg->compacted_from;
 		nulls[9] = seg->compacted_from == (Datum) 0;
 		values[10] = TimestampTzGetDatum(seg->created_at);

@@ -371,7 +371,7 @@ SsWriteSeal(SsCollection *coll)
 	SsSegmentWriteBatch(coll, coll->growing_segment_id, batch);
 	SsCatalogSetGrowing(coll, SsCatalogNextId("segment_id_seq"));
 	SsShmemVacuumGrowingAtCommit();
-	SsIndexBuildMissing(coll);
+	SsIndexBuildCheap(coll);
 }
 
 /*
@@ -409,7 +409,7 @@ SsWriteInsert(SsCollection *coll, SsBatch *batch, bool upsert)
 		coll = SsCatalogGetCollectionById(coll->id, false, true);
 		SsBatchSortByKey(batch, coll->pk);
 		SsSegmentWriteBatch(coll, 0, batch);
-		SsIndexBuildMissing(coll);
+		SsIndexBuildCheap(coll);
 	}
 	else
 	{

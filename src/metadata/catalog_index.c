@@ -3,7 +3,11 @@
  * catalog_index.c
  *	  The catalog of index definitions (segstore.index).  Index files are
  *	  binlog rows of kind 'index', so garbage collection, segment drops and
- *	  binlogs() handle them like the others.
+ *	  binlogs() handle them like the others.  A segment whose file could
+ *	  not be built has a row in segstore.index_failure with the error and
+ *	  the number of attempts; the next attempt is due one minute after the
+ *	  first failure, then twice as long after each (at most 1024 minutes).
+ *	  An installation still at 0.1 has no such table: it keeps no record.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,4 +76,67 @@ SsCatalogDeleteIndex(int64 collection_id)
 	for (i = 0; i < SPI_processed; i++)
 		paths = lappend(paths, SsCatalogColText(i, 1));
 	return paths;
+}
+
+/* The failed index builds of a collection's segments, in segment order. */
+List *
+SsCatalogIndexFailures(int64 collection_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(collection_id)};
+	List	   *result = NIL;
+	uint64		i;
+
+	if (SsCatalogLegacy())
+		return NIL;
+	SsCatalogQuery("SELECT segment_id, error, attempts, "
+				   "  failed_at + interval '1 minute' * pg_catalog.power(2, LEAST(attempts - 1, 10)) "
+				   "  <= pg_catalog.now() "
+				   "FROM segstore.index_failure WHERE collection_id = $1 ORDER BY segment_id",
+				   1, types, values);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		SsIndexFailure *f = palloc(sizeof(SsIndexFailure));
+		bool		isnull;
+
+		f->segment_id = SsCatalogColInt8(i, 1);
+		f->error = SsCatalogColText(i, 2);
+		f->attempts = DatumGetInt32(SsCatalogCol(i, 3, &isnull));
+		f->retry_due = DatumGetBool(SsCatalogCol(i, 4, &isnull));
+		result = lappend(result, f);
+	}
+	return result;
+}
+
+/* Record that a segment's index file could not be built, and why. */
+void
+SsCatalogRecordIndexFailure(int64 collection_id, int64 segment_id, const char *error)
+{
+	Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
+	Datum		values[3];
+
+	if (SsCatalogLegacy())
+		return;
+	values[0] = Int64GetDatum(collection_id);
+	values[1] = Int64GetDatum(segment_id);
+	values[2] = CStringGetTextDatum(error);
+	SsCatalogExec("INSERT INTO segstore.index_failure AS f "
+				  "  (collection_id, segment_id, failed_at, attempts, error) "
+				  "VALUES ($1, $2, pg_catalog.now(), 1, $3) "
+				  "ON CONFLICT (segment_id) DO UPDATE SET failed_at = pg_catalog.now(), "
+				  "  attempts = f.attempts + 1, error = EXCLUDED.error",
+				  3, types, values, 1);
+}
+
+/* Forget the failed builds of a segment (0: of every segment of the collection). */
+void
+SsCatalogClearIndexFailures(int64 collection_id, int64 segment_id)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(collection_id), Int64GetDatum(segment_id)};
+
+	if (SsCatalogLegacy())
+		return;
+	SsCatalogExec("DELETE FROM segstore.index_failure WHERE collection_id = $1 "
+				  "AND ($2 = 0 OR segment_id = $2)", 2, types, values, -1);
 }

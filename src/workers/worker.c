@@ -8,10 +8,11 @@
  * in its own transaction so that an error is recorded and the next
  * collection still gets its turn: it seals growing segments idle longer
  * than segstore.seal_idle_time, writes pending deletes out once there are
- * segstore.pending_delete_threshold of them, builds index files that
- * segments lack, and applies the automatic compaction rules, whose plans
- * run in compaction workers
- * (compact_worker.c).  Then it collects garbage and prunes the compaction
+ * segstore.pending_delete_threshold of them, and applies the automatic
+ * compaction rules, whose plans run in compaction workers
+ * (compact_worker.c); then, in a transaction of its own, it builds the
+ * index files that segments lack, k-means included, which writers leave
+ * to it.  Then it collects garbage and prunes the compaction
  * history, and vacuums growing tables that seals have filled with dead
  * rows.  What it decided and why is kept in its slot for
  * segstore.worker_status.
@@ -148,7 +149,6 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 	SsCollection *coll;
 	StringInfoData why;
 	int64		id;
-	int			nbuilt;
 
 	appendStringInfo(decision, "%s%s: ", decision->len > 0 ? "; " : "", activity->name);
 	coll = SsCatalogGetCollectionById(activity->id, true, false);
@@ -173,10 +173,6 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 						 activity->pending_deletes);
 	}
 
-	nbuilt = SsIndexBuildMissing(coll);
-	if (nbuilt > 0)
-		appendStringInfo(decision, "built %d missing index files, ", nbuilt);
-
 	if (!ss_enable_compaction)
 	{
 		appendStringInfoString(decision, "automatic compaction off (segstore.enable_compaction)");
@@ -195,6 +191,25 @@ MaintainCollection(SsCollectionActivity *activity, StringInfo decision)
 	}
 	else
 		appendStringInfoString(decision, why.data);
+}
+
+/*
+ * Build the index files a collection's segments lack, in a transaction of
+ * its own that holds no lock writers need until the files are registered
+ * (SsIndexBuildMissing): a segment that cannot be built is recorded as
+ * failed and tried again after a back-off, and holds up nothing else.
+ */
+static void
+BuildIndexFiles(SsCollectionActivity *activity, StringInfo decision)
+{
+	SsCollection *coll = SsCatalogGetCollectionById(activity->id, true, false);
+	int			nbuilt;
+
+	if (coll == NULL)
+		return;
+	nbuilt = SsIndexBuildMissing(coll, false, LOG);
+	if (nbuilt > 0)
+		appendStringInfo(decision, "; %s: built %d missing index files", activity->name, nbuilt);
 }
 
 /* Start a compaction worker for plans left queued, e.g. by a crash. */
@@ -372,6 +387,19 @@ RunOnce(void)
 		PG_CATCH();
 		{
 			appendStringInfoString(&decision, AbortWork());
+			failed = true;
+		}
+		PG_END_TRY();
+		PG_TRY();
+		{
+			BeginWork(&session, psprintf("segstore worker: building index files of collection %s",
+										 activity->name));
+			BuildIndexFiles(activity, &decision);
+			EndWork(&session);
+		}
+		PG_CATCH();
+		{
+			appendStringInfo(&decision, "; %s: index files: %s", activity->name, AbortWork());
 			failed = true;
 		}
 		PG_END_TRY();

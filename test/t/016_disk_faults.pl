@@ -1,7 +1,7 @@
 
 # A full disk and failing I/O: the server's segstore directory lives on a
 # small tmpfs that the test fills for real, during inserts, flushes, index
-# builds and a compaction.  Each fails its statement with 53100 naming the
+# builds (build_index(), as the worker runs them) and a compaction.  Each fails its statement with 53100 naming the
 # file, registers nothing, leaves no file behind once gc() ran, and never
 # takes the server down (index files used to be filled through a mapping of
 # a sparse file: a page fault on a full disk raised SIGBUS and restarted
@@ -151,13 +151,18 @@ is( $node->safe_psql('postgres',
 		"SELECT string_agg(DISTINCT index_state, ',') FROM segstore.segments('c')"),
 	'IVF_FLAT', 'the index builds once space is back');
 
-# 3. A flush whose segment fits but whose index file does not.
+# 3. A segment that fits but whose index file does not.  Its k-means is
+# not the flush's to run: the flush seals, build_index() (as the worker
+# would) fails on the full disk, as an error, not as the segment's failure.
 $node->safe_psql('postgres', insert_sql(9000, 12000));
-fill(256 * 1024);
-like(error_of("SELECT segstore.flush('c')"), $disk_full, 'flush building an index on a full disk: 53100');
-check_files('full disk, flush with an index build');
-free_space();
 $node->safe_psql('postgres', "SELECT segstore.flush('c')");
+fill(256 * 1024);
+like(error_of("SELECT segstore.build_index('c')"), $disk_full,
+	'an index build on a full disk: 53100');
+check_files('full disk, an index build');
+free_space();
+is($node->safe_psql('postgres', "SELECT segstore.build_index('c')"),
+	'1', 'the index file builds once space is back');
 
 # 4. A compaction on a full disk fails its plans in the worker, which
 # reports why; the server stays up and the compaction can run again.
@@ -184,20 +189,25 @@ is(live(), '11000', 'every live row after the compaction');
 # 5. Injected I/O errors, writing and reading insert binlogs and index
 # files; the hook is for superusers only.
 my $io_error = qr/^ERROR:  58030: could not (write to|read) segstore file "segstore\/[^"]+".*Input\/output error/;
-$node->safe_psql('postgres', insert_sql(12000, 14000));
+$node->safe_psql('postgres', insert_sql(12000, 15000));
 like(error_of("SET segstore.inject_io_error = 'write .insert 1'; SELECT segstore.flush('c')"),
 	$io_error, 'write error in an insert binlog: 58030');
-like(error_of("SET segstore.inject_io_error = 'write .index 1'; SELECT segstore.flush('c')"),
+$node->safe_psql('postgres', "SELECT segstore.flush('c')");
+like(error_of("SET segstore.inject_io_error = 'write .index 1'; SELECT segstore.build_index('c')"),
 	$io_error, 'write error in an index file: 58030');
 # The 10th write of the file: past its list offsets, centroids, keys and
 # timestamps, in the lists' vectors and row numbers.
-like(error_of("SET segstore.inject_io_error = 'write .index 10'; SELECT segstore.flush('c')"),
+like(error_of("SET segstore.inject_io_error = 'write .index 10'; SELECT segstore.build_index('c')"),
 	$io_error, 'write error in the middle of an index file: 58030');
 # The index file's first read is the read-back that checksums it.
-like(error_of("SET segstore.inject_io_error = 'read .index 1'; SELECT segstore.flush('c')"),
+like(error_of("SET segstore.inject_io_error = 'read .index 1'; SELECT segstore.build_index('c')"),
 	qr/^ERROR:  58030: could not read segstore file "segstore\/[^"]+\.index\.\d+\.tmp".*Input\/output error/,
 	'read error reading an index file back for its checksum: 58030');
+is($node->safe_psql('postgres', "SELECT count(*) FROM segstore.index_failure"),
+	'0', 'I/O errors are no segment\'s failure');
 check_files('write errors');
+is($node->safe_psql('postgres', "SELECT segstore.build_index('c')"),
+	'1', 'the index file builds without the I/O errors');
 like(error_of("SET segstore.inject_io_error = 'read .insert 1'; SELECT count(*) FROM segstore.query('c', 'id >= 0')"),
 	$io_error, 'read error in an insert binlog: 58030');
 like(
@@ -210,7 +220,7 @@ like(error_of("SET segstore.inject_io_error = 'write .insert 1'", extra_params =
 	'the hook is for superusers');
 $node->safe_psql('postgres', "SELECT segstore.flush('c')");
 is($node->safe_psql('postgres', "SELECT count(*) FROM segstore.query('c', 'id >= 0')"),
-	'13000', 'reads work without the hook');
+	'14000', 'reads work without the hook');
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM segstore.search('c', array_fill(1::float4, ARRAY[64]), 5)"),
 	'5', 'search works without the hook');
