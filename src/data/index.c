@@ -27,14 +27,13 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "data/index.h"
 #include "data/segment.h"
+#include "data/subxact.h"
 #include "format/binlog.h"
 #include "format/files.h"
 #include "vector/kmeans.h"
@@ -248,7 +247,8 @@ BuildFile(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 
 	file_id = SsCatalogNextId("file_id_seq");
 	xid = SsFilesWriterXid();
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "segstore index build",
+	/* in a failed subtransaction, its deletion removes the temporary file */
+	cxt = AllocSetContextCreate(CurTransactionContext, "segstore index build",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
@@ -417,6 +417,26 @@ SsIndexAttach(SsCollection *coll, List *built)
 	return registered;
 }
 
+/* One segment's build, as SsSubxactRun runs it. */
+typedef struct BuildStep
+{
+	SsCollection *coll;
+	const SsIndexDef *def;
+	SsSegment  *seg;
+	bool		may_train;
+	SsIndexBuilt *built;		/* out */
+} BuildStep;
+
+/* Run a BuildStep. */
+static void
+RunBuildStep(void *arg)
+{
+	BuildStep  *step = arg;
+
+	step->built = BuildFile(step->coll, step->def, step->seg->segment_id, step->seg->insert_path,
+							step->seg->num_rows, 0, step->may_train);
+}
+
 /*
  * BuildFile in a subtransaction, so that a segment whose file cannot be
  * built (a damaged insert binlog, say) fails neither the statement nor the
@@ -428,53 +448,23 @@ SsIndexAttach(SsCollection *coll, List *built)
 static SsIndexBuilt *
 TryBuild(SsCollection *coll, const SsIndexDef *def, SsSegment *seg, bool may_train, int elevel)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	MemoryContext attempt = AllocSetContextCreate(cxt, "segstore index build attempt",
-												  ALLOCSET_SMALL_SIZES);
-	SsIndexBuilt *volatile built = NULL;
+	BuildStep	step = {coll, def, seg, may_train, NULL};
+	ErrorData  *edata = SsSubxactRun(RunBuildStep, &step);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(attempt);
-	PG_TRY();
-	{
-		SsIndexBuilt *b = BuildFile(coll, def, seg->segment_id, seg->insert_path,
-									seg->num_rows, 0, may_train);
+	if (edata == NULL)
+		return step.built;
 
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (b != NULL)
-		{
-			built = memcpy(palloc(sizeof(SsIndexBuilt)), b, sizeof(SsIndexBuilt));
-			built->path = pstrdup(b->path);
-		}
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
-			ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
-			ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_SYSTEM_ERROR)
-			ReThrowError(edata);
-		SsCatalogRecordIndexFailure(coll->id, seg->segment_id, edata->message);
-		ereport(elevel,
-				(errcode(edata->sqlerrcode),
-				 errmsg("could not build the index file of segment " INT64_FORMAT " of collection \"%s\": %s",
-						seg->segment_id, coll->name, edata->message),
-				 errhint("segments() shows it as failed; the maintenance worker tries again later.")));
-	}
-	PG_END_TRY();
-	/* on failure, this removes what was written (the writer's callback) */
-	MemoryContextDelete(attempt);
-	return built;
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
+		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
+		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_SYSTEM_ERROR)
+		ReThrowError(edata);
+	SsCatalogRecordIndexFailure(coll->id, seg->segment_id, edata->message);
+	ereport(elevel,
+			(errcode(edata->sqlerrcode),
+			 errmsg("could not build the index file of segment " INT64_FORMAT " of collection \"%s\": %s",
+					seg->segment_id, coll->name, edata->message),
+			 errhint("segments() shows it as failed; the maintenance worker tries again later.")));
+	return NULL;
 }
 
 /*

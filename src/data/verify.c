@@ -33,14 +33,13 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "data/index.h"
 #include "data/segment.h"
+#include "data/subxact.h"
 #include "data/verify.h"
 #include "format/files.h"
 #include "format/ivffile.h"
@@ -134,6 +133,23 @@ ErrorProblem(int sqlerrcode)
 	return NULL;
 }
 
+/* One file check, as SsSubxactRun runs it. */
+typedef struct CheckStep
+{
+	Verify	   *v;
+	SsBinlogRow *row;
+	FileCheck	check;
+} CheckStep;
+
+/* Run a CheckStep. */
+static void
+RunCheckStep(void *arg)
+{
+	CheckStep  *step = arg;
+
+	step->check(step->v, step->row);
+}
+
 /*
  * Run check on one file in a subtransaction; an error about the file
  * becomes a problem row, any other error is re-thrown.
@@ -141,38 +157,19 @@ ErrorProblem(int sqlerrcode)
 static void
 RunChecked(Verify *v, SsBinlogRow *row, FileCheck check)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	CheckStep	step = {v, row, check};
+	ErrorData  *edata = SsSubxactRun(RunCheckStep, &step);
+	const char *problem;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		check(v, row);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		const char *problem;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		problem = ErrorProblem(edata->sqlerrcode);
-		if (problem == NULL)
-			ReThrowError(edata);
-		Report(v, row->kind, row->path, problem,
-			   edata->detail ? psprintf("%s: %s", edata->message, edata->detail) :
-			   pstrdup(edata->message));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	if (edata == NULL)
+		return;
+	problem = ErrorProblem(edata->sqlerrcode);
+	if (problem == NULL)
+		ReThrowError(edata);
+	Report(v, row->kind, row->path, problem,
+		   edata->detail ? psprintf("%s: %s", edata->message, edata->detail) :
+		   pstrdup(edata->message));
+	FreeErrorData(edata);
 }
 
 /* The first key out of order and the range of the keys, as problems. */
