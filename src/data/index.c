@@ -15,10 +15,14 @@
  * assigned to its nearest
  * centroid, and the rows are then handed to the file's writer, which
  * buffers each list within a budget and writes it out with pwrite
- * (ivffile.c).  Files are built without holding the collection's
- * state lock, which would block writers for the length of a k-means
- * training, and registered under it, after checking that their segment is
- * still flushed and the index still the one they were built for.
+ * (ivffile.c).  No k-means runs under the collection's state lock, which
+ * would block writers for the length of a training: a writer that made a
+ * segment builds its file only if it can borrow centroids (or the file is
+ * FLAT); the maintenance worker and build_index() build the others without
+ * the lock and register them under it, after checking that their segment
+ * is still flushed and the index still the one they were built for.  A
+ * segment whose build fails is recorded (catalog_index.c), not raised, so
+ * that it holds up no other write or build.
  *
  *-------------------------------------------------------------------------
  */
