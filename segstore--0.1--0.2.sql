@@ -18,6 +18,16 @@ CREATE SCHEMA segstore_internal;
 
 ALTER TABLE segstore.collection ADD COLUMN viewid oid;
 
+-- Time travel's window is the collection's, as compaction and search both
+-- read it; existing collections keep the window this session has.
+ALTER TABLE segstore.collection
+	ADD COLUMN retention_s int NOT NULL DEFAULT 0 CHECK (retention_s >= 0),
+	ADD COLUMN history_from timestamptz;
+UPDATE segstore.collection
+SET retention_s = pg_catalog.date_part('epoch', pg_catalog.current_setting('segstore.retention_duration', true)::interval)::int
+WHERE pg_catalog.current_setting('segstore.retention_duration', true) IS NOT NULL;
+ALTER TABLE segstore.segment ADD COLUMN purged_until timestamptz;
+
 -- The growing data's size is counted in shared memory now: a column that
 -- every insert updated made writers of a collection wait for each other.
 ALTER TABLE segstore.collection DROP COLUMN growing_bytes;
@@ -32,7 +42,8 @@ ALTER TABLE segstore.collection ALTER COLUMN viewid SET NOT NULL,
 
 DROP FUNCTION segstore.alter_collection(text, boolean, text);
 CREATE FUNCTION segstore.alter_collection(name text, auto_compaction boolean DEFAULT NULL,
-										  description text DEFAULT NULL, owner name DEFAULT NULL)
+										  description text DEFAULT NULL, owner name DEFAULT NULL,
+										  retention interval DEFAULT NULL)
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_alter_collection' LANGUAGE C VOLATILE;
 
 -- Privileges of a collection by segstore's names (read, insert, upsert,
@@ -50,7 +61,8 @@ RETURNS void AS 'MODULE_PATHNAME', 'segstore_revoke' LANGUAGE C VOLATILE STRICT;
 CREATE OR REPLACE VIEW segstore.collections AS
 SELECT c.collection_id, c.name, pg_catalog.pg_get_userbyid(v.relowner) AS owner,
 	   c.dim, f.fields, c.description, c.relid::regclass AS growing_table,
-	   c.auto_compaction, c.created_at, c.viewid::regclass AS view, v.relacl AS acl
+	   c.auto_compaction, c.created_at, c.viewid::regclass AS view, v.relacl AS acl,
+	   pg_catalog.make_interval(secs => c.retention_s) AS retention, c.history_from
 FROM segstore.collection c
 LEFT JOIN pg_catalog.pg_class v ON v.oid = c.viewid
 CROSS JOIN LATERAL (

@@ -40,7 +40,13 @@ CREATE TABLE segstore.collection (
 	last_write_at timestamptz NOT NULL DEFAULT now(),	-- flushed state last changed
 	auto_compaction boolean NOT NULL DEFAULT true,
 	created_at timestamptz NOT NULL DEFAULT now(),
-	viewid oid NOT NULL UNIQUE		-- segstore_data.<name>: owner and ACL
+	viewid oid NOT NULL UNIQUE,		-- segstore_data.<name>: owner and ACL
+	-- how long compaction keeps deletes for search's as_of (seconds), set
+	-- from segstore.retention_duration at creation, changed by the owner
+	retention_s int NOT NULL DEFAULT 0 CHECK (retention_s >= 0),
+	-- as_of before this is refused: the window was raised then, and what
+	-- the smaller window let go is gone
+	history_from timestamptz
 );
 
 CREATE TABLE segstore.field (
@@ -69,7 +75,10 @@ CREATE TABLE segstore.segment (
 	-- plus the plan's retention window) has passed
 	compacted_xid xid8,
 	compacted_at timestamptz,
-	droppable_at timestamptz
+	droppable_at timestamptz,
+	-- the latest delete whose row a compaction dropped from this segment or
+	-- its sources: search's as_of before it is refused
+	purged_until timestamptz
 );
 CREATE INDEX ON segstore.segment (collection_id, state);
 
@@ -161,7 +170,8 @@ CREATE FUNCTION segstore.has_collection(name text)
 RETURNS boolean AS 'MODULE_PATHNAME', 'segstore_has_collection' LANGUAGE C STABLE STRICT;
 
 CREATE FUNCTION segstore.alter_collection(name text, auto_compaction boolean DEFAULT NULL,
-										  description text DEFAULT NULL, owner name DEFAULT NULL)
+										  description text DEFAULT NULL, owner name DEFAULT NULL,
+										  retention interval DEFAULT NULL)
 RETURNS void AS 'MODULE_PATHNAME', 'segstore_alter_collection' LANGUAGE C VOLATILE;
 
 -- Privileges of a collection by segstore's names (read, insert, upsert,
@@ -181,7 +191,8 @@ RETURNS void AS 'MODULE_PATHNAME', 'segstore_revoke' LANGUAGE C VOLATILE STRICT;
 CREATE VIEW segstore.collections AS
 SELECT c.collection_id, c.name, pg_catalog.pg_get_userbyid(v.relowner) AS owner,
 	   c.dim, f.fields, c.description, c.relid::regclass AS growing_table,
-	   c.auto_compaction, c.created_at, c.viewid::regclass AS view, v.relacl AS acl
+	   c.auto_compaction, c.created_at, c.viewid::regclass AS view, v.relacl AS acl,
+	   pg_catalog.make_interval(secs => c.retention_s) AS retention, c.history_from
 FROM segstore.collection c
 LEFT JOIN pg_catalog.pg_class v ON v.oid = c.viewid
 CROSS JOIN LATERAL (

@@ -77,7 +77,7 @@ SELECT segstore.num_entities('compaction_test');
 SELECT * FROM segstore.query('compaction_test', 'id in [999, 1000, 2001, 2002, 3998, 3999]', ARRAY['text']);
 
 -- retention: deletes younger than the window are kept, and still hidden
-SET segstore.retention_duration = '1h';
+SELECT segstore.alter_collection('compaction_test', retention => '1h');
 SELECT segstore.delete('compaction_test', 'id >= 1000 and id < 1010');
 SELECT segstore.flush('compaction_test');
 SELECT segstore.compact('compaction_test') AS cid \gset
@@ -90,7 +90,7 @@ SELECT count(*) FROM segstore.query('compaction_test', 'id >= 1000 and id < 1010
 -- the swapped-out sources wait for the window too
 SELECT count(*) FROM segstore.gc();
 SELECT count(*) AS waiting FROM segstore.segments('compaction_test') WHERE state = 'compacted';
-RESET segstore.retention_duration;
+SELECT segstore.alter_collection('compaction_test', retention => '0');
 
 -- cancelling before the queuing transaction commits: nothing runs
 BEGIN;

@@ -145,7 +145,7 @@ SELECT (SELECT array_agg(ids) FROM exact(5, 'id >= 100 AND id % 7 <> 0 AND id NO
 ------------------------------------------------------------------------
 -- 5. Time travel inside the retention window, across a compaction.
 ------------------------------------------------------------------------
-SET segstore.retention_duration = '1h';
+SELECT segstore.alter_collection('w', retention => '1h');
 SELECT now() AS before_delete \gset
 SELECT pg_sleep(0.01);
 SELECT segstore.delete('w', 'id >= 1000 and id < 1100');
@@ -169,7 +169,7 @@ SELECT segstore.insert('w', ARRAY[5000, 5001]::int8[], ARRAY[[1,1,1,1,1,1,1,1], 
 SELECT array_agg(id ORDER BY id) FROM segstore.search('w', '{1,1,1,1,1,1,1,1}', 2, as_of => :'before_insert') WHERE id >= 5000;
 SELECT array_agg(id ORDER BY id) FROM segstore.search('w', '{1,1,1,1,1,1,1,1}', 2);
 -- outside the window
-RESET segstore.retention_duration;
+SELECT segstore.alter_collection('w', retention => '0');
 SELECT search_try(format('SELECT * FROM segstore.search(''w'', ''{1,1,1,1,1,1,1,1}'', 3, as_of => %L)', :'before_delete'));
 SELECT count(*) FROM segstore.search('w', '{1,1,1,1,1,1,1,1}', 3, as_of => now());
 

@@ -136,20 +136,37 @@ segstore_has_collection(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(found);
 }
 
-/* alter_collection(name, auto_compaction, description, owner) */
+/* An interval argument in whole seconds (months of 30 days), from 0 to INT_MAX. */
+static int
+SecondsArg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	Interval   *iv = PG_GETARG_INTERVAL_P(argno);
+	double		secs = (double) iv->time / USECS_PER_SEC +
+		((double) iv->month * DAYS_PER_MONTH + iv->day) * SECS_PER_DAY;
+
+	if (secs < 0 || secs > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and %d seconds", what, INT_MAX)));
+	return (int) secs;
+}
+
+/* alter_collection(name, auto_compaction, description, owner, retention) */
 Datum
 segstore_alter_collection(PG_FUNCTION_ARGS)
 {
 	char	   *name = TextArg(fcinfo, 0, "collection name");
 	int			auto_compaction = PG_ARGISNULL(1) ? -1 : PG_GETARG_BOOL(1);
 	char	   *description = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	/* 0.1's SQL declares no owner argument */
+	/* 0.1's SQL declares no owner or retention argument */
 	char	   *owner = PG_NARGS() < 4 || PG_ARGISNULL(3) ? NULL :
 		pstrdup(NameStr(*PG_GETARG_NAME(3)));
+	int			retention_s = PG_NARGS() < 5 || PG_ARGISNULL(4) ? -1 :
+		SecondsArg(fcinfo, 4, "retention");
 	SsCatalogSession session;
 
 	SsCatalogOpen(&session, false);
-	SsCollectionAlter(name, auto_compaction, description, owner);
+	SsCollectionAlter(name, auto_compaction, description, owner, retention_s);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();
 }

@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 
 #include "compaction/compaction.h"
+#include "data/collection.h"
 #include "data/index.h"
 #include "data/segment.h"
 #include "data/write.h"
@@ -128,6 +129,7 @@ _PG_init(void)
 	SsFaultInit();
 	SsFileWalInit();
 	SsSegmentInit();
+	SsCollectionInit();
 	SsWriteInit();
 	SsIndexInit();
 	SsCompactionInit();

@@ -73,6 +73,7 @@ typedef struct Merge
 	int			nsources;
 	int64		chunk_rows;
 	TimestampTz cutoff;			/* deletes before this are purged */
+	TimestampTz purged_until;	/* latest delete purged, by this plan or before */
 	TimestampTz deadline;		/* 0: no timeout */
 	MemoryContext cxt;			/* everything of the plan */
 	SsSegmentWriter *target;	/* being written, or NULL */
@@ -93,6 +94,14 @@ TrackMemory(Merge *m)
 	int64		used = (int64) MemoryContextMemAllocated(m->cxt, true);
 
 	m->result->peak_memory = Max(m->result->peak_memory, used);
+}
+
+/* A row deleted at ts is dropped: as_of before ts can no longer be answered. */
+static void
+Purge(Merge *m, TimestampTz ts)
+{
+	m->result->deleted_purged++;
+	m->purged_until = Max(m->purged_until, ts);
 }
 
 /* Stop a plan that has run past its timeout. */
@@ -263,7 +272,7 @@ CopyRun(Merge *m, Source *src, int64 limit, bool inclusive)
 			return;
 		if (d >= 0 && src->del_ts[d] < m->cutoff)
 		{
-			m->result->deleted_purged++;
+			Purge(m, src->del_ts[d]);
 			src->pos++;
 			continue;
 		}
@@ -299,10 +308,11 @@ MergeDuplicates(Merge *m, int64 key, Source **dups, int ndups)
 	for (i = 0; i < ndups; i++)
 	{
 		Source	   *src = dups[i];
+		int			d = FindDelete(src, key);
 
-		if (FindDelete(src, key) >= 0)
+		if (d >= 0)
 		{
-			m->result->deleted_purged++;
+			Purge(m, src->del_ts[d]);
 			src->pos++;
 		}
 		else
@@ -429,7 +439,7 @@ ChooseRows(Merge *m, Source *src, bool *keep, int64 *keys, int64 *nkeys,
 		keep[r] = !(d >= 0 && src->del_ts[d] < m->cutoff);
 		if (!keep[r])
 		{
-			m->result->deleted_purged++;
+			Purge(m, src->del_ts[d]);
 			continue;
 		}
 		if (d >= 0)
@@ -604,19 +614,34 @@ Swap(Merge *m)
 {
 	List	   *now;
 	ListCell   *lc;
+	int64	   *targets;
+	int			ntargets = 0;
 	int			i;
 
 	LockForSwap(m);
 
-	/* The targets appear, with the deletes they keep for retention. */
+	/*
+	 * The targets appear, with the deletes they keep for retention and how
+	 * far back time travel may look into them; with none, the collection
+	 * says so.
+	 */
+	targets = palloc(sizeof(int64) * Max(list_length(m->targets), 1));
 	foreach(lc, m->targets)
 	{
 		Target	   *t = lfirst(lc);
 
 		SsSegmentWriterRegister(t->writer, m->plan->sources, m->plan->nsources);
+		targets[ntargets++] = SsSegmentWriterSegmentId(t->writer);
 		if (t->nkept > 0)
 			SsSegmentWriteDelta(m->coll, SsSegmentWriterSegmentId(t->writer),
 								t->kept_keys, t->kept_ts, t->nkept);
+	}
+	if (!TIMESTAMP_IS_NOBEGIN(m->purged_until))
+	{
+		if (ntargets > 0)
+			SsCatalogSetPurgedUntil(targets, ntargets, m->purged_until);
+		else
+			SsCatalogRaiseHistoryFrom(m->coll->id, m->purged_until);
 	}
 
 	now = SsCatalogSegments(m->coll->id, true);
@@ -697,6 +722,7 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 	m.has_index = SsIndexGetDef(m.coll, &m.index_def);
 	m.cxt = CurrentMemoryContext;
 	m.cutoff = GetCurrentTimestamp() - (TimestampTz) plan->retention_s * USECS_PER_SEC;
+	TIMESTAMP_NOBEGIN(m.purged_until);
 	m.deadline = plan->timeout_s > 0 ?
 		GetCurrentTimestamp() + (TimestampTz) plan->timeout_s * USECS_PER_SEC : 0;
 	m.kept_capacity = 1024;
@@ -725,7 +751,10 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 			src->purged = true;
 			for (d = 0; d < src->ndel; d++)
 				src->purged &= src->del_ts[d] < m.cutoff;
+			for (d = 0; src->purged && d < src->ndel; d++)
+				m.purged_until = Max(m.purged_until, src->del_ts[d]);
 		}
+		m.purged_until = Max(m.purged_until, src->seg->purged_until);
 		src->reader = SsSegmentOpenInsert(m.coll, src->seg->insert_path,
 										  src->seg->segment_id, src->seg->num_rows);
 		src->cxt = AllocSetContextCreate(m.cxt, "segstore compaction source",

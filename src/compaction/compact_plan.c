@@ -91,13 +91,16 @@ MaxSourcesPerPlan(SsCollection *coll, List *segments)
 	return (int) Max(Min(n, 1000), 2);
 }
 
-/* The settings a plan queued now is run with: this session's. */
+/*
+ * The settings a plan queued now is run with: this session's, but the
+ * retention window, which is the collection's.
+ */
 static void
-GetPlanSettings(SsPlanSettings *settings)
+GetPlanSettings(SsCollection *coll, SsPlanSettings *settings)
 {
 	settings->max_segment_size = (int64) ss_max_segment_size_mb * 1024 * 1024;
 	settings->memory_limit = (int64) ss_compaction_memory_limit_kb * 1024;
-	settings->retention_s = ss_retention_duration_s;
+	settings->retention_s = coll->retention_s;
 	settings->timeout_s = ss_compaction_timeout_s;
 }
 
@@ -120,7 +123,7 @@ QueueGroups(int64 compaction_id, SsCollection *coll, SsTrigger trigger,
 	int			nplans = 0;
 	int			i;
 
-	GetPlanSettings(&settings);
+	GetPlanSettings(coll, &settings);
 	for (i = 0; i <= list_length(segments); i++)
 	{
 		SsSegment  *seg = i < list_length(segments) ? list_nth(segments, i) : NULL;

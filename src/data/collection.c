@@ -40,6 +40,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
@@ -50,6 +51,11 @@
 #include "metadata/catalog_compaction.h"
 #include "metadata/locks.h"
 #include "metadata/schema.h"
+
+#define RETENTION_DURATION_DEFAULT 0
+
+/* segstore.retention_duration: the retention window of new collections */
+static int	ss_retention_duration_s = RETENTION_DURATION_DEFAULT;
 
 /* segstore's privileges and the table privileges on the view that hold them. */
 typedef struct SsPrivilege
@@ -276,6 +282,7 @@ SsCollectionCreate(const char *name, const char *fields, const char *description
 			coll.dim = coll.fields[i].typmod;
 	coll.id = SsCatalogNextId("collection_id_seq");
 	coll.growing_segment_id = SsCatalogNextId("segment_id_seq");
+	coll.retention_s = ss_retention_duration_s;
 	if (SsCatalogLegacy())
 		coll.relid = SsGrowingCreateLegacy(name, coll.fields, coll.nfields, SsCatalogCaller());
 	else
@@ -332,22 +339,27 @@ SsCollectionDrop(const char *name, bool if_exists)
 }
 
 /*
- * Change a collection's settings (auto_compaction < 0: unchanged) and,
- * with new_owner, give it to another role as ALTER VIEW ... OWNER TO does,
- * under PostgreSQL's rules for that.
+ * Change a collection's settings (auto_compaction or retention_s < 0:
+ * unchanged) and, with new_owner, give it to another role as ALTER VIEW
+ * ... OWNER TO does, under PostgreSQL's rules for that.  A new retention
+ * window waits for the collection's writers in progress, which chose how
+ * to delete by the old one, and holds off new ones until it commits.
  */
 void
 SsCollectionAlter(const char *name, int auto_compaction, const char *description,
-				  const char *new_owner)
+				  const char *new_owner, int retention_s)
 {
-	SsCollection *coll = SsCollectionOpen(name, SS_OWNER, true);
+	SsCollection *coll = SsCollectionOpen(name, SS_OWNER, false);
 
-	if (new_owner != NULL && !OidIsValid(coll->viewid))
+	if ((new_owner != NULL || retention_s >= 0) && !OidIsValid(coll->viewid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("collection owners can be changed only once segstore is updated"),
+				 errmsg("collection owners and retention can be changed only once segstore is updated"),
 				 errhint("Run ALTER EXTENSION segstore UPDATE.")));
-	SsCatalogAlterCollection(coll->id, auto_compaction, description);
+	if (retention_s >= 0)
+		SsLockCollection(coll->id, ShareLock);
+	coll = LockAndRecheck(coll, SS_OWNER, false);
+	SsCatalogAlterCollection(coll->id, auto_compaction, description, retention_s);
 	if (new_owner != NULL)
 		SsViewSetOwner(coll->viewid, new_owner, SsCatalogCaller());
 }
@@ -470,4 +482,15 @@ SsCollectionViewsAltered(void)
 		coll = SsCatalogGetCollectionById(coll->id, false, true);
 		SsCatalogRenameCollection(coll->id, name);
 	}
+}
+
+/* Define this module's setting. */
+void
+SsCollectionInit(void)
+{
+	DefineCustomIntVariable("segstore.retention_duration",
+							"Retention window of new collections: deletes younger than this are kept by compaction, for time travel.",
+							"A collection's own window is changed with segstore.alter_collection(retention => ...).",
+							&ss_retention_duration_s, RETENTION_DURATION_DEFAULT, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -31,8 +31,9 @@ extern SsCollection *SsCollectionOpenForFlush(const char *name);
 extern SsCollection *SsCollectionOpenCompaction(int64 compaction_id, AclMode mode);
 extern int64 SsCollectionCreate(const char *name, const char *fields, const char *description);
 extern void SsCollectionDrop(const char *name, bool if_exists);
+extern void SsCollectionInit(void);
 extern void SsCollectionAlter(const char *name, int auto_compaction, const char *description,
-							  const char *new_owner);
+							  const char *new_owner, int retention_s);
 extern void SsCollectionGrant(const char *name, List *privileges, const char *role, bool is_grant,
 							  bool grant_option, bool cascade);
 extern void SsCollectionDropForViews(void);

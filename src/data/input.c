@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "data/input.h"
+#include "data/stamp.h"
 #include "metadata/schema.h"
 
 /* Name of the SQL type a field's argument should have. */
@@ -291,13 +292,13 @@ ConvertScalar(const SsField *field, Datum *elems, Oid elem, int64 nrows, SsColum
 }
 
 /*
- * Give every row of a batch the statement's start time, and refuse a key
- * that comes twice: as much a duplicate as a live one.
+ * Give every row of a batch its time stamp (SsStampForWrite), and refuse a
+ * key that comes twice: as much a duplicate as a live one.
  */
 static void
 FinishBatch(SsCollection *coll, SsBatch *batch)
 {
-	TimestampTz now = GetCurrentStatementStartTimestamp();
+	TimestampTz now = SsStampForWrite(coll->id);
 	int64	   *keys;
 	int			nkeys = (int) batch->nrows;
 	int64		i;

@@ -48,6 +48,7 @@
 #include "data/input.h"
 #include "data/read.h"
 #include "data/segment.h"
+#include "data/stamp.h"
 #include "data/write.h"
 #include "expr/expr.h"
 #include "metadata/locks.h"
@@ -56,12 +57,10 @@
 /* Defaults of this module's settings (see SsWriteInit). */
 #define INSERT_DIRECT_THRESHOLD_DEFAULT 4096
 #define SEAL_PROPORTION_DEFAULT 0.25
-#define RETENTION_DURATION_DEFAULT 0
 #define GROWING_MAX_SIZE_KB_DEFAULT 2048
 
 int			ss_insert_direct_threshold = INSERT_DIRECT_THRESHOLD_DEFAULT;
 double		ss_seal_proportion = SEAL_PROPORTION_DEFAULT;
-int			ss_retention_duration_s = RETENTION_DURATION_DEFAULT;
 int			ss_growing_max_size_kb = GROWING_MAX_SIZE_KB_DEFAULT;
 
 /* Keys of some set that are live in one segment. */
@@ -272,7 +271,7 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 	 * still growing are sealed first, and their deletes recorded with their
 	 * time like any other.
 	 */
-	if (ss_retention_duration_s > 0)
+	if (coll->retention_s > 0)
 	{
 		(void) SsGrowingFind(coll, keys, nkeys, NULL, &ngrowing);
 		if (ngrowing > 0)
@@ -486,7 +485,7 @@ DeleteKeys(SsCollection *coll, AclMode mode, int64 *keys, int nkeys)
 	if (nkeys == 0)
 		return 0;
 	coll = LockForWrite(coll, mode, keys, nkeys, nkeys >= ss_insert_direct_threshold);
-	return DeleteLiveKeys(coll, keys, nkeys, GetCurrentStatementStartTimestamp());
+	return DeleteLiveKeys(coll, keys, nkeys, SsStampForWrite(coll->id));
 }
 
 /* Delete entities by primary key; returns how many were live. */
@@ -581,10 +580,6 @@ SsWriteInit(void)
 							 "A growing segment is sealed when its data reaches this fraction of segstore.max_segment_size.",
 							 NULL, &ss_seal_proportion, SEAL_PROPORTION_DEFAULT, 0.0001, 1.0,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("segstore.retention_duration",
-							"Deletes younger than this are kept by compaction, for time travel.",
-							NULL, &ss_retention_duration_s, RETENTION_DURATION_DEFAULT, 0, INT_MAX,
-							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("segstore.growing_max_size",
 							"A growing segment is sealed when its data reaches this size.",
 							"Searches scan growing rows exactly: this bounds their cost.",

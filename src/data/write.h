@@ -24,7 +24,6 @@ extern int64 SsWriteGrowingLimit(void);
 /* Settings (write.c) */
 extern int	ss_insert_direct_threshold;
 extern double ss_seal_proportion;
-extern int	ss_retention_duration_s;
 extern int	ss_growing_max_size_kb;
 extern void SsWriteInit(void);
 

@@ -394,8 +394,9 @@ CollectionColumns(void)
 {
 	return SsCatalogLegacy() ?
 		"collection_id, name, relid, dim, growing_segment_id, auto_compaction, "
-		"0::pg_catalog.oid" :
-		"collection_id, name, relid, dim, growing_segment_id, auto_compaction, viewid";
+		"0::pg_catalog.oid, 0, NULL::pg_catalog.timestamptz" :
+		"collection_id, name, relid, dim, growing_segment_id, auto_compaction, viewid, "
+		"retention_s, history_from";
 }
 
 /*
@@ -423,6 +424,10 @@ ReadCollection(const char *sql, Oid type, Datum value)
 	coll->growing_segment_id = SsCatalogColInt8(0, 5);
 	coll->auto_compaction = DatumGetBool(SsCatalogCol(0, 6, &isnull));
 	coll->viewid = DatumGetObjectId(SsCatalogCol(0, 7, &isnull));
+	coll->retention_s = DatumGetInt32(SsCatalogCol(0, 8, &isnull));
+	coll->history_from = DatumGetTimestampTz(SsCatalogCol(0, 9, &isnull));
+	if (isnull)
+		TIMESTAMP_NOBEGIN(coll->history_from);
 
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(coll->id);
@@ -593,9 +598,9 @@ SsCatalogCollectionExists(int64 collection_id, bool latest)
 void
 SsCatalogInsertCollection(SsCollection *coll, const char *description)
 {
-	Oid			types[7] = {INT8OID, TEXTOID, OIDOID, TEXTOID, INT4OID, INT8OID, OIDOID};
-	Datum		values[7];
-	char		nulls[7] = "       ";
+	Oid			types[8] = {INT8OID, TEXTOID, OIDOID, TEXTOID, INT4OID, INT8OID, OIDOID, INT4OID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
 	int			i;
 	int			ret;
 
@@ -607,6 +612,7 @@ SsCatalogInsertCollection(SsCollection *coll, const char *description)
 	values[4] = Int32GetDatum(coll->dim);
 	values[5] = Int64GetDatum(coll->growing_segment_id);
 	values[6] = ObjectIdGetDatum(coll->viewid);
+	values[7] = Int32GetDatum(coll->retention_s);
 	if (SsCatalogLegacy())
 		ret = SPI_execute_with_args("INSERT INTO segstore.collection (collection_id, name, relid, "
 									"description, dim, growing_segment_id) "
@@ -614,9 +620,9 @@ SsCatalogInsertCollection(SsCollection *coll, const char *description)
 									6, types, values, nulls, false, 0);
 	else
 		ret = SPI_execute_with_args("INSERT INTO segstore.collection (collection_id, name, relid, "
-									"description, dim, growing_segment_id, viewid) "
-									"VALUES ($1, $2, $3, $4, $5, $6, $7)",
-									7, types, values, nulls, false, 0);
+									"description, dim, growing_segment_id, viewid, retention_s) "
+									"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+									8, types, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not register collection \"%s\"", coll->name);
 
@@ -648,9 +654,14 @@ SsCatalogDeleteCollection(int64 id)
 				  1, types, values, 1);
 }
 
-/* Change a collection's settings; auto_compaction < 0 leaves it alone. */
+/*
+ * Change a collection's settings; auto_compaction or retention_s < 0
+ * leaves it alone.  A larger retention window cannot bring back what the
+ * smaller one let go: history_from says how far back as_of may now go.
+ */
 void
-SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description)
+SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description,
+						 int retention_s)
 {
 	Oid			types[2] = {INT8OID, BOOLOID};
 	Datum		values[2] = {Int64GetDatum(id), BoolGetDatum(auto_compaction > 0)};
@@ -664,6 +675,20 @@ SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description)
 		values[1] = CStringGetTextDatum(description);
 		SsCatalogExec("UPDATE segstore.collection SET description = $2 "
 					  "WHERE collection_id = $1", 2, types, values, 1);
+	}
+	if (retention_s >= 0)
+	{
+		Oid			rtypes[3] = {INT8OID, INT4OID, TIMESTAMPTZOID};
+		Datum		rvalues[3];
+
+		rvalues[0] = Int64GetDatum(id);
+		rvalues[1] = Int32GetDatum(retention_s);
+		rvalues[2] = TimestampTzGetDatum(GetCurrentTimestamp());
+		SsCatalogExec("UPDATE segstore.collection SET retention_s = $2, "
+					  "history_from = CASE WHEN $2 > retention_s THEN "
+					  "  GREATEST(history_from, $3 - pg_catalog.make_interval(secs => retention_s)) "
+					  "  ELSE history_from END "
+					  "WHERE collection_id = $1", 3, rtypes, rvalues, 1);
 	}
 }
 
@@ -759,7 +784,7 @@ SsCatalogSegments(int64 collection_id, bool flushed_only)
 	List	   *result = NIL;
 	uint64		i;
 
-	Run("SELECT s.segment_id, s.state, s.num_rows, s.pk_min, s.pk_max, s.created_at, "
+	Run(psprintf("SELECT s.segment_id, s.state, s.num_rows, s.pk_min, s.pk_max, s.created_at, "
 		"  (SELECT b.path FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'insert'), "
 		"  (SELECT b.path FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'stats'), "
 		"  (SELECT pg_catalog.count(*) FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta'), "
@@ -768,9 +793,11 @@ SsCatalogSegments(int64 collection_id, bool flushed_only)
 		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id), "
 		"  s.compacted_from, "
 		"  (SELECT b.raw_bytes FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'insert'), "
-		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta') "
+		"  (SELECT COALESCE(pg_catalog.sum(b.size_bytes), 0)::int8 FROM segstore.binlog b WHERE b.segment_id = s.segment_id AND b.kind = 'delta'), "
+		"  %s "
 		"FROM segstore.segment s WHERE s.collection_id = $1 "
 		"AND (NOT $2 OR s.state = 'flushed') ORDER BY s.segment_id",
+				 SsCatalogLegacy() ? "NULL::pg_catalog.timestamptz" : "s.purged_until"),
 		2, types, values);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -795,6 +822,9 @@ SsCatalogSegments(int64 collection_id, bool flushed_only)
 			PointerGetDatum(DatumGetArrayTypePCopy(d));
 		seg->insert_raw_bytes = SsCatalogColInt8(i, 14);
 		seg->delta_bytes = SsCatalogColInt8(i, 15);
+		seg->purged_until = DatumGetTimestampTz(SsCatalogCol(i, 16, &isnull));
+		if (isnull)
+			TIMESTAMP_NOBEGIN(seg->purged_until);
 		result = lappend(result, seg);
 	}
 	return result;

@@ -45,6 +45,8 @@ typedef struct SsCollection
 	SsField    *fields;
 	int			pk;				/* index of the primary key field */
 	int			vec;			/* index of the vector field */
+	int			retention_s;	/* time travel's window */
+	TimestampTz history_from;	/* as_of before it is refused; DT_NOBEGIN if none */
 } SsCollection;
 
 typedef struct SsSegment
@@ -64,6 +66,7 @@ typedef struct SsSegment
 	int64		insert_raw_bytes;	/* uncompressed data, the segment's size */
 	int64		delta_bytes;
 	Datum		compacted_from; /* int8[] or 0 */
+	TimestampTz purged_until;	/* latest delete purged; DT_NOBEGIN if none */
 } SsSegment;
 
 /* A binlog file's catalog row. */
@@ -123,7 +126,8 @@ extern char *SsCatalogCollectionName(int64 collection_id);
 extern bool SsCatalogCollectionExists(int64 collection_id, bool latest);
 extern void SsCatalogInsertCollection(SsCollection *coll, const char *description);
 extern void SsCatalogDeleteCollection(int64 id);
-extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description);
+extern void SsCatalogAlterCollection(int64 id, int auto_compaction, const char *description,
+									 int retention_s);
 extern void SsCatalogRenameCollection(int64 id, const char *name);
 extern void SsCatalogSetCollectionRelations(int64 id, Oid relid, Oid viewid);
 extern List *SsCatalogDroppedViews(void);

@@ -482,6 +482,45 @@ SsCatalogMarkCompacted(const int64 *segments, int n, int retention_s)
 }
 
 /*
+ * Record on a compaction's targets the latest delete it purged from their
+ * sources or that their sources had purged before (0.1's catalog has no
+ * place for it, nor for time travel's bounds).
+ */
+void
+SsCatalogSetPurgedUntil(const int64 *segments, int n, TimestampTz purged_until)
+{
+	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
+	Datum		values[2];
+
+	if (SsCatalogLegacy())
+		return;
+
+	values[0] = SsCatalogInt8Array(segments, n);
+	values[1] = TimestampTzGetDatum(purged_until);
+	SsCatalogExec("UPDATE segstore.segment SET purged_until = $2 WHERE segment_id = ANY ($1)",
+				  2, types, values, n);
+}
+
+/*
+ * A compaction that left no segment to record what it purged: as_of before
+ * purged_until is refused for the whole collection.
+ */
+void
+SsCatalogRaiseHistoryFrom(int64 collection_id, TimestampTz purged_until)
+{
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		values[2];
+
+	if (SsCatalogLegacy())
+		return;
+
+	values[0] = Int64GetDatum(collection_id);
+	values[1] = TimestampTzGetDatum(purged_until);
+	SsCatalogExec("UPDATE segstore.collection SET history_from = GREATEST(history_from, $2) "
+				  "WHERE collection_id = $1", 2, types, values, 1);
+}
+
+/*
  * Compacted segments whose files may go: the swap is older than every
  * running transaction, so no snapshot still sees them flushed, and the
  * retention window has passed.

@@ -111,6 +111,8 @@ extern bool SsCatalogCompactionCancelRequested(int64 plan_id);
 extern void SsCatalogFailOrphanedPlans(void);
 extern bool SsCatalogPlanOrphaned(int64 plan_id, int pid);
 extern void SsCatalogMarkCompacted(const int64 *segments, int n, int retention_s);
+extern void SsCatalogSetPurgedUntil(const int64 *segments, int n, TimestampTz purged_until);
+extern void SsCatalogRaiseHistoryFrom(int64 collection_id, TimestampTz purged_until);
 extern List *SsCatalogDroppableSegments(void);
 extern bool SsCatalogCloseCompaction(int64 compaction_id, SsCompactionSummary *summary);
 extern int64 SsCatalogPruneHistory(int retention_s);

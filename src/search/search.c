@@ -33,7 +33,7 @@
 
 #include "data/growing.h"
 #include "data/segment.h"
-#include "data/write.h"
+#include "data/stamp.h"
 #include "expr/expr.h"
 #include "format/batch.h"
 #include "format/binlog.h"
@@ -400,25 +400,49 @@ SearchNprobe(SsCachedCollection *ce, const SsSearchRequest *req)
 }
 
 /*
- * Check the as_of time lies inside the retention window, measured from the
- * statement's start: a compaction that committed since the transaction
- * started, and which this statement sees, kept only the deletes younger
- * than the window at its own start.
+ * Refuse an as_of the collection can no longer answer: outside its
+ * retention window, measured from the statement's start (growing rows
+ * deleted outright and compactions that keep only the window's deletes),
+ * or before what a smaller window let go (history_from).
  */
 static void
-CheckAsOf(const SsSearchRequest *req)
+CheckAsOf(SsCachedCollection *ce, const SsSearchRequest *req)
 {
+	SsCollection *coll = ce->coll;
 	TimestampTz oldest = GetCurrentStatementStartTimestamp() -
-		(TimestampTz) ss_retention_duration_s * USECS_PER_SEC;
+		(TimestampTz) coll->retention_s * USECS_PER_SEC;
 
-	if (req->has_as_of && req->as_of < oldest)
+	if (!req->has_as_of)
+		return;
+	SsStampCheckAsOf(coll->name, coll->id, req->as_of);
+	if (req->as_of < oldest)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of %s is outside the retention window",
-						pstrdup(timestamptz_to_str(req->as_of))),
-				 errdetail("segstore.retention_duration is %d s, so the oldest time a search can see is %s.",
-						   ss_retention_duration_s, pstrdup(timestamptz_to_str(oldest))),
-				 errhint("Raise segstore.retention_duration to keep deletes longer.")));
+				 errmsg("as_of %s is outside the retention window of collection \"%s\"",
+						pstrdup(timestamptz_to_str(req->as_of)), coll->name),
+				 errdetail("Its retention is %d s, so the oldest time a search can see is %s.",
+						   coll->retention_s, pstrdup(timestamptz_to_str(oldest))),
+				 errhint("The collection's owner can widen it with segstore.alter_collection(..., retention => ...), for deletes from then on.")));
+	if (req->as_of < coll->history_from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of %s is outside the retention window of collection \"%s\"",
+						pstrdup(timestamptz_to_str(req->as_of)), coll->name),
+				 errdetail("Its window was smaller before, so the oldest time a search can see is %s.",
+						   pstrdup(timestamptz_to_str(coll->history_from)))));
+}
+
+/* Refuse an as_of before the deletes a compaction purged from a segment. */
+static void
+CheckAsOfSegment(SsCachedCollection *ce, SsCachedSegment *seg, const SsSearchRequest *req)
+{
+	if (req->has_as_of && req->as_of < seg->purged_until)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of %s is outside the retention window of collection \"%s\"",
+						pstrdup(timestamptz_to_str(req->as_of)), ce->coll->name),
+				 errdetail("A compaction purged rows of segment " INT64_FORMAT " deleted up to %s, so that is the oldest time a search can see.",
+						   seg->segment_id, pstrdup(timestamptz_to_str(seg->purged_until)))));
 }
 
 /*
@@ -453,7 +477,7 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 						coll->dim, req->dim, coll->name)));
 	metric = SearchMetric(ce, req);
 	nprobe = SearchNprobe(ce, req);
-	CheckAsOf(req);
+	CheckAsOf(ce, req);
 	if (req->filter != NULL)
 	{
 		expr = SsExprParse(req->filter, coll->fields, coll->nfields);
@@ -489,6 +513,7 @@ SsSearch(const char *collection, const SsSearchRequest *req, Tuplestorestate *st
 
 		if (seg->pk_max < lo || seg->pk_min > hi)
 			continue;
+		CheckAsOfSegment(ce, seg, req);
 		SsSearchCacheLoadData(ce, seg, metric);
 		plans[nplans].seg = seg;
 		plans[nplans].skip = SkipRows(ce, seg, req, expr);

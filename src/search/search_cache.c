@@ -188,6 +188,7 @@ SsSearchCacheOpen(const char *name)
 		seg->num_rows = s->num_rows;
 		seg->pk_min = s->pk_min;
 		seg->pk_max = s->pk_max;
+		seg->purged_until = s->purged_until;
 		seg->insert_path = MemoryContextStrdup(scxt, s->insert_path);
 		foreach(lb, binlogs)
 		{

@@ -24,6 +24,7 @@ typedef struct SsCachedSegment
 	int64		num_rows;
 	int64		pk_min;
 	int64		pk_max;
+	TimestampTz purged_until;	/* as_of before it cannot be answered */
 	char	   *insert_path;
 	int64		index_file_id;	/* 0: no index file */
 	char	   *index_path;

@@ -29,7 +29,7 @@ SsShmemRequest(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(SsShared)));
-	RequestNamedLWLockTranche("segstore", 1);
+	RequestNamedLWLockTranche("segstore", 2);
 }
 
 /* Attach to (or, first, initialise) the shared state. */
@@ -45,7 +45,8 @@ SsShmemStartup(void)
 	if (!found)
 	{
 		memset(ss_shared, 0, sizeof(SsShared));
-		ss_shared->lock = &(GetNamedLWLockTranche("segstore"))->lock;
+		ss_shared->lock = &(GetNamedLWLockTranche("segstore"))[0].lock;
+		ss_shared->stamps.lock = &(GetNamedLWLockTranche("segstore"))[1].lock;
 		ss_shared->rescan = true;
 	}
 	LWLockRelease(AddinShmemInitLock);

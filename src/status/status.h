@@ -4,8 +4,8 @@
  *	  The shared memory of segstore's background machinery (shmem.c): one
  *	  slot per database for its maintenance worker, which the launcher
  *	  fills and worker_status reads, one slot per running compaction plan
- *	  for its live progress (progress.c), and the size of each collection's
- *	  growing data.
+ *	  for its live progress (progress.c), the size of each collection's
+ *	  growing data, and the writers in progress with their time stamps.
  *
  * It exists only with shared_preload_libraries: without it ss_shared is
  * NULL, the progress functions do nothing and the views are empty.
@@ -16,6 +16,7 @@
 #define SEGSTORE_STATUS_STATUS_H
 
 #include "funcapi.h"
+#include "access/transam.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
@@ -24,6 +25,7 @@
 #define SS_MAX_DATABASES 128
 #define SS_MAX_PROGRESS 128
 #define SS_MAX_GROWING 1024
+#define SS_MAX_STAMPS 4096
 #define SS_DECISION_LEN 1024
 #define SS_ERROR_LEN 256
 
@@ -86,8 +88,30 @@ typedef struct SsGrowingSlot
 	int64		bytes;
 } SsGrowingSlot;
 
+/*
+ * A transaction that writes into a collection, with the time its rows and
+ * deletes there are stamped at or after (data/stamp.c); kept until no
+ * snapshot can see the transaction as in progress.
+ */
+typedef struct SsStampSlot
+{
+	Oid			dboid;
+	int64		collection_id;
+	FullTransactionId fxid;
+	TimestampTz stamp;
+} SsStampSlot;
+
+typedef struct SsStamps
+{
+	LWLock	   *lock;			/* protects the rest */
+	int			n;
+	FullTransactionId evicted;	/* newest transaction forgotten for want of room */
+	SsStampSlot slots[SS_MAX_STAMPS];
+} SsStamps;
+
 typedef struct SsShared
 {
+	SsStamps	stamps;			/* under its own lock */
 	LWLock	   *lock;			/* protects everything below */
 	int			launcher_pid;
 	Latch	   *launcher_latch;
