@@ -158,7 +158,6 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 	ListCell   *lc;
 
 	List	   *dropping = NIL;
-	TransactionId horizon;
 	List	   *droppable;
 
 	*removed_files = 0;
@@ -168,29 +167,26 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 	SsCatalogFailOrphanedPlans();
 
 	/*
-	 * 0. Segments compacted away that no snapshot can read any more: their
-	 * files go when this transaction commits.  On a standby, only snapshots
-	 * older than every snapshot the primary still has (hot_standby_feedback
-	 * counts among those) can need them, so they conflict up to just before
-	 * that horizon, read after the list (horizons only advance, so it
-	 * follows every listed segment's swap).
+	 * 0. Segments compacted away that no snapshot of this database can read
+	 * any more: their files go when this transaction commits.  On a
+	 * standby, a snapshot needs them if it may not see the swap, as a heap
+	 * row pruned by vacuum is needed by a snapshot that may not see its
+	 * delete: they conflict up to the swap's transaction.
 	 */
 	droppable = SsCatalogDroppableSegments();
-	horizon = GetOldestNonRemovableTransactionId(NULL);
-	TransactionIdRetreat(horizon);
 	foreach(lc, droppable)
 	{
-		int64		segment_id = *(int64 *) lfirst(lc);
-		List	   *binlogs = SsCatalogBinlogs(0, segment_id, NULL);
+		SsDroppableSegment *seg = lfirst(lc);
+		List	   *binlogs = SsCatalogBinlogs(0, seg->segment_id, NULL);
 		ListCell   *lb;
 
-		if (!SsCatalogDropSegment(segment_id))
+		if (!SsCatalogDropSegment(seg->segment_id))
 			continue;
 		foreach(lb, binlogs)
 		{
 			SsBinlogRow *row = lfirst(lb);
 
-			SsFilesRemoveAtCommitHorizon(row->path, horizon);
+			SsFilesRemoveAtCommitHorizon(row->path, seg->compacted_xid);
 			dropping = lappend(dropping, row->path);
 			(*removed_files)++;
 			*removed_bytes += Max(SsFilesSize(row->path), 0);

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "data/stamp.h"
+#include "metadata/catalog.h"
 #include "status/status.h"
 
 /* A collection this backend's transaction registered in, with its time. */
@@ -52,18 +53,6 @@ typedef struct LocalStamp
 /* Registrations of the transaction local_lxid, in TopTransactionContext. */
 static LocalTransactionId local_lxid = InvalidLocalTransactionId;
 static List *local_stamps = NIL;
-
-/* A transaction id no older than 2^32 transactions, as a full one. */
-static FullTransactionId
-RecentFullXid(TransactionId xid)
-{
-	FullTransactionId next = ReadNextFullTransactionId();
-	uint32		epoch = EpochFromFullTransactionId(next);
-
-	if (xid > XidFromFullTransactionId(next) && epoch > 0)
-		epoch--;
-	return FullTransactionIdFromEpochAndXid(epoch, xid);
-}
 
 /*
  * Forget the entries of transactions older than horizon, and if that frees
@@ -130,7 +119,7 @@ SsStampForWrite(int64 collection_id)
 
 		/* ProcArrayLock is not taken under this lock */
 		LWLockRelease(st->lock);
-		horizon = RecentFullXid(GetOldestNonRemovableTransactionId(NULL));
+		horizon = SsCatalogRecentFullXid(GetOldestNonRemovableTransactionId(NULL));
 		LWLockAcquire(st->lock, LW_EXCLUSIVE);
 		Prune(st, horizon);
 	}
@@ -195,7 +184,7 @@ SsStampCheckAsOf(const char *collection, int64 collection_id, TimestampTz as_of)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of %s is not in the past", pstrdup(timestamptz_to_str(as_of))),
 				 errdetail("Writes from now until then would change the answer.")));
-	xmin = RecentFullXid(snapshot->xmin);
+	xmin = SsCatalogRecentFullXid(snapshot->xmin);
 	if (FullTransactionIdIsValid(evicted) && !FullTransactionIdPrecedes(evicted, xmin))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -14,13 +14,16 @@
 
 #include "access/xlog.h"
 
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
@@ -521,14 +524,31 @@ SsCatalogRaiseHistoryFrom(int64 collection_id, TimestampTz purged_until)
 }
 
 /*
- * Compacted segments whose files may go: the swap is older than every
- * running transaction, so no snapshot still sees them flushed, and the
- * retention window has passed.
+ * The oldest transaction a snapshot of this database may still need to see
+ * in progress, as a full id: the horizon below which vacuum prunes this
+ * database's tables (sessions of other databases and logical slots'
+ * catalog horizons do not count; standbys' feedback and physical slots do).
+ */
+static FullTransactionId
+ReclaimHorizon(void)
+{
+	Oid			relid = get_relname_relid("segment", get_namespace_oid("segstore", false));
+	Relation	rel = table_open(relid, AccessShareLock);
+	TransactionId horizon = GetOldestNonRemovableTransactionId(rel);
+
+	table_close(rel, AccessShareLock);
+	return SsCatalogRecentFullXid(horizon);
+}
+
+/*
+ * Compacted segments whose files may go (SsDroppableSegment): the swap is
+ * older than every snapshot of this database, so none still sees them
+ * flushed, and the retention window has passed.
  */
 List *
 SsCatalogDroppableSegments(void)
 {
-	TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
+	FullTransactionId horizon = ReclaimHorizon();
 	List	   *result = NIL;
 	uint64		i;
 
@@ -539,14 +559,14 @@ SsCatalogDroppableSegments(void)
 	{
 		bool		isnull;
 		FullTransactionId fxid = DatumGetFullTransactionId(SsCatalogCol(i, 2, &isnull));
-		TransactionId xid = XidFromFullTransactionId(fxid);
 
-		if (!isnull && !TransactionIdIsInProgress(xid) && TransactionIdPrecedes(xid, horizon))
+		if (!isnull && FullTransactionIdPrecedes(fxid, horizon))
 		{
-			int64	   *id = palloc(sizeof(int64));
+			SsDroppableSegment *seg = palloc(sizeof(SsDroppableSegment));
 
-			*id = SsCatalogColInt8(i, 1);
-			result = lappend(result, id);
+			seg->segment_id = SsCatalogColInt8(i, 1);
+			seg->compacted_xid = XidFromFullTransactionId(fxid);
+			result = lappend(result, seg);
 		}
 	}
 	return result;

@@ -91,6 +91,13 @@ typedef struct SsCompactionSummary
 	int64		duration_ms;
 } SsCompactionSummary;
 
+/* A compacted segment whose files may go, and the swap that made it so. */
+typedef struct SsDroppableSegment
+{
+	int64		segment_id;
+	TransactionId compacted_xid;
+} SsDroppableSegment;
+
 extern int64 SsCatalogInsertCompaction(int64 collection_id, SsTrigger trigger, const char *reason);
 extern void SsCatalogInsertPlan(int64 compaction_id, int64 collection_id, SsTrigger trigger,
 								const char *plan_type, const int64 *sources, int nsources,
