@@ -25,15 +25,15 @@ SELECT segstore.create_index('v', 'vec', 'FLAT', 'L2', '{}');
 SELECT kind, count(*) FROM segstore.binlogs('v') GROUP BY kind ORDER BY kind;
 
 -- Problems with the segment as its rank, paths and numbers of segments hidden,
--- and the sizes of insert binlogs, whose row times (the statement's) make
--- their compressed size vary by a few bytes from run to run.
+-- and the sizes of insert and delta binlogs, whose row and delete times
+-- make their compressed size vary by a few bytes from run to run.
 CREATE FUNCTION vf() RETURNS TABLE (seg bigint, file_kind text, has_path boolean, problem text, detail text)
 LANGUAGE sql AS $$
 	SELECT (SELECT count(*) FROM segstore.segments('v') s WHERE s.segment_id <= p.segment_id AND s.state = 'flushed'),
 		   p.file_kind, p.path IS NOT NULL, p.problem,
 		   regexp_replace(regexp_replace(regexp_replace(p.detail, 'segstore/[0-9]+/[0-9]+/[0-9]+_[0-9]+', 'segstore/…/<file>', 'g'),
 										 '(segment|definition) [0-9]+', '\1 <n>', 'g'),
-						  CASE WHEN p.file_kind = 'insert' AND p.problem = 'size' THEN '[0-9]+' ELSE '^$' END,
+						  CASE WHEN p.file_kind IN ('insert', 'delta') AND p.problem = 'size' THEN '[0-9]+' ELSE '^$' END,
 						  '<n>', 'g')
 	FROM segstore.verify('v') p
 	ORDER BY 1, 2, 4, 5

@@ -9,20 +9,21 @@
  * only if every transaction that may still stamp a time at or before as_of
  * into the collection is visible to the search's snapshot.  So, before its
  * first write into a collection, a transaction registers itself in shared
- * memory with the current time, read under a lock, and stamps its writes
- * there with that time or later (SsStampForWrite).  A search as of T
- * (SsStampCheckAsOf) reads the clock under the same lock and refuses T
- * unless T is earlier than that reading and every transaction registered
- * with a time at or before T is visible to its snapshot or aborted: one
- * that registers after the search read the clock stamps later than T, and
- * one that registered before is still in the table, because an entry is
- * forgotten only once no snapshot can see its transaction in progress (the
- * xmin horizon of the whole cluster).  If the table is full even so, the
- * oldest entry is forgotten and a search whose snapshot might not see its
- * transaction is refused.
+ * memory with the current time, read under the table's lock
+ * (status/stamps.c), and stamps its writes there with that time or later
+ * (SsStampForWrite).  A search as of T (SsStampCheckAsOf) reads the clock
+ * under the same lock and refuses T unless T is earlier than that reading
+ * and every transaction registered with a time at or before T is visible
+ * to its snapshot or aborted: one that registers after the search read the
+ * clock stamps later than T, and one that registered before is still in
+ * the table (an entry goes only once no snapshot can see its transaction
+ * in progress).
  *
- * Entries are not WAL-logged, so a hot standby does not know which of the
- * primary's writers are in progress: as_of is refused there.
+ * With wal_level replica or higher, registrations are WAL-logged under the
+ * lock, and the launcher logs a reading of the clock every second while
+ * the WAL advances (SsStampLogClock).  A hot standby replays both into its
+ * own table, and the latest time replayed takes the clock's place: every
+ * registration it has not yet replayed is stamped later.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,14 +35,16 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "storage/proc.h"
-#include "storage/procarray.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "data/stamp.h"
-#include "metadata/catalog.h"
+#include "format/filewal.h"
 #include "status/status.h"
+
+/* How often the launcher logs the clock while the WAL advances. */
+#define CLOCK_INTERVAL_MS 1000
 
 /* A collection this backend's transaction registered in, with its time. */
 typedef struct LocalStamp
@@ -55,32 +58,6 @@ static LocalTransactionId local_lxid = InvalidLocalTransactionId;
 static List *local_stamps = NIL;
 
 /*
- * Forget the entries of transactions older than horizon, and if that frees
- * nothing, the oldest entry.  The lock is held exclusively.
- */
-static void
-Prune(SsStamps *st, FullTransactionId horizon)
-{
-	int			n = 0;
-	int			oldest = 0;
-	int			i;
-
-	for (i = 0; i < st->n; i++)
-		if (!FullTransactionIdPrecedes(st->slots[i].fxid, horizon))
-			st->slots[n++] = st->slots[i];
-	st->n = n;
-	if (st->n < SS_MAX_STAMPS)
-		return;
-	for (i = 1; i < st->n; i++)
-		if (FullTransactionIdPrecedes(st->slots[i].fxid, st->slots[oldest].fxid))
-			oldest = i;
-	if (!FullTransactionIdIsValid(st->evicted) ||
-		FullTransactionIdPrecedes(st->evicted, st->slots[oldest].fxid))
-		st->evicted = st->slots[oldest].fxid;
-	st->slots[oldest] = st->slots[--st->n];
-}
-
-/*
  * The time stamp of what this statement writes into a collection: the
  * statement's start, or the time this transaction registered as a writer
  * of the collection if that is later.
@@ -89,8 +66,6 @@ TimestampTz
 SsStampForWrite(int64 collection_id)
 {
 	TimestampTz start = GetCurrentStatementStartTimestamp();
-	SsStamps   *st;
-	FullTransactionId fxid;
 	TimestampTz stamp;
 	LocalStamp *ls;
 	MemoryContext old;
@@ -110,27 +85,8 @@ SsStampForWrite(int64 collection_id)
 			return Max(start, ls->stamp);
 	}
 
-	fxid = GetTopFullTransactionId();
-	st = &ss_shared->stamps;
-	LWLockAcquire(st->lock, LW_EXCLUSIVE);
-	if (st->n == SS_MAX_STAMPS)
-	{
-		FullTransactionId horizon;
-
-		/* ProcArrayLock is not taken under this lock */
-		LWLockRelease(st->lock);
-		horizon = SsCatalogRecentFullXid(GetOldestNonRemovableTransactionId(NULL));
-		LWLockAcquire(st->lock, LW_EXCLUSIVE);
-		Prune(st, horizon);
-	}
-	stamp = GetCurrentTimestamp();
-	st->slots[st->n].dboid = MyDatabaseId;
-	st->slots[st->n].collection_id = collection_id;
-	st->slots[st->n].fxid = fxid;
-	st->slots[st->n].stamp = stamp;
-	st->n++;
-	LWLockRelease(st->lock);
-
+	stamp = SsStampsRegister(MyDatabaseId, collection_id, GetTopFullTransactionId(),
+							 XLogStandbyInfoActive() ? SsFileWalLogStamp : NULL);
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	ls = palloc(sizeof(LocalStamp));
 	ls->collection_id = collection_id;
@@ -138,6 +94,27 @@ SsStampForWrite(int64 collection_id)
 	local_stamps = lappend(local_stamps, ls);
 	MemoryContextSwitchTo(old);
 	return Max(start, stamp);
+}
+
+/*
+ * Log a reading of the clock for standbys, at most every second and only
+ * if something else was logged since the last one (an idle server logs
+ * nothing).  Called by the launcher on a primary.
+ */
+void
+SsStampLogClock(void)
+{
+	static XLogRecPtr last_end = InvalidXLogRecPtr;
+	static TimestampTz last_at = 0;
+
+	if (ss_shared == NULL || RecoveryInProgress() || !XLogStandbyInfoActive())
+		return;
+	if (!TimestampDifferenceExceeds(last_at, GetCurrentTimestamp(), CLOCK_INTERVAL_MS) ||
+		GetXLogInsertRecPtr() == last_end)
+		return;
+	SsStampsClock(SsFileWalLogStamp);
+	last_end = XactLastRecEnd;
+	last_at = GetCurrentTimestamp();
 }
 
 /*
@@ -150,41 +127,32 @@ SsStampCheckAsOf(const char *collection, int64 collection_id, TimestampTz as_of)
 {
 	Snapshot	snapshot = GetActiveSnapshot();
 	FullTransactionId xmin;
-	SsStamps   *st;
-	SsStampSlot *found;
 	FullTransactionId evicted;
-	TimestampTz now;
-	int			nfound = 0;
+	SsStampSlot *found;
+	TimestampTz bound;
+	int			nfound;
 	int			i;
 
 	/* without the preloaded library nothing is written anywhere */
 	if (ss_shared == NULL)
 		return;
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("as_of is not supported on a hot standby"),
-				 errdetail("A standby does not know which of the primary's writes are still in progress, so it cannot tell whether an answer as of a time is final."),
-				 errhint("Search as of a time on the primary.")));
-
-	st = &ss_shared->stamps;
 	found = palloc(sizeof(SsStampSlot) * SS_MAX_STAMPS);
-	LWLockAcquire(st->lock, LW_SHARED);
-	now = GetCurrentTimestamp();
-	evicted = st->evicted;
-	for (i = 0; i < st->n; i++)
-		if (st->slots[i].dboid == MyDatabaseId &&
-			st->slots[i].collection_id == collection_id &&
-			st->slots[i].stamp <= as_of)
-			found[nfound++] = st->slots[i];
-	LWLockRelease(st->lock);
+	nfound = SsStampsCollect(MyDatabaseId, collection_id, as_of, found, &bound, &evicted);
 
-	if (as_of >= now)
+	if (as_of >= bound && RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("as_of %s is too recent for this standby",
+						pstrdup(timestamptz_to_str(as_of))),
+				 errdetail("It has replayed the primary's writes up to %s; later ones could change the answer.",
+						   bound == 0 ? "no time yet" : pstrdup(timestamptz_to_str(bound))),
+				 errhint("Search as of an earlier time, or on the primary.")));
+	if (as_of >= bound)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of %s is not in the past", pstrdup(timestamptz_to_str(as_of))),
 				 errdetail("Writes from now until then would change the answer.")));
-	xmin = SsCatalogRecentFullXid(snapshot->xmin);
+	xmin = SsRecentFullXid(snapshot->xmin);
 	if (FullTransactionIdIsValid(evicted) && !FullTransactionIdPrecedes(evicted, xmin))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

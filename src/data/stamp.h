@@ -12,6 +12,7 @@
 #include "datatype/timestamp.h"
 
 extern TimestampTz SsStampForWrite(int64 collection_id);
+extern void SsStampLogClock(void);
 extern void SsStampCheckAsOf(const char *collection, int64 collection_id, TimestampTz as_of);
 
 #endif							/* SEGSTORE_DATA_STAMP_H */

@@ -22,6 +22,11 @@
  *			  back once for the CRC, SsFileWalSetBody).
  *	 REMOVE	  a path (a file or a directory tree), the database whose
  *			  backends may read it, and a transaction id horizon.
+ *	 STAMP	  a transaction's registration as a writer of a collection, or
+ *			  a reading of the primary's clock (status/stamps.c), so that
+ *			  a hot standby can tell whether a search as of a time is
+ *			  final (data/stamp.c).  Not about files, but it is segstore's
+ *			  only resource manager.
  *
  * WRITE-THEN-LOG, AND WHERE A CHECKPOINT MAY FALL
  *
@@ -115,15 +120,18 @@
 #include "storage/standby.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "format/fault.h"
 #include "format/filewal.h"
+#include "status/status.h"
 
 #define SS_RMGR_NAME "segstore"
 
 #define XLOG_SS_WRITE	0x10
 #define XLOG_SS_INSTALL 0x20
 #define XLOG_SS_REMOVE	0x30
+#define XLOG_SS_STAMP	0x40
 
 /* Bytes of a file in one WRITE record. */
 #define SS_WAL_CHUNK ((Size) 128 * 1024)
@@ -197,6 +205,15 @@ bool
 SsFileWalAvailable(void)
 {
 	return rmgr_registered;
+}
+
+/* Log a writer's registration or a clock reading (status/stamps.c). */
+void
+SsFileWalLogStamp(const SsStampSlot *slot)
+{
+	XLogBeginInsert();
+	XLogRegisterData((char *) slot, sizeof(SsStampSlot));
+	(void) XLogInsert(SS_RMGR_ID, XLOG_SS_STAMP);
 }
 
 /* Fail unless this process may write segstore files. */
@@ -761,6 +778,16 @@ SsRmgrRedo(XLogReaderState *record)
 				elog(PANIC, "segstore REMOVE record is too short");
 			RedoRemove(data, len);
 			break;
+		case XLOG_SS_STAMP:
+			{
+				SsStampSlot slot;
+
+				if (len < sizeof(slot))
+					elog(PANIC, "segstore STAMP record is too short");
+				memcpy(&slot, data, sizeof(slot));
+				SsStampsReplay(&slot);
+			}
+			break;
 		default:
 			elog(PANIC, "segstore redo: unknown record type %u", info);
 	}
@@ -802,6 +829,19 @@ SsRmgrDesc(StringInfo buf, XLogReaderState *record)
 						 (int) Min(xl.pathlen, len - sizeof(xl)),
 						 data + sizeof(xl), xl.horizon, xl.dboid);
 	}
+	else if (info == XLOG_SS_STAMP && len >= sizeof(SsStampSlot))
+	{
+		SsStampSlot slot;
+
+		memcpy(&slot, data, sizeof(slot));
+		if (slot.collection_id == 0)
+			appendStringInfo(buf, "clock %s", timestamptz_to_str(slot.stamp));
+		else
+			appendStringInfo(buf, "database %u, collection " INT64_FORMAT ", transaction " UINT64_FORMAT " at %s",
+							 slot.dboid, slot.collection_id,
+							 U64FromFullTransactionId(slot.fxid),
+							 timestamptz_to_str(slot.stamp));
+	}
 }
 
 /* Name of a record type. */
@@ -816,6 +856,8 @@ SsRmgrIdentify(uint8 info)
 			return "INSTALL";
 		case XLOG_SS_REMOVE:
 			return "REMOVE";
+		case XLOG_SS_STAMP:
+			return "STAMP";
 	}
 	return NULL;
 }

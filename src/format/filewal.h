@@ -19,6 +19,7 @@
 #include "port/pg_crc32c.h"
 
 #include "segstore.h"
+#include "status/status.h"
 
 /*
  * segstore's resource manager id, from the extension range 128-255 (see
@@ -101,5 +102,6 @@ extern void SsFileWalCancel(void);
  * calls SsFileWalCancel.
  */
 extern void SsFileWalLogRemove(const char *path, Oid dboid, TransactionId horizon);
+extern void SsFileWalLogStamp(const SsStampSlot *slot);
 
 #endif							/* SEGSTORE_FORMAT_FILEWAL_H */

@@ -28,7 +28,6 @@
  */
 #include "postgres.h"
 
-#include "access/transam.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -762,22 +761,6 @@ SsCatalogSetGrowing(SsCollection *coll, int64 segment_id)
 	SsCatalogExec("UPDATE segstore.collection SET growing_segment_id = $2 "
 				  "WHERE collection_id = $1", 2, types, values, 1);
 	coll->growing_segment_id = segment_id;
-}
-
-/*
- * A transaction id of the last 2^32 transactions (a horizon, a snapshot's
- * xmin) as a full one, so that it compares right however old the ids it is
- * compared with are.
- */
-FullTransactionId
-SsCatalogRecentFullXid(TransactionId xid)
-{
-	FullTransactionId next = ReadNextFullTransactionId();
-	uint32		epoch = EpochFromFullTransactionId(next);
-
-	if (xid > XidFromFullTransactionId(next) && epoch > 0)
-		epoch--;
-	return FullTransactionIdFromEpochAndXid(epoch, xid);
 }
 
 /* Next value of one of the extension's id sequences. */

@@ -24,7 +24,6 @@
 #ifndef SEGSTORE_METADATA_CATALOG_H
 #define SEGSTORE_METADATA_CATALOG_H
 
-#include "access/transam.h"
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "storage/lockdefs.h"
@@ -115,7 +114,6 @@ extern void SsCatalogLockForWorker(void);
 extern void SsCatalogLockAllForDrop(void);
 extern bool SsCatalogReadOnly(void);
 extern bool SsCatalogLegacy(void);
-extern FullTransactionId SsCatalogRecentFullXid(TransactionId xid);
 extern Oid	SsCatalogCaller(void);
 extern Datum SsCatalogInt8Array(const int64 *values, int n);
 

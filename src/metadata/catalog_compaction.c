@@ -29,6 +29,7 @@
 
 #include "metadata/catalog_compaction.h"
 #include "metadata/catalog_int.h"
+#include "status/status.h"
 
 /*
  * Advisory lock key space of the compaction workers' slots ("segs");
@@ -537,7 +538,7 @@ ReclaimHorizon(void)
 	TransactionId horizon = GetOldestNonRemovableTransactionId(rel);
 
 	table_close(rel, AccessShareLock);
-	return SsCatalogRecentFullXid(horizon);
+	return SsRecentFullXid(horizon);
 }
 
 /*

@@ -106,6 +106,7 @@ typedef struct SsStamps
 	LWLock	   *lock;			/* protects the rest */
 	int			n;
 	FullTransactionId evicted;	/* newest transaction forgotten for want of room */
+	TimestampTz bound;			/* standby: latest registration or clock replayed */
 	SsStampSlot slots[SS_MAX_STAMPS];
 } SsStamps;
 
@@ -126,6 +127,15 @@ extern SsShared *ss_shared;
 extern void SsShmemInstallHooks(void);
 extern void SsShmemVacuumGrowingAtCommit(void);
 extern int64 SsShmemGrowingAdd(int64 collection_id, int64 bytes);
+
+/* stamps.c */
+extern FullTransactionId SsRecentFullXid(TransactionId xid);
+extern TimestampTz SsStampsRegister(Oid dboid, int64 collection_id, FullTransactionId fxid,
+									void (*log) (const SsStampSlot *slot));
+extern void SsStampsClock(void (*log) (const SsStampSlot *slot));
+extern void SsStampsReplay(const SsStampSlot *slot);
+extern int	SsStampsCollect(Oid dboid, int64 collection_id, TimestampTz as_of,
+							SsStampSlot *out, TimestampTz *bound, FullTransactionId *evicted);
 
 /* progress.c */
 extern void SsProgressBegin(int64 compaction_id, int64 plan_id, const char *collection,

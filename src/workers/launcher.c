@@ -25,6 +25,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -40,6 +41,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "data/stamp.h"
 #include "metadata/catalog.h"
 #include "status/status.h"
 #include "workers/workers.h"
@@ -298,6 +300,10 @@ SsLauncherMain(Datum arg)
 			last_scan = GetCurrentTimestamp();
 		}
 		sleep_ms = ManageWorkers();
+		/* standbys learn how far the primary's clock has gone */
+		SsStampLogClock();
+		if (XLogStandbyInfoActive())
+			sleep_ms = Min(sleep_ms, 1000);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -9,7 +9,8 @@
 # segment while the primary compacts and collects garbage: with
 # hot_standby_feedback the primary keeps the files until it ends; without
 # it, replay cancels the transaction after max_standby_streaming_delay,
-# never giving a wrong answer.  Then promotion: writes, flush, compaction,
+# never giving a wrong answer.  Time travel on the standby answers as on
+# the primary or refuses.  Then promotion: writes, flush, compaction,
 # an index and the maintenance worker work on the new primary at once.
 use strict;
 use warnings;
@@ -251,6 +252,47 @@ $primary->safe_psql('postgres',
 $primary->safe_psql('postgres', insert_sql('gone', 0, 300));
 $primary->safe_psql('postgres', "SELECT segstore.drop_collection('gone')");
 check_same('drop_collection');
+
+# Time travel on the standby answers as the primary does, or refuses: a
+# time a primary writer in progress may still write at, or that the
+# standby has not replayed (the launcher logs the primary's clock every
+# second while the WAL advances).
+$primary->safe_psql(
+	'postgres', q{
+SELECT segstore.create_collection('tt', 'id int8 PRIMARY KEY, v float4[2]');
+SELECT segstore.alter_collection('tt', retention => '1h');
+SELECT segstore.insert('tt', ARRAY[1, 2]::int8[], ARRAY[[1, 1], [2, 2]]::float4[]);
+CREATE FUNCTION tt_as_of(t timestamptz) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN COALESCE((SELECT string_agg(id::text, ',' ORDER BY id)
+					 FROM segstore.search('tt', '{0,0}', 10, as_of => t)), 'none');
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '^as_of .* is', 'as_of … is');
+END $$;
+});
+my $t1 = $primary->safe_psql('postgres', 'SELECT clock_timestamp()');
+$primary->safe_psql('postgres', "SELECT segstore.delete('tt', ARRAY[1]::int8[])");
+my $writer = $primary->background_psql('postgres');
+$writer->query_safe(q{BEGIN; SELECT segstore.insert('tt', ARRAY[3]::int8[], ARRAY[[3, 3]]::float4[])});
+my $t2 = $primary->safe_psql('postgres', 'SELECT clock_timestamp()');
+like($standby->safe_psql('postgres', "SELECT tt_as_of('$t2'::timestamptz + interval '1 h')"),
+	qr/^55000: as_of … is too recent for this standby/, 'the standby refuses a time it has not replayed');
+ok($standby->poll_query_until('postgres', "SELECT tt_as_of('$t1') NOT LIKE '55000%'"),
+	'the standby answers as of a time once it has replayed past it');
+is($standby->safe_psql('postgres', "SELECT tt_as_of('$t1')"),
+	$primary->safe_psql('postgres', "SELECT tt_as_of('$t1')"), 'as the primary does');
+ok($standby->poll_query_until('postgres',
+		"SELECT tt_as_of('$t2') LIKE '%too recent for collection%'"),
+	'a primary writer in progress before as_of makes the standby refuse');
+like($primary->safe_psql('postgres', "SELECT tt_as_of('$t2')"),
+	qr/too recent for collection "tt"/, 'as it makes the primary refuse');
+$writer->query_safe('COMMIT');
+$writer->quit;
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+is($primary->safe_psql('postgres', "SELECT tt_as_of('$t2')"), '2,3',
+	'once it commits, the primary answers with its row');
+is($standby->safe_psql('postgres', "SELECT tt_as_of('$t2')"), '2,3', 'and so does the standby');
+$primary->safe_psql('postgres', "SELECT segstore.drop_collection('tt'); DROP FUNCTION tt_as_of");
 
 # Promotion: every committed row is there and writes work at once.
 my $final = check_same('before promotion');
