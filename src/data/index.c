@@ -481,22 +481,23 @@ void
 SsIndexBuildCheap(SsCollection *coll)
 {
 	SsIndexDef	def;
+	List	   *missing;
 	List	   *failures;
 	ListCell   *lc;
 
 	if (!SsIndexGetDef(coll, &def))
 		return;
+	/* most seals leave nothing missing: no need to read the failures */
+	missing = MissingSegments(coll);
+	if (missing == NIL)
+		return;
 	failures = SsCatalogIndexFailures(coll->id);
-	foreach(lc, MissingSegments(coll))
+	foreach(lc, missing)
 	{
 		SsSegment  *seg = lfirst(lc);
 		SsIndexBuilt *built;
-		bool		failed = false;
-		ListCell   *lf;
 
-		foreach(lf, failures)
-			failed |= ((SsIndexFailure *) lfirst(lf))->segment_id == seg->segment_id;
-		if (failed)
+		if (SsCatalogFindIndexFailure(failures, seg->segment_id) != NULL)
 			continue;
 		built = TryBuild(coll, &def, seg, false, WARNING);
 		if (built != NULL)
@@ -527,13 +528,9 @@ SsIndexBuildMissing(SsCollection *coll, bool retry_all, int elevel)
 	foreach(lc, MissingSegments(coll))
 	{
 		SsSegment  *seg = lfirst(lc);
-		SsIndexFailure *failed = NULL;
+		SsIndexFailure *failed = SsCatalogFindIndexFailure(failures, seg->segment_id);
 		SsIndexBuilt *b;
-		ListCell   *lf;
 
-		foreach(lf, failures)
-			if (((SsIndexFailure *) lfirst(lf))->segment_id == seg->segment_id)
-				failed = lfirst(lf);
 		if (failed != NULL && !failed->retry_due && !retry_all)
 			continue;
 		b = TryBuild(coll, &def, seg, true, elevel);

@@ -60,16 +60,10 @@ SsInspectDirectoryBytes(const char *dir, int *nfiles)
 static const char *
 IndexState(SsSegment *seg, const char *index_path, List *failures)
 {
-	ListCell   *lc;
+	SsIndexFailure *f = SsCatalogFindIndexFailure(failures, seg->segment_id);
 
-	if (index_path == NULL)
-		foreach(lc, failures)
-		{
-			SsIndexFailure *f = lfirst(lc);
-
-			if (f->segment_id == seg->segment_id)
-				return psprintf("failed: %s", f->error);
-		}
+	if (index_path == NULL && f != NULL)
+		return psprintf("failed: %s", f->error);
 	return SsIndexFileState(index_path);
 }
 

@@ -108,6 +108,18 @@ SsCatalogIndexFailures(int64 collection_id)
 	return result;
 }
 
+/* The failure of a segment among those SsCatalogIndexFailures returned, or NULL. */
+SsIndexFailure *
+SsCatalogFindIndexFailure(List *failures, int64 segment_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, failures)
+		if (((SsIndexFailure *) lfirst(lc))->segment_id == segment_id)
+			return lfirst(lc);
+	return NULL;
+}
+
 /* Record that a segment's index file could not be built, and why. */
 void
 SsCatalogRecordIndexFailure(int64 collection_id, int64 segment_id, const char *error)

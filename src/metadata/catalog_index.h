@@ -37,6 +37,7 @@ typedef struct SsIndexFailure
 } SsIndexFailure;
 
 extern List *SsCatalogIndexFailures(int64 collection_id);
+extern SsIndexFailure *SsCatalogFindIndexFailure(List *failures, int64 segment_id);
 extern void SsCatalogRecordIndexFailure(int64 collection_id, int64 segment_id,
 										const char *error);
 extern void SsCatalogClearIndexFailures(int64 collection_id, int64 segment_id);
