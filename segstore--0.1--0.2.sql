@@ -28,6 +28,13 @@ SET retention_s = pg_catalog.date_part('epoch', pg_catalog.current_setting('segs
 WHERE pg_catalog.current_setting('segstore.retention_duration', true) IS NOT NULL;
 ALTER TABLE segstore.segment ADD COLUMN purged_until timestamptz;
 
+-- Writers record delta binlogs and pending deletes against segments as
+-- they now are (the latest snapshot), which a foreign key check in a
+-- REPEATABLE READ transaction's own snapshot would not find.  Segment rows
+-- go only with their collection, which cascades to both.
+ALTER TABLE segstore.binlog DROP CONSTRAINT binlog_segment_id_fkey;
+ALTER TABLE segstore.pending_delete DROP CONSTRAINT pending_delete_segment_id_fkey;
+
 -- The growing data's size is counted in shared memory now: a column that
 -- every insert updated made writers of a collection wait for each other.
 ALTER TABLE segstore.collection DROP COLUMN growing_bytes;
@@ -247,7 +254,7 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'segstore_insert_from' LANGUAGE C VOLATILE;
 -- why, and the maintenance worker tries again later, waiting twice as long
 -- after each failure.
 CREATE TABLE segstore.index_failure (
-	segment_id bigint PRIMARY KEY REFERENCES segstore.segment ON DELETE CASCADE,
+	segment_id bigint PRIMARY KEY,
 	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
 	failed_at timestamptz NOT NULL,
 	attempts int NOT NULL,

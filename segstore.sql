@@ -82,10 +82,15 @@ CREATE TABLE segstore.segment (
 );
 CREATE INDEX ON segstore.segment (collection_id, state);
 
+-- binlog, pending_delete and index_failure name their segment without a
+-- foreign key: writers record rows against segments as they now are (the
+-- latest snapshot), which PostgreSQL's foreign key check, run in a
+-- REPEATABLE READ transaction's own snapshot, would not find.  Segment rows
+-- are never deleted but with their collection, which cascades to all three.
 CREATE TABLE segstore.binlog (
 	file_id bigint PRIMARY KEY,
 	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
-	segment_id bigint NOT NULL REFERENCES segstore.segment ON DELETE CASCADE,
+	segment_id bigint NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('insert', 'delta', 'stats')),
 	path text NOT NULL,
 	rows bigint NOT NULL,
@@ -102,7 +107,7 @@ CREATE INDEX ON segstore.binlog (collection_id);
 -- as delta binlogs.
 CREATE TABLE segstore.pending_delete (
 	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
-	segment_id bigint NOT NULL REFERENCES segstore.segment ON DELETE CASCADE,
+	segment_id bigint NOT NULL,
 	pk bigint NOT NULL,
 	ts timestamptz NOT NULL,
 	PRIMARY KEY (segment_id, pk)
@@ -517,7 +522,7 @@ RETURNS void AS 'MODULE_PATHNAME', 'segstore_drop_index' LANGUAGE C VOLATILE STR
 -- why, and the maintenance worker tries again later, waiting twice as long
 -- after each failure.
 CREATE TABLE segstore.index_failure (
-	segment_id bigint PRIMARY KEY REFERENCES segstore.segment ON DELETE CASCADE,
+	segment_id bigint PRIMARY KEY,
 	collection_id bigint NOT NULL REFERENCES segstore.collection ON DELETE CASCADE,
 	failed_at timestamptz NOT NULL,
 	attempts int NOT NULL,
