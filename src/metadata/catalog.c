@@ -28,7 +28,6 @@
  */
 #include "postgres.h"
 
-
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
