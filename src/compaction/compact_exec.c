@@ -33,6 +33,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "compaction/compaction.h"
@@ -700,8 +701,48 @@ PlanCollection(SsPlan *plan)
 }
 
 /*
+ * Take, in the caller's transaction, the ids the plan's targets will need
+ * (SsCatalogReserveIds), so that the merge allocates none: a target is
+ * finished at the maximum segment size or when its keys fill half the
+ * memory limit (EnsureTarget), and has an insert, a stats and an index
+ * file.  Should the bound fall short, ids come from nextval as before.
+ */
+void
+SsCompactionReserveIds(SsPlan *plan)
+{
+	int64		raw_bytes = 0;
+	int64		rows = 0;
+	int64		targets;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, SsCatalogSegments(plan->collection_id, true))
+	{
+		SsSegment  *seg = lfirst(lc);
+
+		for (i = 0; i < plan->nsources; i++)
+			if (seg->segment_id == plan->sources[i])
+			{
+				raw_bytes += seg->insert_raw_bytes;
+				rows += seg->num_rows;
+			}
+	}
+	targets = raw_bytes / Max(plan->max_segment_size, 1) +
+		rows * (int64) sizeof(int64) / Max(plan->memory_limit / 2, 1) + 2;
+	targets = Min(targets, 10000);
+	SsCatalogReserveIds("segment_id_seq", (int) targets);
+	SsCatalogReserveIds("file_id_seq", (int) targets * 3);
+}
+
+/*
  * Execute a plan inside the caller's transaction and catalog session; on
  * success the caller commits, which publishes the targets.
+ *
+ * The caller's active snapshot serves to read the sources; the merge and
+ * the index builds then run with none, and with no xid (ids reserved
+ * beforehand, files stamped with the worker's virtual id), so that a plan
+ * holds back no horizon while it works; the swap takes a new snapshot,
+ * which is active when this returns.
  */
 void
 SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
@@ -765,6 +806,8 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 			row_bytes = Max(row_bytes, src->seg->insert_raw_bytes / src->seg->num_rows);
 	}
 	m.nsources = plan->nsources;
+	PopActiveSnapshot();
+	InvalidateCatalogSnapshot();
 	SsProgressBegin(plan->compaction_id, plan->plan_id, m.coll->name,
 					result->rows_in, result->bytes_in);
 
@@ -805,6 +848,7 @@ SsCompactionExecute(SsPlan *plan, SsPlanResult *result)
 		m.index_files = lappend(m.index_files, built);
 	}
 	SsProgressPhase("swapping");
+	PushActiveSnapshot(GetTransactionSnapshot());
 	Swap(&m);
 	TrackMemory(&m);
 

@@ -29,6 +29,7 @@ extern int64 SsCompactionPlan(SsCollection *coll, SsTrigger trigger, StringInfo 
 
 /* compact_exec.c */
 extern bool ss_plan_timed_out;
+extern void SsCompactionReserveIds(SsPlan *plan);
 extern void SsCompactionExecute(SsPlan *plan, SsPlanResult *result);
 
 /* Settings (compact_plan.c) */

@@ -32,12 +32,10 @@
 
 #include <unistd.h>
 
-#include "access/transam.h"
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
-#include "storage/procarray.h"
 #include "utils/hsearch.h"
 #include "utils/syscache.h"
 
@@ -55,20 +53,6 @@ typedef struct Candidate
 	char	   *path;
 	char	   *dir;
 } Candidate;
-
-/*
- * Is the writer of a file, a transaction with this 64-bit id, still
- * running?  Writers make their xid durable in the WAL before they create a
- * file (SsFilesWriterXid), so after a crash it is never handed out again
- * and TransactionIdIsInProgress cannot mistake another transaction for it.
- */
-static bool
-WriterRunning(uint64 writer_xid)
-{
-	TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
-
-	return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
-}
 
 /* Names in a directory, without . and .. (NIL if it does not exist). */
 static List *
@@ -213,7 +197,7 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 			CHECK_FOR_INTERRUPTS();
 			if (SsFilesParseTempXid(name, &xid))
 			{
-				if (!WriterRunning(xid))
+				if (!SsFilesWriterRunning(xid))
 					RemoveFile(path, removed_files, removed_bytes);
 				continue;
 			}
@@ -224,7 +208,7 @@ SsGcRun(bool wait, int *removed_files, int64 *removed_bytes)
 			 */
 			has_writer = SsBinlogPeekHeader(path, &kind, &xid, &missing) ||
 				(!missing && SsIvfPeekHeader(path, &xid, &index_type, &missing));
-			if (missing || (has_writer && WriterRunning(xid)))
+			if (missing || (has_writer && SsFilesWriterRunning(xid)))
 				continue;
 			candidates = lappend(candidates, path);
 		}

@@ -34,6 +34,9 @@
 #include "pgstat.h"
 #include "replication/message.h"
 #include "storage/fd.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/memutils.h"
 
 #include "format/fault.h"
@@ -77,10 +80,37 @@ SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id, const char *ki
 }
 
 /*
- * The current transaction's id, as writers stamp it on their files, made
- * durable in the WAL first.  An xid that never reached the WAL before a
- * crash is handed out again after it; garbage collection would then take
- * the dead writer's files for a running transaction's and keep them.
+ * Writers of this process stamp files with their transaction's virtual id
+ * (SsFilesStampVirtualIds), so that they need no xid to write.
+ */
+static bool stamp_virtual = false;
+
+/*
+ * A virtual stamp has its top bit set; a full xid never does, its epoch
+ * being far below 2^31.  Below it: the backend id, then the local id.
+ */
+#define SS_WRITER_VIRTUAL	(UINT64CONST(1) << 63)
+
+/*
+ * Stamp this process's files with virtual transaction ids: for a process
+ * whose transactions are never prepared (a background worker), the vxid
+ * lives exactly as long as its transaction, and writing then assigns no
+ * xid, which would hold back every horizon of the cluster for as long as
+ * the writer runs.
+ */
+void
+SsFilesStampVirtualIds(void)
+{
+	stamp_virtual = true;
+}
+
+/*
+ * The current transaction's stamp for the files it writes.  An xid is
+ * made durable in the WAL first: one that never reached the WAL before a
+ * crash is handed out again after it, and garbage collection would then
+ * take the dead writer's files for a running transaction's and keep them.
+ * A virtual id reused after a restart can only make garbage collection
+ * keep a dead writer's file until the reusing transaction ends.
  */
 uint64
 SsFilesWriterXid(void)
@@ -89,6 +119,9 @@ SsFilesWriterXid(void)
 	FullTransactionId fxid;
 
 	SsFileWalCheckWritable();
+	if (stamp_virtual)
+		return SS_WRITER_VIRTUAL | ((uint64) (uint32) MyProc->backendId << 32) |
+			MyProc->lxid;
 	fxid = GetTopFullTransactionId();
 
 	if (!FullTransactionIdEquals(fxid, durable))
@@ -97,6 +130,32 @@ SsFilesWriterXid(void)
 		durable = fxid;
 	}
 	return U64FromFullTransactionId(fxid);
+}
+
+/*
+ * Is the writer of a file, by its stamp, still running?  A transaction's
+ * xid leaves the running set, and its vxid lock is released, only after
+ * its commit is visible; a snapshot taken after this answers false sees
+ * the writer's catalog rows.
+ */
+bool
+SsFilesWriterRunning(uint64 writer_xid)
+{
+	if (writer_xid & SS_WRITER_VIRTUAL)
+	{
+		VirtualTransactionId vxid;
+
+		vxid.backendId = (BackendId) ((writer_xid >> 32) & 0x7FFFFFFF);
+		vxid.localTransactionId = (LocalTransactionId) writer_xid;
+		return vxid.backendId > 0 && LocalTransactionIdIsValid(vxid.localTransactionId) &&
+			!VirtualXactLock(vxid, false);
+	}
+	else
+	{
+		TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(writer_xid));
+
+		return TransactionIdIsValid(xid) && TransactionIdIsInProgress(xid);
+	}
 }
 
 /* Temporary name under which a file is written before its rename. */

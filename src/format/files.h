@@ -18,7 +18,9 @@ extern char *SsFilesDatabaseDir(Oid dboid);
 extern char *SsFilesCollectionDir(Oid dboid, int64 collection_id);
 extern char *SsFilesPath(int64 collection_id, int64 segment_id, int64 file_id,
 						 const char *kind);
+extern void SsFilesStampVirtualIds(void);
 extern uint64 SsFilesWriterXid(void);
+extern bool SsFilesWriterRunning(uint64 writer_xid);
 extern char *SsFilesTempPath(const char *path, uint64 writer_xid);
 extern bool SsFilesParseTempXid(const char *name, uint64 *writer_xid);
 extern void SsFilesEnsureDir(int64 collection_id);

@@ -219,11 +219,37 @@ SsCatalogStatementPlan(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
+/*
+ * A query run while no snapshot is active (a compaction plan merges with
+ * none, so as to hold back no horizon) takes one of its own for its
+ * length, as a statement does: SPI refuses to run without one outside a
+ * portal.  Returns whether it pushed one, for EndQuerySnapshot.
+ */
+static bool
+BeginQuerySnapshot(void)
+{
+	if (ActiveSnapshotSet())
+		return false;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	return true;
+}
+
+/* Let go of BeginQuerySnapshot's snapshot, and of the catalog snapshot. */
+static void
+EndQuerySnapshot(bool pushed)
+{
+	if (!pushed)
+		return;
+	PopActiveSnapshot();
+	InvalidateCatalogSnapshot();
+}
+
 /* Run one statement; raise an error if it fails. */
 static int
 Run(const char *sql, int nargs, Oid *types, Datum *values)
 {
 	SPIPlanPtr	plan = nargs > 0 ? SsCatalogStatementPlan(sql, nargs, types) : NULL;
+	bool		pushed = BeginQuerySnapshot();
 	int			ret;
 
 	if (ss_latest || ss_snapshot != NULL)
@@ -240,6 +266,7 @@ Run(const char *sql, int nargs, Oid *types, Datum *values)
 	else
 		ret = SPI_execute_with_args(sql, nargs, types, values, NULL,
 									ss_read_only, 0);
+	EndQuerySnapshot(pushed);
 	if (ret < 0)
 		elog(ERROR, "segstore catalog query failed: %s: %s",
 			 SPI_result_code_string(ret), sql);
@@ -762,17 +789,88 @@ SsCatalogSetGrowing(SsCollection *coll, int64 segment_id)
 	coll->growing_segment_id = segment_id;
 }
 
+/*
+ * Ids of one sequence taken ahead of time (SsCatalogReserveIds): nextval
+ * assigns its transaction an xid whenever it logs the sequence, which a
+ * transaction that must not hold one for long takes from here instead.
+ */
+typedef struct IdReserve
+{
+	char		sequence[NAMEDATALEN];
+	int64	   *ids;
+	int			n;
+	int			next;
+} IdReserve;
+
+#define SS_ID_RESERVES 2
+
+static IdReserve id_reserves[SS_ID_RESERVES];
+
 /* Next value of one of the extension's id sequences. */
 int64
 SsCatalogNextId(const char *sequence)
 {
-	char	   *sql = psprintf("SELECT pg_catalog.nextval('segstore.%s')", sequence);
+	char	   *sql;
+	bool		pushed;
 	int			ret;
+	int			r;
 
+	for (r = 0; r < SS_ID_RESERVES; r++)
+		if (id_reserves[r].next < id_reserves[r].n &&
+			strcmp(id_reserves[r].sequence, sequence) == 0)
+			return id_reserves[r].ids[id_reserves[r].next++];
+	sql = psprintf("SELECT pg_catalog.nextval('segstore.%s')", sequence);
+	pushed = BeginQuerySnapshot();
 	ret = SPI_execute(sql, false, 1);
+	EndQuerySnapshot(pushed);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not get next value of segstore.%s", sequence);
 	return SsCatalogColInt8(0, 1);
+}
+
+/*
+ * Take n ids of a sequence now, for SsCatalogNextId to hand out later in
+ * this process, until SsCatalogReleaseIds; once they run out it calls
+ * nextval again.  Ids left over are never used: sequences have gaps.
+ */
+void
+SsCatalogReserveIds(const char *sequence, int n)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(n)};
+	IdReserve  *r = NULL;
+	uint64		i;
+	int			k;
+
+	for (k = 0; k < SS_ID_RESERVES && r == NULL; k++)
+		if (id_reserves[k].n == 0 || strcmp(id_reserves[k].sequence, sequence) == 0)
+			r = &id_reserves[k];
+	if (r == NULL)
+		elog(ERROR, "too many id reserves");
+	Run(psprintf("SELECT pg_catalog.nextval('segstore.%s') FROM pg_catalog.generate_series(1, $1)",
+				 sequence), 1, types, values);
+	if (r->ids != NULL)
+		pfree(r->ids);
+	strlcpy(r->sequence, sequence, NAMEDATALEN);
+	r->ids = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+		r->ids[i] = SsCatalogColInt8(i, 1);
+	r->n = (int) SPI_processed;
+	r->next = 0;
+}
+
+/* Forget the ids SsCatalogReserveIds took that were not used. */
+void
+SsCatalogReleaseIds(void)
+{
+	int			k;
+
+	for (k = 0; k < SS_ID_RESERVES; k++)
+	{
+		if (id_reserves[k].ids != NULL)
+			pfree(id_reserves[k].ids);
+		memset(&id_reserves[k], 0, sizeof(IdReserve));
+	}
 }
 
 /* Segments of a collection with their binlog summaries, in id order. */
@@ -935,18 +1033,21 @@ SsCatalogBinlogs(int64 collection_id, int64 segment_id, const char *kind)
 	char		nulls[3] = "   ";
 	List	   *result = NIL;
 	uint64		i;
+	bool		pushed;
 	int			ret;
 
 	values[0] = Int64GetDatum(collection_id);
 	values[1] = Int64GetDatum(segment_id);
 	values[2] = kind ? CStringGetTextDatum(kind) : (Datum) 0;
 	nulls[2] = kind ? ' ' : 'n';
+	pushed = BeginQuerySnapshot();
 	ret = SPI_execute_with_args("SELECT segment_id, file_id, kind, path, rows, size_bytes, "
 								"raw_bytes, ts_min, ts_max, created_at FROM segstore.binlog "
 								"WHERE ($1 <= 0 OR collection_id = $1) AND ($2 <= 0 OR segment_id = $2) "
 								"AND ($3::text IS NULL OR kind = $3) "
 								"ORDER BY segment_id, file_id",
 								3, types, values, nulls, ss_read_only, 0);
+	EndQuerySnapshot(pushed);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read segstore.binlog");
 	for (i = 0; i < SPI_processed; i++)

@@ -134,6 +134,8 @@ extern List *SsCatalogDroppedViews(void);
 extern List *SsCatalogAlteredRelations(void);
 extern void SsCatalogSetGrowing(SsCollection *coll, int64 segment_id);
 extern int64 SsCatalogNextId(const char *sequence);
+extern void SsCatalogReserveIds(const char *sequence, int n);
+extern void SsCatalogReleaseIds(void);
 extern Oid	SsCatalogExtensionOwner(void);
 extern List *SsCatalogCollectionActivity(int idle_s);
 

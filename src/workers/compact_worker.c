@@ -423,10 +423,19 @@ RecordFailure(void *arg)
 					outcome->plan_id, state, outcome->error->message)));
 }
 
+/* Take the ids a plan's targets need, in a transaction of their own. */
+static void
+ReserveIds(void *arg)
+{
+	SsCompactionReserveIds(SsCatalogGetPlan(*(int64 *) arg));
+}
+
 /*
  * Run one plan in its own transaction.  On error the transaction, and so
  * every catalog change of the plan, is rolled back; the targets' files are
- * left to garbage collection, and the plan is marked with its error.
+ * left to garbage collection, and the plan is marked with its error.  The
+ * ids it needs are taken before, so that the plan's transaction gets an
+ * xid only at the swap.
  */
 static void
 RunPlan(int64 plan_id)
@@ -436,9 +445,6 @@ RunPlan(int64 plan_id)
 	volatile int64 compaction_id = 0;
 
 	ss_plan_timed_out = false;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
 		SsPlan	   *plan;
@@ -448,6 +454,10 @@ RunPlan(int64 plan_id)
 		int			usecs;
 		struct rusage usage;
 
+		InTransaction(ReserveIds, &plan_id);
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
 		SsCatalogOpen(&session, false);
 		SsCatalogLockForWorker();
 		plan = SsCatalogGetPlan(plan_id);
@@ -489,6 +499,7 @@ RunPlan(int64 plan_id)
 		FreeErrorData(outcome.error);
 	}
 	PG_END_TRY();
+	SsCatalogReleaseIds();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	if (compaction_id != 0)
 	{
@@ -548,6 +559,7 @@ SsCompactionWorkerMain(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	SsWorkerSetUpSession();
 	cxt = AllocSetContextCreate(TopMemoryContext, "segstore compaction worker",
 								ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);

@@ -38,10 +38,12 @@
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "data/stamp.h"
+#include "format/files.h"
 #include "metadata/catalog.h"
 #include "status/status.h"
 #include "workers/workers.h"
@@ -56,6 +58,20 @@
 static BackgroundWorkerHandle *handles[SS_MAX_DATABASES];
 static bool rescan_at_commit = false;
 static bool callback_registered = false;
+
+/*
+ * Settings of a worker's database session: read committed whatever
+ * default_transaction_isolation says, as autovacuum's, since each step
+ * must see what writers have committed; and files stamped with virtual
+ * transaction ids, since a worker never prepares a transaction.
+ */
+void
+SsWorkerSetUpSession(void)
+{
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SsFilesStampVirtualIds();
+}
 
 /*
  * Describe one of segstore's background workers: its entry point, its

@@ -451,6 +451,7 @@ SsWorkerMain(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	SsWorkerSetUpSession();
 
 	my_slot = &ss_shared->databases[slotno];
 	LWLockAcquire(ss_shared->lock, LW_EXCLUSIVE);

@@ -32,6 +32,7 @@ extern void SsLauncherStopForDropExtension(void);
 extern bool SsLauncherWorkerRunning(const char *type);
 extern List *SsLauncherWorkerPids(const char *type);
 extern void SsWorkerStatusList(Tuplestorestate *store, TupleDesc desc);
+extern void SsWorkerSetUpSession(void);
 
 /* worker.c */
 extern PGDLLEXPORT void SsWorkerMain(Datum arg);
