@@ -6,8 +6,11 @@
  *
  * Layout, relative to the data directory:
  *	  segstore/<database oid>/<collection id>/<segment id>_<file id>.<kind>
- * where kind is insert, delta or stats.  A file being written is named
- *	  <final name>.<writer xid>.tmp
+ * where kind is insert, delta, stats or index.  A file being written is
+ * named
+ *	  <final name>.<writer stamp>.tmp
+ * where the stamp, also in the file's header, is its writer's full xid or,
+ * for a background worker, its virtual transaction id (SsFilesWriterXid),
  * so that garbage collection can tell when its writer is gone.
  *
  * Every byte written, every installation and every removal is WAL-logged
