@@ -66,18 +66,29 @@ DECLARE
 	dir text := 'segstore/' ||
 		(SELECT oid FROM pg_database WHERE datname = current_database()) || '/' ||
 		(SELECT collection_id FROM segstore.collection WHERE name = 'c');
-	r record;
+	r1 record;
+	r2 record;
+	a record;
 BEGIN
 	FOR i IN 1..60000 LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT p.phase, a.backend_xid, a.backend_xmin INTO r
-		FROM segstore.compaction_progress p JOIN pg_stat_activity a ON a.pid = p.pid;
-		IF FOUND AND r.phase IN ('reading', 'writing', 'indexing') THEN
-			samples := samples + 1;
-			IF r.backend_xid IS NOT NULL OR r.backend_xmin IS NOT NULL THEN
-				held := held + 1;
+		SELECT pid, plan_id, phase INTO r1 FROM segstore.compaction_progress;
+		EXIT WHEN NOT FOUND AND samples > 0;
+		IF FOUND AND r1.phase IN ('reading', 'writing', 'indexing') THEN
+			-- The worker's state counts only if read between two readings of
+			-- its progress in one of those phases: its snapshot is let go of
+			-- before the progress appears and taken after it says swapping.
+			PERFORM pg_stat_clear_snapshot();
+			SELECT backend_xid, backend_xmin INTO a FROM pg_stat_activity
+			WHERE pid = r1.pid;
+			SELECT plan_id, phase INTO r2 FROM segstore.compaction_progress;
+			IF FOUND AND r2.plan_id = r1.plan_id AND
+				r2.phase IN ('reading', 'writing', 'indexing') THEN
+				samples := samples + 1;
+				IF a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL THEN
+					held := held + 1;
+				END IF;
 			END IF;
-			IF r.phase = 'writing' THEN
+			IF r1.phase = 'writing' THEN
 				writing := writing + 1;
 				-- a stamp at or above 2^63 is a virtual transaction id
 				SELECT count(*) INTO n FROM pg_ls_dir(dir) f
@@ -89,7 +100,6 @@ BEGIN
 				END IF;
 			END IF;
 		END IF;
-		EXIT WHEN NOT FOUND AND samples > 0;
 		PERFORM pg_sleep(0.005);
 	END LOOP;
 	RAISE NOTICE 'samples % writing % held % virtual_tmp % removed %',
