@@ -779,7 +779,7 @@ segstore_create_index(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		ParseParams(PG_GETARG_JSONB_P(4), params, 1, "index parameters");
 	SsCatalogOpen(&session, false);
-	SsIndexCreate(SsCollectionOpen(name, SS_OWNER, true), field, type, metric,
+	SsIndexCreate(SsCollectionOpen(name, SS_OWNER, false), field, type, metric,
 				  (int) params[0].ival);
 	SsCatalogClose(&session);
 	PG_RETURN_VOID();

@@ -18,9 +18,10 @@
  * (ivffile.c).  No k-means runs under the collection's state lock, which
  * would block writers for the length of a training: a writer that made a
  * segment builds its file only if it can borrow centroids (or the file is
- * FLAT); the maintenance worker and build_index() build the others without
- * the lock and register them under it, after checking that their segment
- * is still flushed and the index still the one they were built for.  A
+ * FLAT); the maintenance worker, build_index() and create_index() build
+ * the others without the lock and register them under it, after checking
+ * that their segment is still flushed and the index still the one they
+ * were built for.  A
  * segment whose build fails is recorded (catalog_index.c), not raised, so
  * that it holds up no other write or build.
  *
@@ -29,12 +30,13 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <unistd.h>
 
 #include "miscadmin.h"
+#include "storage/lockdefs.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "data/collection.h"
 #include "data/index.h"
 #include "data/segment.h"
 #include "data/subxact.h"
@@ -360,6 +362,16 @@ MissingSegments(SsCollection *coll)
 	return missing;
 }
 
+/*
+ * Remove a built file that is not registered: no snapshot can reference
+ * it, and the removal is logged so that standbys lose it too.
+ */
+static void
+Discard(SsIndexBuilt *built)
+{
+	(void) SsFilesRemoveNow(built->path, MyDatabaseId);
+}
+
 /* Register a built file. */
 static void
 Register(SsCollection *coll, SsIndexBuilt *built)
@@ -416,7 +428,7 @@ SsIndexAttach(SsCollection *coll, List *built)
 			registered++;
 		}
 		else
-			(void) unlink(b->path);
+			Discard(b);
 	}
 	return registered;
 }
@@ -562,17 +574,10 @@ SsIndexPrepare(SsCollection *coll, const SsIndexDef *def, int64 segment_id,
 	return BuildFile(coll, def, segment_id, insert_path, nrows, memory_budget, true);
 }
 
-/*
- * Create a collection's index and build the files of its segments, under
- * the state lock as CREATE INDEX blocks a table's writers; a segment that
- * cannot be built fails it.
- */
-void
-SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric metric,
-			  int nlist)
+/* Refuse an index definition that cannot be created on coll. */
+static void
+CheckDefinition(SsCollection *coll, const char *field, SsIndexType type, int nlist)
 {
-	SsIndexDef	def;
-	ListCell   *lc;
 	int			f;
 
 	for (f = 0; f < coll->nfields; f++)
@@ -598,12 +603,75 @@ SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric 
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("nlist %d is too large for dimension %d", nlist, coll->dim)));
-	if (SsIndexGetDef(coll, &def))
+}
+
+/* Refuse a second index on coll, first removing the files built for it. */
+static void
+CheckNoIndex(SsCollection *coll, List *built)
+{
+	SsIndexDef	def;
+	ListCell   *lc;
+
+	if (!SsIndexGetDef(coll, &def))
+		return;
+	foreach(lc, built)
+		Discard(lfirst(lc));
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("collection \"%s\" already has an index on field \"%s\"",
+					coll->name, def.field),
+			 errhint("Drop it first with segstore.drop_index().")));
+}
+
+/* Whether a file for segment_id is among built. */
+static bool
+IsBuilt(List *built, int64 segment_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, built)
+		if (((SsIndexBuilt *) lfirst(lc))->segment_id == segment_id)
+			return true;
+	return false;
+}
+
+/*
+ * Rounds of building without the state lock: a compaction that swaps
+ * while the files are built makes targets the next round builds; past
+ * these, what keeps arriving is left to the lock-held part.
+ */
+#define SS_CREATE_BUILD_ROUNDS 3
+
+/*
+ * Create the index of a collection resolved (not locked) as coll, which the
+ * caller owns, and build the files of its segments.  The files are built
+ * first, k-means included, holding only the collection lock in
+ * AccessShareLock, which keeps a drop out and no writer: the segments are
+ * read as they now are, again after each round, so that the targets of a
+ * compaction that swapped meanwhile are built too.  Then, under the state
+ * lock, the definition is inserted, the files that still fit are
+ * registered (SsIndexAttach) and the few segments sealed since get theirs
+ * if they need no k-means (borrowed centroids, FLAT); any other is left to
+ * the maintenance worker, with a notice.  A segment that cannot be built
+ * fails the statement, as a row that cannot be indexed fails CREATE INDEX.
+ */
+void
+SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric metric,
+			  int nlist)
+{
+	SsIndexDef	def;
+	List	   *built = NIL;
+	ListCell   *lc;
+	int			round;
+	int			deferred = 0;
+
+	CheckDefinition(coll, field, type, nlist);
+	if (SsCatalogLockCollection(coll->id, AccessShareLock) == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("collection \"%s\" already has an index on field \"%s\"",
-						coll->name, def.field),
-				 errhint("Drop it first with segstore.drop_index().")));
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("collection \"%s\" does not exist", coll->name),
+				 errdetail("It was dropped while this transaction waited for it.")));
+	CheckNoIndex(coll, NIL);
 
 	memset(&def, 0, sizeof(def));
 	def.index_id = SsCatalogNextId("index_id_seq");
@@ -611,16 +679,48 @@ SsIndexCreate(SsCollection *coll, const char *field, SsIndexType type, SsMetric 
 	def.type = type;
 	def.metric = metric;
 	def.nlist = type == SS_INDEX_IVF_FLAT ? nlist : 1;
+	for (round = 0; round < SS_CREATE_BUILD_ROUNDS; round++)
+	{
+		bool		any = false;
+
+		foreach(lc, MissingSegments(coll))
+		{
+			SsSegment  *seg = lfirst(lc);
+
+			if (IsBuilt(built, seg->segment_id))
+				continue;
+			built = lappend(built, BuildFile(coll, &def, seg->segment_id, seg->insert_path,
+											 seg->num_rows, 0, true));
+			any = true;
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (!any)
+			break;
+	}
+
+	coll = SsCollectionRecheck(coll, SsCatalogGetCollectionById(coll->id, true, true),
+							   SS_OWNER, false);
+	CheckNoIndex(coll, built);
 	SsCatalogInsertIndex(coll->id, &def);
 	SsCatalogClearIndexFailures(coll->id, 0);
+	(void) SsIndexAttach(coll, built);
 	foreach(lc, MissingSegments(coll))
 	{
 		SsSegment  *seg = lfirst(lc);
+		SsIndexBuilt *b = BuildFile(coll, &def, seg->segment_id, seg->insert_path,
+									seg->num_rows, 0, false);
 
-		Register(coll, BuildFile(coll, &def, seg->segment_id, seg->insert_path, seg->num_rows,
-								 0, true));
-		CHECK_FOR_INTERRUPTS();
+		if (b != NULL)
+			Register(coll, b);
+		else
+			deferred++;
 	}
+	if (deferred > 0)
+		ereport(NOTICE,
+				(errmsg_plural("%d segment of collection \"%s\" sealed while its index was built is left to the maintenance worker",
+							   "%d segments of collection \"%s\" sealed while its index was built are left to the maintenance worker",
+							   deferred, deferred, coll->name),
+				 errhint("Run segstore.build_index() to build their files now.")));
 }
 
 /* Drop a collection's index; its files go when the transaction commits. */
