@@ -63,4 +63,33 @@ SELECT segstore.flush('t');
 COMMIT;
 SELECT segstore.num_entities('t');
 
+
+-- a delete of insert_direct_threshold keys or more of one segment writes
+-- its delta binlog in its transaction, with no pending deletes; fewer keys
+-- of each segment are pending deletes until a flush; an abort leaves the
+-- file to gc()
+SELECT segstore.insert('t', array_agg(i::int8), array_agg(ARRAY[i, i]::float4[]), array_agg(i::text))
+FROM generate_series(10001, 10400) i;
+CREATE TEMP VIEW deletes AS
+SELECT (SELECT pending_deletes FROM segstore.collection_stats('t')) AS pending,
+	   (SELECT count(*) FROM segstore.binlogs('t') WHERE kind = 'delta') AS delta_files,
+	   (SELECT coalesce(sum(rows), 0) FROM segstore.binlogs('t') WHERE kind = 'delta') AS delta_keys,
+	   segstore.num_entities('t') AS entities;
+SELECT * FROM deletes;
+BEGIN;
+SELECT segstore.delete('t', 'id >= 10001 and id <= 10150');
+SELECT * FROM deletes;
+SELECT count(*) FROM segstore.query('t', 'id >= 10001 and id <= 10150');
+ROLLBACK;
+SELECT * FROM deletes;
+SELECT removed_files FROM segstore.gc();
+SELECT segstore.delete('t', 'id >= 10001 and id <= 10150');
+-- 80 keys of this segment and 10 of the first: pending
+SELECT segstore.delete('t', 'id >= 10151 and id <= 10230 or id >= 250 and id < 260');
+SELECT * FROM deletes;
+SELECT segstore.flush('t');
+SELECT * FROM deletes;
+SELECT count(*) FROM segstore.query('t', 'id >= 10001 and id <= 10230');
+
+DROP VIEW deletes;
 DROP EXTENSION segstore;

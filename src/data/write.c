@@ -21,7 +21,8 @@
  *	 (SsGrowingTake).  A writer that meets a row a seal is moving waits
  *	 for the seal and finds the key in its new segment.
  * - Whatever changes the flushed state (a seal, a pending delete on a
- *	 segment, a new segment, an index file) takes the collection's state
+ *	 segment or a delta binlog written for it at once, a new segment, an
+ *	 index file) takes the collection's state
  *	 lock until the transaction ends (SsCatalogGetCollectionById with
  *	 lock).  Writers that only add rows to the growing table, or delete
  *	 growing rows, never take it.  A writer that brings the growing table
@@ -242,7 +243,9 @@ CheckSnapshotAgrees(SsCollection *coll, const SnapshotView *view, const int64 *k
 /*
  * Delete the given sorted, distinct keys wherever they are live: rows of
  * the growing table are deleted, keys of sealed segments recorded as
- * pending deletes, under the state lock.  Returns how many were live.
+ * pending deletes, or written as a delta binlog for a segment that loses
+ * insert_direct_threshold keys or more, under the state lock.  Returns how
+ * many were live.
  */
 static int64
 DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
@@ -316,7 +319,16 @@ DeleteLiveKeys(SsCollection *coll, const int64 *keys, int nkeys, TimestampTz ts)
 
 		for (i = 0; i < lk->nkeys; i++)
 			times[i] = ts;
-		SsCatalogInsertPendingDeletes(coll->id, lk->segment_id, lk->keys, times, lk->nkeys);
+
+		/*
+		 * Many deletes of one segment go straight into a delta binlog, as
+		 * many rows go straight into a segment: a catalog row per key would
+		 * cost more than the file, and flush would only move them there.
+		 */
+		if (lk->nkeys >= ss_insert_direct_threshold)
+			SsSegmentWriteDelta(coll, lk->segment_id, lk->keys, times, lk->nkeys);
+		else
+			SsCatalogInsertPendingDeletes(coll->id, lk->segment_id, lk->keys, times, lk->nkeys);
 	}
 	return deleted + nlive;
 }
@@ -573,7 +585,7 @@ SsWriteInit(void)
 	 * into, for every writer and reader of it.
 	 */
 	DefineCustomIntVariable("segstore.insert_direct_threshold",
-							"Inserts of at least this many rows are written straight into a new sealed segment.",
+							"Inserts of at least this many rows are written straight into a new sealed segment, deletes of at least this many keys of a segment straight into a delta binlog.",
 							NULL, &ss_insert_direct_threshold, INSERT_DIRECT_THRESHOLD_DEFAULT, 1, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("segstore.seal_proportion",

@@ -136,7 +136,9 @@ sub unreferenced_files
 sub stats
 {
 	return $node->safe_psql('postgres',
-		"SELECT growing_rows || ' ' || pending_deletes FROM segstore.collection_stats('$coll')"
+		"SELECT growing_rows || ' ' || pending_deletes || ' ' || "
+		  . "(SELECT coalesce(sum(rows), 0) FROM segstore.binlogs('$coll') WHERE kind = 'delta') "
+		  . "FROM segstore.collection_stats('$coll')"
 	);
 }
 
@@ -183,13 +185,16 @@ insert_committed(1000, 6000);  # direct segment file
 is($node->safe_psql('postgres', "SELECT segstore.flush('$coll')"),
 	'', 'flush');
 insert_committed(100, 150);    # growing again
-# Keys of sealed segments become pending deletes; 100 and 101 are growing.
-delete_committed('id >= 1000 and id < 2000', 1000 .. 1999);
+# Keys of sealed segments become pending deletes, or a delta binlog at once
+# for a segment that loses insert_direct_threshold keys or more; 100 and
+# 101 are growing.
+delete_committed('id >= 1000 and id < 1050', 1000 .. 1049);
+delete_committed('id >= 1050 and id < 2000', 1050 .. 1999);
 delete_committed('id in [5, 100, 101]', 5, 100, 101);
-is(stats(), '48 1001', 'growing rows and pending deletes before the crash');
+is(stats(), '48 51 950', 'growing rows, pending deletes and delta keys before the crash');
 crash_and_restart();
 check_state('committed inserts and deletes after immediate stop');
-is(stats(), '48 1001', 'growing rows and pending deletes after the crash');
+is(stats(), '48 51 950', 'growing rows, pending deletes and delta keys after the crash');
 
 ### (a) Stop during a large insert: it is all there or not at all.
 
@@ -220,7 +225,7 @@ is(stats(), '48 1001', 'growing rows and pending deletes after the crash');
 	eval { $bg->quit; };
 	$node->start;
 	check_state('uncommitted inserts and deletes are gone after immediate stop');
-	is(stats(), '48 1001', 'growing rows and pending deletes are as committed');
+	is(stats(), '48 51 950', 'growing rows, pending deletes and delta keys are as committed');
 }
 
 ### (c) Stop during flush, and right after it.
@@ -240,7 +245,7 @@ BEGIN
 END
 \$\$});
 $live{$_} = 1 for 4000000 .. 4000000 + 2000 * 99 - 1;
-is(stats(), (48 + 198000) . ' 1001', 'growing segment holds the small batches');
+is(stats(), (48 + 198000) . ' 51 950', 'growing segment holds the small batches');
 
 {
 	my $bg = $node->background_psql('postgres');
@@ -250,7 +255,7 @@ is(stats(), (48 + 198000) . ' 1001', 'growing segment holds the small batches');
 	eval { $bg->quit; };
 	$node->start;
 	check_state('flush not committed');
-	is(stats(), (48 + 198000) . ' 1001', 'an uncommitted flush sealed nothing');
+	is(stats(), (48 + 198000) . ' 51 950', 'an uncommitted flush sealed nothing');
 }
 
 crash_during("SELECT segstore.flush('$coll')");
@@ -260,7 +265,7 @@ is($node->safe_psql('postgres', "SELECT segstore.flush('$coll')"), '',
 	'flush committed');
 crash_and_restart();
 check_state('stop right after a committed flush');
-is(stats(), '0 0', 'the committed flush sealed every row and delete');
+is(stats(), '0 0 1001', 'the committed flush sealed every row and delete');
 
 ### Garbage collection leaves exactly the referenced files.
 
