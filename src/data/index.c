@@ -21,9 +21,9 @@
  * FLAT); the maintenance worker, build_index() and create_index() build
  * the others without the lock and register them under it, after checking
  * that their segment is still flushed and the index still the one they
- * were built for.  A
- * segment whose build fails is recorded (catalog_index.c), not raised, so
- * that it holds up no other write or build.
+ * were built for.  A segment whose build fails is recorded
+ * (catalog_index.c), not raised, so that it holds up no other write or
+ * build; create_index() alone fails, as CREATE INDEX does.
  *
  *-------------------------------------------------------------------------
  */

@@ -22,12 +22,12 @@
  *	 for the seal and finds the key in its new segment.
  * - Whatever changes the flushed state (a seal, a pending delete on a
  *	 segment or a delta binlog written for it at once, a new segment, an
- *	 index file) takes the collection's state
- *	 lock until the transaction ends (SsCatalogGetCollectionById with
- *	 lock).  Writers that only add rows to the growing table, or delete
- *	 growing rows, never take it.  A writer that brings the growing table
- *	 to its limit seals it only if the state lock is free; if not, the
- *	 next writer or the maintenance worker does.
+ *	 index file) takes the collection's state lock until the transaction
+ *	 ends (SsCatalogGetCollectionById with lock).  Writers that only add
+ *	 rows to the growing table, or delete growing rows, never take it.  A
+ *	 writer that brings the growing table to its limit seals it only if
+ *	 the state lock is free; if not, the next writer or the maintenance
+ *	 worker does.
  *
  *-------------------------------------------------------------------------
  */
