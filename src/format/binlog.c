@@ -111,6 +111,9 @@
 /* for ZSTD_customMem: the only way to choose where zstd allocates */
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "port/pg_crc32c.h"
 #include "utils/memutils.h"
@@ -336,50 +339,200 @@ SsBinlogColumnShapeValid(uint32 type, uint32 dim)
 }
 
 /*
- * Byte-shuffle n elements of the given width from src into dst.  Inlined
- * with a constant width so that the inner loop is unrolled.
+ * The byte shuffle is a transpose of an n x width byte matrix: element i's
+ * byte b goes to plane b, position i.  With SSE2 (every x86-64) sixteen
+ * elements at a time are transposed in registers by rounds of byte, word
+ * and quadword interleaves, which is several times faster than the scalar
+ * loop: compaction and flush spent a third of their time in it.  The scalar
+ * loop does the rest, and everything on other hosts.
  */
+#define SHUFFLE_LANES 16
+
+/* Scalar byte shuffle of elements [from, n) of width into planes of n. */
 static pg_attribute_always_inline void
-ShuffleWidth(char *pg_restrict dst, const char *pg_restrict src, Size n,
-			 int width)
+ShuffleScalar(char *pg_restrict dst, const char *pg_restrict src, Size from,
+			  Size n, int width)
 {
-	for (Size i = 0; i < n; i++)
+	for (Size i = from; i < n; i++)
 		for (int b = 0; b < width; b++)
 			dst[b * n + i] = src[i * width + b];
 }
+
+/* Scalar unshuffle of elements [first + from, first + n) of planes of total. */
+static pg_attribute_always_inline void
+UnshuffleScalar(char *pg_restrict dst, const char *pg_restrict src,
+				Size total, Size first, Size from, Size n, int width)
+{
+	for (Size i = from; i < n; i++)
+		for (int b = 0; b < width; b++)
+			dst[i * width + b] = src[b * total + first + i];
+}
+
+#ifdef __SSE2__
+
+#define LO8(a, b) _mm_unpacklo_epi8((a), (b))
+#define HI8(a, b) _mm_unpackhi_epi8((a), (b))
+
+/* Shuffle 16 elements of width 4 at src into planes of n bytes at dst. */
+static inline void
+Shuffle4x16(char *dst, const char *src, Size n)
+{
+	__m128i		x0 = _mm_loadu_si128((const __m128i *) src);
+	__m128i		x1 = _mm_loadu_si128((const __m128i *) (src + 16));
+	__m128i		x2 = _mm_loadu_si128((const __m128i *) (src + 32));
+	__m128i		x3 = _mm_loadu_si128((const __m128i *) (src + 48));
+
+	/* each round halves the distance between bytes of one plane */
+	__m128i		a = LO8(x0, x1),
+				b = HI8(x0, x1),
+				c = LO8(x2, x3),
+				d = HI8(x2, x3);
+	__m128i		e = LO8(a, b),
+				f = HI8(a, b),
+				g = LO8(c, d),
+				h = HI8(c, d);
+	__m128i		i = LO8(e, f),
+				j = HI8(e, f),
+				k = LO8(g, h),
+				l = HI8(g, h);
+
+	_mm_storeu_si128((__m128i *) dst, _mm_unpacklo_epi64(i, k));
+	_mm_storeu_si128((__m128i *) (dst + n), _mm_unpackhi_epi64(i, k));
+	_mm_storeu_si128((__m128i *) (dst + 2 * n), _mm_unpacklo_epi64(j, l));
+	_mm_storeu_si128((__m128i *) (dst + 3 * n), _mm_unpackhi_epi64(j, l));
+}
+
+/* Shuffle 16 elements of width 8 at src into planes of n bytes at dst. */
+static inline void
+Shuffle8x16(char *dst, const char *src, Size n)
+{
+	__m128i		x[8];
+	__m128i		a[8];
+
+	for (int r = 0; r < 8; r++)
+		x[r] = _mm_loadu_si128((const __m128i *) (src + 16 * r));
+	/* four rounds of byte interleaves, pairing registers four apart, then two, ... */
+	for (int r = 0; r < 4; r++)
+	{
+		a[2 * r] = LO8(x[r], x[r + 4]);
+		a[2 * r + 1] = HI8(x[r], x[r + 4]);
+	}
+	for (int r = 0; r < 4; r++)
+	{
+		x[2 * r] = LO8(a[r], a[r + 4]);
+		x[2 * r + 1] = HI8(a[r], a[r + 4]);
+	}
+	for (int r = 0; r < 4; r++)
+	{
+		a[2 * r] = LO8(x[r], x[r + 4]);
+		a[2 * r + 1] = HI8(x[r], x[r + 4]);
+	}
+	for (int r = 0; r < 4; r++)
+	{
+		_mm_storeu_si128((__m128i *) (dst + 2 * r * n), LO8(a[r], a[r + 4]));
+		_mm_storeu_si128((__m128i *) (dst + (2 * r + 1) * n), HI8(a[r], a[r + 4]));
+	}
+}
+
+/* Unshuffle 16 elements of width 4 from planes of total bytes at src. */
+static inline void
+Unshuffle4x16(char *dst, const char *src, Size total)
+{
+	__m128i		p0 = _mm_loadu_si128((const __m128i *) src);
+	__m128i		p1 = _mm_loadu_si128((const __m128i *) (src + total));
+	__m128i		p2 = _mm_loadu_si128((const __m128i *) (src + 2 * total));
+	__m128i		p3 = _mm_loadu_si128((const __m128i *) (src + 3 * total));
+	__m128i		a = LO8(p0, p1),
+				b = HI8(p0, p1),
+				c = LO8(p2, p3),
+				d = HI8(p2, p3);
+
+	_mm_storeu_si128((__m128i *) dst, _mm_unpacklo_epi16(a, c));
+	_mm_storeu_si128((__m128i *) (dst + 16), _mm_unpackhi_epi16(a, c));
+	_mm_storeu_si128((__m128i *) (dst + 32), _mm_unpacklo_epi16(b, d));
+	_mm_storeu_si128((__m128i *) (dst + 48), _mm_unpackhi_epi16(b, d));
+}
+
+/* Unshuffle 16 elements of width 8 from planes of total bytes at src. */
+static inline void
+Unshuffle8x16(char *dst, const char *src, Size total)
+{
+	__m128i		p[8];
+	__m128i		a[8];
+	__m128i		b[8];
+
+	for (int r = 0; r < 8; r++)
+		p[r] = _mm_loadu_si128((const __m128i *) (src + r * total));
+	/* bytes pair up into words, words into double words, those into elements */
+	for (int r = 0; r < 4; r++)
+	{
+		a[r] = LO8(p[2 * r], p[2 * r + 1]);
+		a[r + 4] = HI8(p[2 * r], p[2 * r + 1]);
+	}
+	for (int h = 0; h < 2; h++)
+		for (int r = 0; r < 2; r++)
+		{
+			b[4 * h + 2 * r] = _mm_unpacklo_epi16(a[4 * h + 2 * r], a[4 * h + 2 * r + 1]);
+			b[4 * h + 2 * r + 1] = _mm_unpackhi_epi16(a[4 * h + 2 * r], a[4 * h + 2 * r + 1]);
+		}
+	for (int h = 0; h < 2; h++)
+		for (int r = 0; r < 2; r++)
+		{
+			char	   *out = dst + 64 * h + 32 * r;
+
+			_mm_storeu_si128((__m128i *) out,
+							 _mm_unpacklo_epi32(b[4 * h + r], b[4 * h + r + 2]));
+			_mm_storeu_si128((__m128i *) (out + 16),
+							 _mm_unpackhi_epi32(b[4 * h + r], b[4 * h + r + 2]));
+		}
+}
+
+#endif							/* __SSE2__ */
 
 /* Byte-shuffle n elements of width 4 or 8. */
 void
 SsBinlogShuffle(char *dst, const char *src, Size n, int width)
 {
+	Size		done = 0;
+
+#ifdef __SSE2__
+	for (; done + SHUFFLE_LANES <= n; done += SHUFFLE_LANES)
+	{
+		if (width == 4)
+			Shuffle4x16(dst + done, src + done * 4, n);
+		else
+			Shuffle8x16(dst + done, src + done * 8, n);
+	}
+#endif
 	if (width == 4)
-		ShuffleWidth(dst, src, n, 4);
+		ShuffleScalar(dst, src, done, n, 4);
 	else
-		ShuffleWidth(dst, src, n, 8);
+		ShuffleScalar(dst, src, done, n, 8);
 }
 
 /*
  * Undo the byte shuffle of a block of total elements for elements
  * [first, first + n) only, writing them to dst.
  */
-static pg_attribute_always_inline void
-UnshuffleWidth(char *pg_restrict dst, const char *pg_restrict src,
-			   Size total, Size first, Size n, int width)
-{
-	for (Size i = 0; i < n; i++)
-		for (int b = 0; b < width; b++)
-			dst[i * width + b] = src[b * total + first + i];
-}
-
-/* Undo the byte shuffle for some elements of width 4 or 8. */
 void
 SsBinlogUnshuffle(char *dst, const char *src, Size total, Size first, Size n,
 				  int width)
 {
+	Size		done = 0;
+
+#ifdef __SSE2__
+	for (; done + SHUFFLE_LANES <= n; done += SHUFFLE_LANES)
+	{
+		if (width == 4)
+			Unshuffle4x16(dst + done * 4, src + first + done, total);
+		else
+			Unshuffle8x16(dst + done * 8, src + first + done, total);
+	}
+#endif
 	if (width == 4)
-		UnshuffleWidth(dst, src, total, first, n, 4);
+		UnshuffleScalar(dst, src, total, first, done, n, 4);
 	else
-		UnshuffleWidth(dst, src, total, first, n, 8);
+		UnshuffleScalar(dst, src, total, first, done, n, 8);
 }
 
 /* Serialize a header, computing its CRC. */
