@@ -61,6 +61,7 @@ typedef struct Source
 	int64	   *del_keys;		/* deletes known when the plan started */
 	TimestampTz *del_ts;
 	int			ndel;
+	int			del_pos;		/* NextDelete's cursor into del_keys */
 	bool		purged;			/* every row goes: nothing to read */
 } Source;
 
@@ -172,6 +173,21 @@ FindDelete(const Source *src, int64 key)
 	return (int) SsSortedFind(src->del_keys, src->ndel, key);
 }
 
+/*
+ * FindDelete for the rows of a source read front to back: their keys come
+ * in ascending order, so a cursor walks the sorted deletes once instead of
+ * a binary search per row.
+ */
+static int
+NextDelete(Source *src, int64 key)
+{
+	while (src->del_pos < src->ndel && src->del_keys[src->del_pos] < key)
+		src->del_pos++;
+	if (src->del_pos < src->ndel && src->del_keys[src->del_pos] == key)
+		return src->del_pos;
+	return -1;
+}
+
 /* A finished target: its files are written, its catalog rows wait for the swap. */
 typedef struct Target
 {
@@ -265,7 +281,7 @@ CopyRun(Merge *m, Source *src, int64 limit, bool inclusive)
 	while (src->pos < chunk->nrows)
 	{
 		int64		key = SsBatchKey(chunk, pk, src->pos);
-		int			d = FindDelete(src, key);
+		int			d = NextDelete(src, key);
 		int64		start;
 		int64		end;
 
@@ -284,7 +300,7 @@ CopyRun(Merge *m, Source *src, int64 limit, bool inclusive)
 			key = SsBatchKey(chunk, pk, end);
 			if (PastLimit(key, limit, inclusive))
 				break;
-			d = FindDelete(src, key);
+			d = NextDelete(src, key);
 			if (d >= 0 && src->del_ts[d] < m->cutoff)
 				break;
 			if (d >= 0)
@@ -309,7 +325,7 @@ MergeDuplicates(Merge *m, int64 key, Source **dups, int ndups)
 	for (i = 0; i < ndups; i++)
 	{
 		Source	   *src = dups[i];
-		int			d = FindDelete(src, key);
+		int			d = NextDelete(src, key);
 
 		if (d >= 0)
 		{
@@ -435,7 +451,7 @@ ChooseRows(Merge *m, Source *src, bool *keep, int64 *keys, int64 *nkeys,
 	{
 		int64		key = ((int64 *) pkcol.values)[r];
 		TimestampTz ts = ((TimestampTz *) tscol.values)[r];
-		int			d = FindDelete(src, key);
+		int			d = NextDelete(src, key);
 
 		keep[r] = !(d >= 0 && src->del_ts[d] < m->cutoff);
 		if (!keep[r])

@@ -46,6 +46,9 @@
 #define BLOOM_MAX_BITS		((uint32) 0xFFFFFFF8)	/* largest multiple of 8 */
 #define BLOOM_MAX_HASHES	32
 
+StaticAssertDecl(BLOOM_MAX_HASHES < BLOOM_MIN_BITS,
+				 "BloomProbe's steps reduce modulo nbits by one subtraction");
+
 #define BLOOM_SEED1			UINT64CONST(0x9E3779B97F4A7C15)
 #define BLOOM_SEED2			UINT64CONST(0xC2B2AE3D27D4EB4F)
 
@@ -94,8 +97,19 @@ BloomProbe(const SsBloom *bloom, int64 key, bool set)
 			all = false;
 			bloom->bits[pos >> 3] |= mask;
 		}
-		pos = (pos + step) % m;
-		step = (step + i + 1) % m;
+
+		/*
+		 * pos and step are below m, and i + 1 <= BLOOM_MAX_HASHES <
+		 * BLOOM_MIN_BITS <= m (Build and Deserialize ensure it), so one
+		 * subtraction does each modulo, without the divisions that were most
+		 * of a build's time.
+		 */
+		pos += step;
+		if (pos >= m)
+			pos -= m;
+		step += i + 1;
+		if (step >= m)
+			step -= m;
 	}
 	return all;
 }
