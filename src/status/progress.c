@@ -6,13 +6,16 @@
  *
  * A compaction worker takes a slot in shared memory for the plan it runs
  * and updates it as it goes; the slot is given back when the plan ends,
- * and on process exit whatever happened.
+ * and on process exit whatever happened.  When a plan's end has committed
+ * the worker broadcasts a condition variable, on which the sessions in
+ * wait_for_compaction() sleep.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
 #include "utils/builtins.h"
 
@@ -99,6 +102,54 @@ void
 SsProgressEnd(void)
 {
 	ReleaseSlot(0, 0);
+}
+
+/*
+ * The end of a plan is committed (completed or failed): wake the sessions
+ * in wait_for_compaction(), so that they need not poll to see it soon.
+ */
+void
+SsProgressPlanEnded(void)
+{
+	if (ss_shared != NULL)
+		ConditionVariableBroadcast(&ss_shared->plan_ended);
+}
+
+/*
+ * Before a waiter first checks whether its compaction has ended: from here
+ * on no SsProgressPlanEnded() is missed by its SsProgressWait().
+ */
+void
+SsProgressPrepareWait(void)
+{
+	if (ss_shared != NULL)
+		ConditionVariablePrepareToSleep(&ss_shared->plan_ended);
+}
+
+/*
+ * Sleep until a plan ends or timeout_ms has passed; without shared memory
+ * (segstore not preloaded) only the timeout wakes the waiter.
+ */
+void
+SsProgressWait(long timeout_ms)
+{
+	if (ss_shared != NULL)
+		(void) ConditionVariableTimedSleep(&ss_shared->plan_ended, timeout_ms,
+										   PG_WAIT_EXTENSION);
+	else
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* The waiter is done waiting. */
+void
+SsProgressCancelWait(void)
+{
+	if (ss_shared != NULL)
+		ConditionVariableCancelSleep();
 }
 
 /* Rows of segstore.compaction_progress: every running plan of the cluster. */

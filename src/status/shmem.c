@@ -48,6 +48,7 @@ SsShmemStartup(void)
 		ss_shared->lock = &(GetNamedLWLockTranche("segstore"))[0].lock;
 		ss_shared->stamps.lock = &(GetNamedLWLockTranche("segstore"))[1].lock;
 		ss_shared->rescan = true;
+		ConditionVariableInit(&ss_shared->plan_ended);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

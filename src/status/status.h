@@ -17,6 +17,7 @@
 
 #include "funcapi.h"
 #include "access/transam.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
@@ -113,6 +114,7 @@ typedef struct SsStamps
 typedef struct SsShared
 {
 	SsStamps	stamps;			/* under its own lock */
+	ConditionVariable plan_ended;	/* a compaction plan's end committed */
 	LWLock	   *lock;			/* protects everything below */
 	int			launcher_pid;
 	Latch	   *launcher_latch;
@@ -143,6 +145,10 @@ extern void SsProgressBegin(int64 compaction_id, int64 plan_id, const char *coll
 extern void SsProgressPhase(const char *phase);
 extern void SsProgressAdvance(int64 rows, int64 bytes);
 extern void SsProgressEnd(void);
+extern void SsProgressPlanEnded(void);
+extern void SsProgressPrepareWait(void);
+extern void SsProgressWait(long timeout_ms);
+extern void SsProgressCancelWait(void);
 extern void SsProgressList(Tuplestorestate *store, TupleDesc desc);
 
 #endif							/* SEGSTORE_STATUS_STATUS_H */

@@ -4,9 +4,11 @@
  *	  A client session's wait for a compaction to end
  *	  (wait_for_compaction()).
  *
- * The wait polls the compaction's state every 10 ms, each time in a new
- * catalog session whose statements see what committed since, until no
- * plan of it is queued or running or the deadline has passed.  A wait that
+ * The wait reads the compaction's state, each time in a new catalog
+ * session whose statements see what committed since, until no plan of it
+ * is queued or running or the deadline has passed: each time a plan's end
+ * commits (the worker wakes the waiters, status/progress.c), and at least
+ * every 10 ms.  A wait that
  * could only time out is refused at once: for a compaction queued by the
  * waiting transaction (its plans start when it commits), or while the
  * waiting transaction holds the collection's state lock (every plan needs
@@ -22,11 +24,11 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/latch.h"
 #include "utils/builtins.h"
 
 #include "data/collection.h"
 #include "metadata/catalog_compaction.h"
+#include "status/status.h"
 #include "workers/workers.h"
 
 /*
@@ -48,6 +50,7 @@ SsCompactionWait(int64 compaction_id, Interval *timeout)
 	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													   TimestampTzGetDatum(GetCurrentTimestamp()),
 													   IntervalPGetDatum(timeout)));
+	SsProgressPrepareWait();
 	for (;;)
 	{
 		SsCatalogSession session;
@@ -86,10 +89,9 @@ SsCompactionWait(int64 compaction_id, Interval *timeout)
 			(void) SsCompactionLaunchWorker();
 			last_launch = GetCurrentTimestamp();
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		SsProgressWait(10);
 		CHECK_FOR_INTERRUPTS();
 	}
+	SsProgressCancelWait();
 	return st.state;
 }

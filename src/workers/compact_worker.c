@@ -474,6 +474,7 @@ RunPlan(int64 plan_id)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		SsProgressEnd();
+		SsProgressPlanEnded();
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 		/* the process's peak resident size: what the plan really cost */
 		if (getrusage(RUSAGE_SELF, &usage) != 0)
@@ -496,6 +497,7 @@ RunPlan(int64 plan_id)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		InTransaction(RecordFailure, &outcome);
+		SsProgressPlanEnded();
 		FreeErrorData(outcome.error);
 	}
 	PG_END_TRY();
